@@ -1,0 +1,22 @@
+"""The single error root of tox-broker-audit.
+
+Every failure the user can cause or meet (bad snapshot file, missing interpreter, probe
+time-out) is an :class:`AuditError` with a one-line message. Front doors turn it into a tox
+``Fail``, a ``pytest.UsageError`` or a CLI exit code 2; nothing else should escape them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AuditError", "ProbeError", "SnapshotError"]
+
+
+class AuditError(Exception):
+    """Base error: ``str(err)`` is a complete one-line message meant for the user."""
+
+
+class SnapshotError(AuditError):
+    """A snapshot file is missing, malformed, truncated, foreign or of an unknown version."""
+
+
+class ProbeError(AuditError):
+    """A snapshot could not be taken (no interpreter, crash, time-out)."""
