@@ -14,10 +14,12 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["UV", "bin_dir", "install", "make_venv", "run", "write_tree"]
+__all__ = ["CLI", "UV", "bin_dir", "install", "make_venv", "run", "write_tree"]
 
 _HERE = Path(sys.executable).parent
 UV = shutil.which("uv", path=str(_HERE)) or shutil.which("uv") or "uv"
+#: The broker-audit CLI of the package under test, independent of PATH.
+CLI = (sys.executable, "-m", "tox_broker_audit")
 
 
 def run(

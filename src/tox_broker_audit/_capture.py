@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from ._errors import ProbeError, SnapshotError
 from ._snapshot import Snapshot, Source, load_snapshot
@@ -39,18 +39,18 @@ class ProbeRequest:
 
     python: str
     cwd: Path
-    env: Optional[Mapping[str, str]] = None  # None: this process's environment
+    env: Mapping[str, str] | None = None  # None: this process's environment
     invocation: Invocation = "pytest"
     pytest_args: tuple[str, ...] = ()
-    source: Source = Source(kind="cli")
+    source: Source = dataclasses.field(default_factory=lambda: Source(kind="cli"))
     timeout: float = DEFAULT_TIMEOUT
-    project_root: Optional[Path] = None
-    pytest_script: Optional[str] = None  # None: looked up next to the interpreter
+    project_root: Path | None = None
+    pytest_script: str | None = None  # None: looked up next to the interpreter
     brokers: bool = True
-    key: Optional[bytes] = None  # fingerprint key; None: the user's cached key
+    key: bytes | None = None  # fingerprint key; None: the user's cached key
 
 
-def _executable_in(venv: Path) -> Optional[Path]:
+def _executable_in(venv: Path) -> Path | None:
     for rel in ("bin/python", "bin/python3", "Scripts/python.exe"):
         candidate = venv / rel
         if candidate.is_file():
@@ -77,7 +77,7 @@ def resolve_python(spec: str) -> str:
     raise ProbeError(f"Python interpreter not found: {spec}")
 
 
-def find_pytest_script(python: str) -> Optional[str]:
+def find_pytest_script(python: str) -> str | None:
     """The ``pytest`` console script that belongs to ``python`` (same directory), if any.
 
     The directory is taken from the path as given, not resolved: a venv's ``bin/python`` is
@@ -192,7 +192,7 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
             raise ProbeError(f"the probe in {python} wrote an unreadable snapshot: {exc}") from None
 
 
-def _emulated_command(request: ProbeRequest, python: str, script: Optional[str]) -> list[str]:
+def _emulated_command(request: ProbeRequest, python: str, script: str | None) -> list[str]:
     if request.invocation == "python-m":
         return [python, "-m", "pytest", *request.pytest_args]
     return [script or "pytest", *request.pytest_args]

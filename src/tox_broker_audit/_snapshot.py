@@ -29,6 +29,7 @@ __all__ = [
     "BrokersSection",
     "CeleryUrl",
     "CollectionError",
+    "CustomizeFile",
     "Distribution",
     "DoubleImport",
     "DramatiqActor",
@@ -40,8 +41,8 @@ __all__ = [
     "InterpreterSection",
     "Meta",
     "ModuleOrigin",
-    "PthFile",
     "ProbeIssue",
+    "PthFile",
     "PytestPlugin",
     "PytestSection",
     "Reachability",
@@ -49,7 +50,6 @@ __all__ = [
     "Source",
     "StartupModule",
     "StartupSection",
-    "CustomizeFile",
     "SysPathEntry",
     "dump_snapshot",
     "load_snapshot",
@@ -387,7 +387,7 @@ def _fail(where: str, problem: str) -> SnapshotError:
     return SnapshotError(f"not a valid snapshot: {where}: {problem}")
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch per JSON shape
+def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp is Any:
         return value
     origin = get_origin(tp)
@@ -404,7 +404,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch
         for arg in others:
             try:
                 return _convert(arg, value, where)
-            except SnapshotError as exc:  # noqa: PERF203 - tries each alternative
+            except SnapshotError as exc:
                 errors.append(str(exc))
         raise _fail(where, "matches none of the allowed types")
     if origin is Literal:

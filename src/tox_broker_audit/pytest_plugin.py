@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -28,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="broker_audit_snapshot",
         metavar="FILE",
         default=None,
-        help="write a tox-broker-audit snapshot of this pytest run to FILE (a baseline for tox --broker-audit)",
+        help="write a snapshot of this pytest run to FILE (a baseline for tox --broker-audit)",
     )
 
 
@@ -64,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         env["PYTEST_ADDOPTS"] = shlex.join(_strip_option(shlex.split(env["PYTEST_ADDOPTS"])))
     main_module = sys.modules.get("__main__")
-    invocation = "python-m" if getattr(main_module, "__package__", None) == "pytest" else "pytest"
+    invocation: Literal["pytest", "python-m"] = (
+        "python-m" if getattr(main_module, "__package__", None) == "pytest" else "pytest"
+    )
     request = ProbeRequest(
         python=sys.executable,
         cwd=Path(params.dir),

@@ -34,12 +34,20 @@ _T0 = time.perf_counter()
 import _tba_redact as redact  # noqa: E402
 
 try:  # broker introspection is optional: the probe works without it
-    import _tba_brokers as brokers_mod  # noqa: E402
+    import _tba_brokers as brokers_mod
 except ImportError:  # pragma: no cover - shipped together
     brokers_mod = None  # type: ignore[assignment]
 
 _OWN_MODULES = ("_tba_", "__main__")
-_SKIP_FILE_PARTS = ("<frozen os>", "<frozen importlib", "<frozen _collections_abc>", "<frozen posixpath>", "importlib/", "_collections_abc.py", "_tba_")
+_SKIP_FILE_PARTS = (
+    "<frozen os>",
+    "<frozen importlib",
+    "<frozen _collections_abc>",
+    "<frozen posixpath>",
+    "importlib/",
+    "_collections_abc.py",
+    "_tba_",
+)
 _MAX_READS = 5000
 _BULK_READ_NAMES = 15
 
@@ -75,7 +83,10 @@ def _interesting_frame(depth: int = 2):
     os_file = getattr(os, "__file__", None) or "<frozen os>"
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename != os_file and filename != "<frozen os>" and not any(p in filename for p in _SKIP_FILE_PARTS):
+        if (
+            filename not in (os_file, "<frozen os>")
+            and not any(p in filename for p in _SKIP_FILE_PARTS)
+        ):
             return frame
         frame = frame.f_back
     return None
@@ -109,7 +120,15 @@ def _record_read(name: object, present: bool, how: str) -> None:
         return
     STATE.read_keys.add(key)
     STATE.reads.append(
-        {"name": name, "present": present, "how": how, "phase": STATE.phase, "file": file, "line": line, "module": module}
+        {
+            "name": name,
+            "present": present,
+            "how": how,
+            "phase": STATE.phase,
+            "file": file,
+            "line": line,
+            "module": module,
+        }
     )
 
 
@@ -209,9 +228,14 @@ class ImportRecorder:
         if not STATE.guard and not fullname.startswith(_OWN_MODULES):
             file, line, module = _frame_info(_interesting_frame(2))
             STATE.imports.append(
-                {"module": fullname, "phase": STATE.phase, "importer": module, "importer_file": file, "importer_line": line}
+                {
+                    "module": fullname,
+                    "phase": STATE.phase,
+                    "importer": module,
+                    "importer_file": file,
+                    "importer_line": line,
+                }
             )
-        return None
 
     def invalidate_caches(self) -> None:
         return None
@@ -369,9 +393,12 @@ def _run_site(info: dict) -> None:
                 "path": file,
                 "sha256": sha,
                 "imported": sorted(
-                    m for m in set(sys.modules) - before_modules if m != module_name and not m.startswith(_OWN_MODULES)
+                    m
+                    for m in set(sys.modules) - before_modules
+                    if m != module_name and not m.startswith(_OWN_MODULES)
                 ),
-                "error": customize.get(module_name + "_error") or (None if mod is not None else "import failed"),
+                "error": customize.get(module_name + "_error")
+                or (None if mod is not None else "import failed"),
             }
 
         return run
@@ -468,7 +495,13 @@ def _interpreter(request: dict) -> dict:
             creator = "venv"
     flags = {}
     for name in dir(sys.flags):
-        if name.startswith("_") or name in ("count", "index", "n_fields", "n_sequence_fields", "n_unnamed_fields"):
+        if name.startswith("_") or name in (
+            "count",
+            "index",
+            "n_fields",
+            "n_sequence_fields",
+            "n_unnamed_fields",
+        ):
             continue
         value = getattr(sys.flags, name)
         if isinstance(value, (bool, int)):
@@ -496,9 +529,18 @@ def _environ(key: bytes, reads: list[dict]) -> dict:
         value = _ENV_AT_START[name]
         shown, secret = redact.redact_value(name, value)
         variables.append(
-            {"name": name, "value": shown, "secret": secret, "fingerprint": redact.fingerprint(key, name + "\0" + value)}
+            {
+                "name": name,
+                "value": shown,
+                "secret": secret,
+                "fingerprint": redact.fingerprint(key, name + "\0" + value),
+            }
         )
-    return {"variables": variables, "reads": _collapse_bulk_reads(reads), "fingerprint_key_id": redact.key_id(key)}
+    return {
+        "variables": variables,
+        "reads": _collapse_bulk_reads(reads),
+        "fingerprint_key_id": redact.key_id(key),
+    }
 
 
 def _canonical(name: str) -> str:
@@ -580,20 +622,25 @@ def _top_level_from_record(record: str) -> list[str]:
     return sorted(tops)
 
 
-def _sys_path_entries(info: dict, invocation_entry: str | None, final_path: list[str], ini_paths: list[str], rootdir: str | None) -> list[dict]:
+def _sys_path_entries(
+    info: dict, invocation_entry: str | None, final_path: list[str], ini_paths: list[str], rootdir: str | None
+) -> list[dict]:
     pythonpath = [os.path.abspath(p) for p in _ENV_AT_START.get("PYTHONPATH", "").split(os.pathsep) if p]
     base = tuple(
-        os.path.normcase(os.path.realpath(p)) for p in {getattr(sys, "base_prefix", sys.prefix), sys.base_exec_prefix}
+        os.path.normcase(os.path.realpath(p))
+        for p in {getattr(sys, "base_prefix", sys.prefix), sys.base_exec_prefix}
     )
     user_site = info.get("user_site")
     site_dirs = {os.path.normcase(p) for p in info.get("site_dirs", [])}
     startup = set(info["startup_path"])
     out = []
     ini_abs = {os.path.normcase(os.path.abspath(p)) for p in ini_paths}
+    invocation_seen = False
     for entry in final_path:
         norm = os.path.normcase(entry)
         detail = None
-        if invocation_entry is not None and entry == invocation_entry and not out:
+        if invocation_entry is not None and entry == invocation_entry and not invocation_seen:
+            invocation_seen = True
             origin = "invocation"
             detail = info.get("invocation")
         elif entry in info["added_by"]:
@@ -666,7 +713,9 @@ class Recorder:
             text = str(getattr(report, "longreprtext", "") or report.longrepr or "")
             lines = [ln for ln in text.strip().splitlines() if ln.strip()]
             message = lines[-1] if lines else "collection failed"
-            self.errors.append({"nodeid": report.nodeid or "<rootdir>", "message": redact.redact_text(message)[:500]})
+            self.errors.append(
+                {"nodeid": report.nodeid or "<rootdir>", "message": redact.redact_text(message)[:500]}
+            )
 
     def pytest_collection_finish(self, session) -> None:
         self.collected = len(getattr(session, "items", []) or [])
@@ -723,7 +772,11 @@ def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_b
         try:
             rootdir = str(getattr(config, "rootpath", None) or config.rootdir)
             inipath = getattr(config, "inipath", None)
-            inifile = str(inipath) if inipath else (str(config.inifile) if getattr(config, "inifile", None) else None)
+            inifile = (
+                str(inipath)
+                if inipath
+                else (str(config.inifile) if getattr(config, "inifile", None) else None)
+            )
             try:
                 addopts = [redact.redact_text(a) for a in config.getini("addopts")]
             except (ValueError, KeyError):
@@ -760,7 +813,9 @@ def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_b
     if manager is not None:
         try:
             for plugin, dist in manager.list_plugin_distinfo():
-                dname = getattr(dist, "project_name", None) or (dist.metadata["name"] if hasattr(dist, "metadata") else None)
+                dname = getattr(dist, "project_name", None) or (
+                    dist.metadata["name"] if hasattr(dist, "metadata") else None
+                )
                 distinfo[id(plugin)] = _canonical(dname) if dname else None
         except Exception:
             pass
@@ -853,9 +908,19 @@ def _imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         real = os.path.normcase(os.path.realpath(file)) if file else None
         if real:
             by_file.setdefault(real, []).append(name)
-        in_project = bool(real and real.startswith(root) and "site-packages" not in real and os.sep + "." not in real[len(root) - 1 :])
+        in_project = bool(
+            real
+            and real.startswith(root)
+            and "site-packages" not in real
+            and os.sep + "." not in real[len(root) - 1 :]
+        )
         origins.append(
-            {"module": name, "file": file, "in_project": in_project, "distribution": dist_by_top.get(name.partition(".")[0])}
+            {
+                "module": name,
+                "file": file,
+                "in_project": in_project,
+                "distribution": dist_by_top.get(name.partition(".")[0]),
+            }
         )
     doubles = [
         {"file": file, "names": sorted(names)}
@@ -901,7 +966,15 @@ def main(argv: list[str]) -> int:
     if not request.get("no_site"):
         _run_site(info)
     else:
-        info.update(pth=[], customize={}, added_by={}, before_site=list(sys.path), user_site=None, user_site_enabled=False, site_dirs=[])
+        info.update(
+            pth=[],
+            customize={},
+            added_by={},
+            before_site=list(sys.path),
+            user_site=None,
+            user_site_enabled=False,
+            site_dirs=[],
+        )
     STATE.phase = "pytest-import"
     invocation_entry = _invocation_entry(request)
     info["invocation"] = request.get("invocation", "pytest")
@@ -962,7 +1035,10 @@ def main(argv: list[str]) -> int:
             info,
             invocation_entry,
             list(sys.path),
-            [os.path.join(pytest_section.get("rootdir") or "", p) for p in pytest_section.get("ini_pythonpath", [])],
+            [
+                os.path.join(pytest_section.get("rootdir") or "", p)
+                for p in pytest_section.get("ini_pythonpath", [])
+            ],
             pytest_section.get("rootdir"),
         )
         snapshot = {

@@ -37,7 +37,9 @@ _SECRET_NAME = re.compile(
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "SSH_AUTH_SOCK", "PYTHONHASHSEED", "KEYTIMEOUT"})
 
 # scheme://user:password@host  -> keep the user, hide the password. Also scheme://:password@.
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/?#@\s]*):(?P<pw>[^@/?#\s]*)@")
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/?#@\s]*):(?P<pw>[^@/?#\s]*)@"
+)
 # ?password=... &token=... in query strings and key=value lists.
 _QUERY_SECRET = re.compile(
     r"(?P<k>(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|auth|signature|sig)=)(?P<v>[^&;\s]+)",
