@@ -351,3 +351,23 @@ def test_crashing_probe_is_a_one_line_error(tmp_path: Path, venv_uv: Path) -> No
     with pytest.raises(ProbeError, match=r"the probe crashed in .* \(exit code 3\)") as info:
         take_snapshot(ProbeRequest(python=str(venv_uv), cwd=proj, env=base_env()))
     assert "\n" not in str(info.value)
+
+
+def test_a_thousand_distributions(tmp_path: Path, project: Path) -> None:
+    """Synthetic dist-infos as a wheel install leaves them; top-level modules come from RECORD."""
+    venv = tmp_path / "big"
+    python = make_venv(venv, creator="uv")
+    install(python, "pytest")
+    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    for i in range(1000):
+        info = site / f"synth_{i:04d}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: Synth_{i:04d}\nVersion: 1.0\n")
+        (info / "RECORD").write_text(f"synth_{i:04d}/__init__.py,,\n{info.name}/METADATA,,\n")
+    snapshot = snap(venv, project, env=base_env())
+    synth = [d for d in snapshot.distributions if d.name.startswith("synth-")]
+    assert len(synth) == 1000
+    one = next(d for d in synth if d.name == "synth-0042")
+    assert one.raw_name == "Synth_0042"
+    assert one.top_level == ("synth_0042",)
+    assert one.installer is None
