@@ -25,8 +25,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "BrokerCreation",
     "BrokerInfo",
+    "BrokerSet",
     "BrokerUrl",
     "BrokersSection",
+    "CallSite",
     "CeleryUrl",
     "CollectionError",
     "CustomizeFile",
@@ -286,6 +288,7 @@ class BrokerInfo:
     cls: str
     target: Optional[str]
     kind: Literal["stub", "rabbitmq", "redis", "other"]
+    url: Optional[str] = None  # redacted, e.g. amqp://user:***@host:5672/%2F
 
 
 @dataclasses.dataclass(**_FROZEN)
@@ -299,6 +302,14 @@ class DramatiqActor:
     bound_to_global: bool
     file: Optional[str] = None
     line: Optional[int] = None
+    phase: Optional[Phase] = None  # when the actor was declared (bound)
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CallSite:
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
 
 
 @dataclasses.dataclass(**_FROZEN)
@@ -310,6 +321,23 @@ class BrokerCreation:
     file: Optional[str]
     line: Optional[int]
     target: Optional[str]
+    module: Optional[str] = None
+    #: Non-library frames that led to the creation, innermost first (e.g. the module with
+    #: ``@dramatiq.actor``, then the pytest plugin / ``.pth`` / conftest that imported it).
+    stack: tuple[CallSite, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokerSet:
+    """A ``dramatiq.set_broker()`` call (``implicit_default``: made by ``get_broker()``)."""
+
+    broker_id: Optional[str]
+    cls: str
+    implicit_default: bool
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
 
 
 @dataclasses.dataclass(**_FROZEN)
@@ -350,6 +378,9 @@ class BrokersSection:
     env_urls: tuple[BrokerUrl, ...] = ()
     celery_urls: tuple[CeleryUrl, ...] = ()
     reachability: tuple[Reachability, ...] = ()
+    dramatiq_imported: bool = False
+    instrumented: bool = False
+    set_calls: tuple[BrokerSet, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)
