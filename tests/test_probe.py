@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -358,7 +359,9 @@ def test_a_thousand_distributions(tmp_path: Path, project: Path) -> None:
     venv = tmp_path / "big"
     python = make_venv(venv, creator="uv")
     install(python, "pytest")
-    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    site = Path(
+        run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    )
     for i in range(1000):
         info = site / f"synth_{i:04d}-1.0.dist-info"
         info.mkdir()
@@ -371,3 +374,36 @@ def test_a_thousand_distributions(tmp_path: Path, project: Path) -> None:
     assert one.raw_name == "Synth_0042"
     assert one.top_level == ("synth_0042",)
     assert one.installer is None
+
+
+def _real_interpreter(version: str) -> str | None:
+    """``pythonX.Y`` on PATH, else a pyenv-installed one (pyenv shims only answer for the active version)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for p in sorted(pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))]
+    for exe in candidates:
+        if exe is None:
+            continue
+        proc = run([exe, "-c", "import sys; print(sys.executable)"], check=False)
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+    return None
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.10", "3.12", "3.13"])
+def test_every_supported_cpython(tmp_path: Path, project: Path, version: str) -> None:
+    """The probe is stdlib-only and 3.9-compatible: it runs on each interpreter tox supports."""
+    exe = _real_interpreter(version)
+    if exe is None:
+        pytest.skip(f"python{version} is not installed here")
+    venv = tmp_path / "env"
+    python = make_venv(venv, creator="uv", python=exe)
+    install(python, "pytest")
+    snapshot = snap(venv, project, env=base_env())
+    assert snapshot.interpreter.version.startswith(version + ".")
+    assert snapshot.errors == ()
+    assert snapshot.sys_path[0].origin in ("conftest", "pytest-rootdir", "invocation")
+    assert [e.origin for e in snapshot.sys_path].count("invocation") == 1
+    # ledger is not installed here, so collecting its test fails — and is reported, not fatal.
+    assert snapshot.pytest.available is True
+    assert snapshot.pytest.collection_errors
