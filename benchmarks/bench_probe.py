@@ -88,15 +88,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         python = venv / "bin" / "python"
         out = root / "snap.json"
         cases = {
-            "broker-audit snapshot": [sys.executable, "-m", "tox_broker_audit", "snapshot", "--python", venv, "-o", out],
+            "broker-audit snapshot": [
+                sys.executable,
+                "-m",
+                "tox_broker_audit",
+                "snapshot",
+                "--python",
+                venv,
+                "-o",
+                out,
+            ],
             "pip inspect": [python, "-m", "pip", "inspect"],
             "pip list": [python, "-m", "pip", "list"],
-            "pytest --collect-only": [venv / "bin" / "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+            "pytest --collect-only": [
+                venv / "bin" / "pytest",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ],
         }
         results = {name: best_of(args.repeat, cmd, project) for name, cmd in cases.items()}
         snapshot_dists = out.read_text().count('"raw_name"')
     ref = results["pip inspect"]
-    print(f"env: {args.dists} synthetic distributions + pytest; best of {args.repeat}; Python {sys.version.split()[0]}")
+    python_version = sys.version.split()[0]
+    print(
+        f"env: {args.dists} synthetic distributions + pytest; best of {args.repeat}; Python {python_version}"
+    )
     print(f"distributions in the snapshot: {snapshot_dists}\n")
     print("| command | seconds | ratio to `pip inspect` |")
     print("|---|---:|---:|")

@@ -83,10 +83,7 @@ def _interesting_frame(depth: int = 2):
     os_file = getattr(os, "__file__", None) or "<frozen os>"
     while frame is not None:
         filename = frame.f_code.co_filename
-        if (
-            filename not in (os_file, "<frozen os>")
-            and not any(p in filename for p in _SKIP_FILE_PARTS)
-        ):
+        if filename not in (os_file, "<frozen os>") and not any(p in filename for p in _SKIP_FILE_PARTS):
             return frame
         frame = frame.f_back
     return None
