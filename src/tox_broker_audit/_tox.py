@@ -1,0 +1,713 @@
+"""The work behind ``tox --broker-audit``: options, env keys, probes, report, artefacts.
+
+``tox_plugin`` only forwards tox's hooks here. One :class:`AuditRun` lives per tox
+invocation (keyed by tox's core configuration, so tox's in-process test fixtures that run
+tox many times never share state). Its baseline snapshot is taken once, in a background
+thread started as soon as the options are known, while tox sets up the envs; every env —
+also under ``tox run-parallel``, whose envs are threads of this same process — joins it
+when its own commands are done.
+
+Never let the audit break the user's run (DESIGN §8): every probe or diagnosis failure
+becomes a BA901 finding and one clear line; only ``--broker-audit-fail-on`` changes the
+env's result. A bad option value is a tox error (``HandledError``) at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AuditError
+
+if TYPE_CHECKING:
+    from tox.config.cli.parser import Parsed, ToxParser
+    from tox.config.sets import ConfigSet, EnvConfigSet
+    from tox.session.state import State
+    from tox.tox_env.api import ToxEnv
+
+    from ._diagnose import ToxFacts
+    from ._findings import Finding, Report
+    from ._snapshot import Snapshot
+    from ._tox_baseline import BaselinePlan
+    from ._tox_command import PytestCommand
+
+__all__ = [
+    "FAIL_ON",
+    "AuditRun",
+    "add_env_keys",
+    "add_options",
+    "after_commands",
+    "before_commands",
+    "on_install",
+    "start",
+]
+
+FAIL_ON = ("never", "error", "warning")
+ARTEFACT_DIR = "broker-audit"
+#: Formats written to files in the artefact directory instead of being printed.
+_FILE_FORMATS = {"sarif": "report.sarif", "gitlab": "gl-code-quality-report.json"}
+#: CI systems whose annotation format is added automatically (variable, value or None for "set").
+_CI_FORMATS: tuple[tuple[str, str | None, str], ...] = (
+    ("GITHUB_ACTIONS", "true", "github"),
+    ("GITLAB_CI", None, "gitlab"),
+    ("TF_BUILD", None, "azure"),
+)
+#: ``tox <command>`` names whose envs run their commands (others never reach the hooks).
+_RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
+
+
+# --------------------------------------------------------------------------- options and keys
+
+
+def add_options(parser: ToxParser) -> None:
+    """The command-line options (DESIGN §7). No default is ``None``: tox 4 cannot infer a type
+    from it and fails at start-up (every tox run, audited or not)."""
+    parser.add_argument(
+        "--broker-audit",
+        action="store_true",
+        default=False,
+        dest="broker_audit",
+        help="explain differences between a plain local pytest run and each tox env (tox-broker-audit)",
+    )
+    parser.add_argument(
+        "--broker-audit-baseline",
+        default="auto",
+        dest="broker_audit_baseline",
+        metavar="auto|PYTHON|VENV_DIR|SNAPSHOT.json",
+        help="what the envs are compared with; auto: $VIRTUAL_ENV, then .venv/venv in the project, "
+        "then python3 on PATH (never a tox env)",
+    )
+    parser.add_argument(
+        "--broker-audit-format",
+        action="append",
+        default=[],
+        dest="broker_audit_format",
+        metavar="FORMAT",
+        help="output format (repeatable, or comma separated): terminal, json, markdown, github, gitlab, "
+        "sarif, azure; default terminal, and in CI the matching annotation format is added",
+    )
+    parser.add_argument(
+        "--broker-audit-fail-on",
+        choices=FAIL_ON,
+        default="never",
+        dest="broker_audit_fail_on",
+        help="make an env fail when it has findings of this severity or worse (default never: "
+        "the audit does not change tox's result)",
+    )
+    parser.add_argument(
+        "--broker-audit-save-baseline",
+        default="",
+        dest="broker_audit_save_baseline",
+        metavar="PATH",
+        help="also write the baseline snapshot to PATH (e.g. to commit it for CI drift checks)",
+    )
+
+
+def add_env_keys(env_conf: EnvConfigSet) -> None:
+    """The ``[testenv]`` keys; they also work in ``pyproject.toml`` and ``tox.toml``."""
+    env_conf.add_config(
+        keys=["broker_audit_ignore"],
+        of_type=list[str],
+        default=[],
+        desc="tox-broker-audit: finding codes or CODE:subject-glob to silence",
+    )
+    env_conf.add_config(
+        keys=["broker_audit_pytest_args"],
+        of_type=list[str],
+        default=[],
+        desc="tox-broker-audit: pytest arguments for the collection run when commands do not show them",
+    )
+
+
+# --------------------------------------------------------------------------- one tox invocation
+
+
+@dataclasses.dataclass
+class _EnvRecord:
+    """What tox installed into one env (from ``tox_on_install``)."""
+
+    installed: list[str] = dataclasses.field(default_factory=list)
+    package_kinds: list[str] = dataclasses.field(default_factory=list)
+
+
+class AuditRun:
+    """The audit of one tox invocation: options, the shared baseline, install records."""
+
+    def __init__(self, options: Parsed, *, tox_root: Path, work_dir: Path, config_file: Path | None) -> None:
+        self.options = options
+        self.tox_root = tox_root
+        self.work_dir = work_dir
+        self.config_file = config_file
+        #: The environment tox was started with: the baseline runs with it (DESIGN §7).
+        self.environ: dict[str, str] = dict(os.environ)
+        self.fail_on: str = options.broker_audit_fail_on
+        self.formats = _formats(options.broker_audit_format, self.environ)
+        self.installs: dict[str, _EnvRecord] = {}
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+        self._plan: BaselinePlan | None = None
+        self._plan_error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._baseline: Snapshot | None = None
+        self._baseline_error: str | None = None
+        self._baseline_seconds = 0.0
+        self._saved = False
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Resolve the baseline option now: a bad explicit value is a tox error, not a finding."""
+        from ._tox_baseline import AUTO, plan_baseline
+
+        spec: str = self.options.broker_audit_baseline or AUTO
+        try:
+            self._plan = plan_baseline(
+                spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ
+            )
+        except AuditError as exc:
+            if spec != AUTO:
+                raise
+            self._plan_error = str(exc)
+
+    @property
+    def key(self) -> bytes:
+        """One fingerprint key for the baseline and every target, so their values compare."""
+        with self._lock:
+            if self._key is None:
+                from ._capture import fingerprint_key
+
+                self._key = fingerprint_key()
+            return self._key
+
+    def start_baseline(self) -> None:
+        """Start the baseline in the background (idempotent); it runs while tox sets up envs."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._take_baseline, name="broker-audit-baseline", daemon=True
+            )
+        self._thread.start()
+
+    def _take_baseline(self) -> None:
+        from ._capture import ProbeRequest, take_snapshot
+        from ._snapshot import Source, load_snapshot
+
+        started = time.monotonic()
+        try:
+            plan = self._plan
+            if plan is None:
+                raise AuditError(self._plan_error or "no baseline")
+            if plan.snapshot_file is not None:
+                self._baseline = load_snapshot(plan.snapshot_file)
+            else:
+                assert plan.python is not None
+                self._baseline = take_snapshot(
+                    ProbeRequest(
+                        python=plan.python,
+                        cwd=self.tox_root,
+                        env=self.environ,
+                        invocation="pytest",
+                        source=Source(
+                            kind="plain-pytest",
+                            name="baseline",
+                            description=f"plain `pytest` in {self.tox_root} with {plan.found_by}",
+                        ),
+                        project_root=self.tox_root,
+                        key=self.key,
+                    )
+                )
+        except AuditError as exc:
+            self._baseline_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            self._baseline_error = f"internal error while taking the baseline: {type(exc).__name__}: {exc}"
+        finally:
+            self._baseline_seconds = time.monotonic() - started
+
+    def baseline(self) -> Snapshot:
+        """The baseline snapshot (waits for the background probe); :class:`AuditError` if none."""
+        self.start_baseline()
+        assert self._thread is not None
+        self._thread.join()
+        if self._baseline is None:
+            raise AuditError(self._baseline_error or "the baseline could not be taken")
+        return self._baseline
+
+    def save_baseline(self, baseline: Snapshot) -> str | None:
+        """Write ``--broker-audit-save-baseline`` once; returns a line to print, if any."""
+        target: str = self.options.broker_audit_save_baseline
+        with self._lock:
+            if not target or self._saved:
+                return None
+            self._saved = True
+        from ._snapshot import dump_snapshot
+
+        path = Path(target).expanduser().absolute()
+        try:
+            dump_snapshot(baseline, path)
+        except OSError as exc:
+            return f"broker-audit: cannot write the baseline to {path}: {exc.strerror or exc}"
+        return f"broker-audit: baseline snapshot saved to {path}"
+
+    def record_install(self, env_name: str, arguments: Any, of_type: str) -> None:
+        from .probe._tba_redact import redact_text
+
+        record = self.installs.setdefault(env_name, _EnvRecord())
+        if hasattr(arguments, "lines"):  # PythonDeps: deps / requirement files
+            items = [str(line) for line in arguments.lines()]
+        elif isinstance(arguments, Sequence) and not isinstance(arguments, str):
+            items = [str(item) for item in arguments]
+            record.package_kinds.extend(
+                type(item).__name__ for item in arguments if type(item).__name__.endswith("Package")
+            )
+        else:
+            items = [str(arguments)]
+        record.installed.extend(f"{of_type}: {redact_text(item)}" for item in items)
+
+
+_RUNS: weakref.WeakKeyDictionary[Any, AuditRun] = weakref.WeakKeyDictionary()
+
+
+def _run_of(tox_env: ToxEnv) -> AuditRun | None:
+    return _RUNS.get(tox_env.core)
+
+
+def _formats(requested: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for option in requested:
+        out.extend(part.strip().lower() for part in option.split(",") if part.strip())
+    if not out:
+        out.append("terminal")
+    for variable, expected, fmt in _CI_FORMATS:
+        present = environ.get(variable)
+        if present and (expected is None or present.lower() == expected) and fmt not in out:
+            out.append(fmt)
+    return tuple(dict.fromkeys(out))
+
+
+def start(core_conf: ConfigSet, state: State) -> None:
+    """``tox_add_core_config``: validate the options and start the baseline early."""
+    options = state.conf.options
+    if not getattr(options, "broker_audit", False):
+        return
+    from tox.report import HandledError
+
+    run = AuditRun(
+        options,
+        tox_root=Path(core_conf["tox_root"]),
+        work_dir=Path(core_conf["work_dir"]),
+        config_file=_config_file(state),
+    )
+    try:
+        _check_formats(run.formats)
+        run.plan()
+    except AuditError as exc:
+        raise HandledError(f"--broker-audit: {exc}") from None
+    _RUNS[core_conf] = run
+    if _runs_commands(options):
+        run.start_baseline()
+
+
+def _config_file(state: State) -> Path | None:
+    try:
+        path = Path(state.conf.src_path)
+    except Exception:  # noqa: BLE001 - never let the audit break the run
+        return None
+    return path if path.is_file() else None
+
+
+def _check_formats(formats: Sequence[str]) -> None:
+    from ._render import available_formats
+
+    known = tuple(available_formats())
+    unknown = [fmt for fmt in formats if fmt not in known]
+    if unknown:
+        raise AuditError(
+            f"unknown --broker-audit-format {', '.join(unknown)} (choose from {', '.join(known)})"
+        )
+
+
+def _runs_commands(options: Parsed) -> bool:
+    if getattr(options, "command", "legacy") not in _RUN_COMMANDS:
+        return False
+    if getattr(options, "no_test", False) or getattr(options, "package_only", False):
+        return False
+    listing = ("list_envs", "list_envs_all", "show_config")
+    return not any(getattr(options, name, False) for name in listing) and not getattr(
+        options, "devenv_path", None
+    )
+
+
+def on_install(tox_env: ToxEnv, arguments: Any, of_type: str) -> None:
+    """``tox_on_install``: remember what tox installed (for :class:`ToxFacts`)."""
+    run = _run_of(tox_env)
+    if run is not None:
+        run.record_install(tox_env.conf.name, arguments, of_type)
+
+
+def before_commands(tox_env: ToxEnv) -> None:
+    """``tox_before_run_commands``: make sure the baseline is under way (if tox skipped ``start``)."""
+    run = _run_of(tox_env)
+    if run is not None:
+        run.start_baseline()
+
+
+# --------------------------------------------------------------------------- after the commands
+
+
+def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
+    """``tox_after_run_commands``: probe the env, diagnose, write artefacts, print, maybe fail."""
+    run = _run_of(tox_env)
+    if run is None:
+        return
+    try:
+        report = _audit_env(run, tox_env)
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        _write(
+            tox_env,
+            f"broker-audit: {tox_env.conf.name}: internal error, audit skipped: {type(exc).__name__}: {exc}",
+        )
+        return
+    failing = _failing(report, run.fail_on)
+    if failing and exit_code == 0:
+        from tox.tox_env.errors import Fail
+
+        raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
+
+
+def _failing(report: Report, fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    levels = ("error",) if fail_on == "error" else ("error", "warning")
+    return sum(1 for finding in report.findings if finding.severity in levels)
+
+
+def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
+    from ._tox_command import collection_args, find_pytest_command, split_args
+
+    name = tox_env.conf.name
+    out_dir = Path(tox_env.env_dir) / ARTEFACT_DIR
+    _reset_dir(out_dir)
+    lines: list[str] = []
+    failures: list[Finding] = []
+    commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
+    found = find_pytest_command(commands)
+    explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
+    target: Snapshot | None = None
+    try:
+        target = _take_target(run, tox_env, found, explicit or collection_args(found.args if found else ()))
+    except AuditError as exc:
+        failures.append(_probe_failure("target", str(exc)))
+        lines.append(f"broker-audit: {name}: could not capture the env: {exc}")
+    baseline: Snapshot | None = None
+    try:
+        baseline = run.baseline()
+    except AuditError as exc:
+        failures.append(_probe_failure("baseline", str(exc)))
+        lines.append(f"broker-audit: {name}: no baseline: {exc}")
+    if baseline is not None:
+        saved = run.save_baseline(baseline)
+        if saved:
+            lines.append(saved)
+    report = _diagnose_env(run, tox_env, baseline, target, failures, lines)
+    artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
+    _print_report(run, tox_env, report, artefacts, lines)
+    return report
+
+
+def _reset_dir(out_dir: Path) -> None:
+    """Old artefacts of a previous run must not be mistaken for this run's."""
+    if out_dir.is_dir():
+        shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _probe_failure(side: str, message: str) -> Finding:
+    from ._diagnose import probe_failure_finding
+
+    return probe_failure_finding(side, message)
+
+
+def _take_target(
+    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+) -> Snapshot:
+    from ._capture import ProbeRequest, take_snapshot
+    from ._snapshot import Source
+
+    env_python = getattr(tox_env, "env_python", None)
+    if env_python is None:
+        raise AuditError(f"{type(tox_env).__name__} envs are not Python environments; nothing to probe")
+    python = str(env_python())
+    env = _command_environment(tox_env)
+    cwd = Path(tox_env.conf["change_dir"])
+    invocation = found.invocation if found else "pytest"
+    script = None
+    if found is not None and found.script is not None:
+        # tox looks the command up on the env's PATH, as a shell would.
+        script = shutil.which(found.script, path=env.get("PATH")) or found.script
+    shown = " ".join(found.command) if found else f"pytest {' '.join(args)}".strip() + " (not in commands)"
+    return take_snapshot(
+        ProbeRequest(
+            python=python,
+            cwd=cwd,
+            env=env,
+            invocation=invocation,
+            pytest_args=args,
+            source=Source(
+                kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
+            ),
+            project_root=run.tox_root,
+            pytest_script=script,
+            key=run.key,
+        )
+    )
+
+
+def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
+    """The environment tox gives a command: pass_env + set_env + PATH, then what its executor adds."""
+    env = dict(tox_env.environment_variables)
+    columns, lines = shutil.get_terminal_size(fallback=(-1, -1))
+    if columns != -1:
+        env.setdefault("COLUMNS", str(columns))
+    if lines != -1:
+        env.setdefault("LINES", str(lines))
+    return env
+
+
+def _diagnose_env(  # noqa: PLR0917 - one private call site
+    run: AuditRun,
+    tox_env: ToxEnv,
+    baseline: Snapshot | None,
+    target: Snapshot | None,
+    failures: list[Finding],
+    lines: list[str],
+) -> Report:
+    from ._findings import Report
+
+    name = tox_env.conf.name
+    ignore = tuple(tox_env.conf["broker_audit_ignore"])
+    report: Report | None = None
+    if target is not None:
+        from ._diagnose import diagnose
+
+        try:
+            report = diagnose(baseline, target, env_name=name, ignore=ignore, tox=tox_facts(run, tox_env))
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
+            failures.append(_probe_failure("diagnosis", message))
+            lines.append(f"broker-audit: {name}: {message}")
+    if report is None:
+        report = Report(env=name, baseline=_describe(baseline), target=_describe(target), findings=())
+    if failures:
+        report = dataclasses.replace(report, findings=(*failures, *report.findings))
+    return report
+
+
+def _describe(snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None:
+        return {}
+    from ._capture import describe
+
+    source = snapshot.meta.source
+    return {
+        "kind": source.kind,
+        "name": source.name,
+        "description": source.description,
+        "emulates": describe(snapshot),
+    }
+
+
+def _write_artefacts(
+    out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
+) -> tuple[str, ...]:
+    from ._diagnose import report_to_dict
+    from ._render import render
+    from ._snapshot import dump_snapshot
+
+    written: list[Path] = []
+    try:
+        for snapshot, file_name in ((baseline, "baseline.json"), (target, "target.json")):
+            if snapshot is not None:
+                dump_snapshot(snapshot, out_dir / file_name)
+                written.append(out_dir / file_name)
+        report_file = out_dir / "report.json"
+        report_file.write_text(json.dumps(report_to_dict(report), indent=1) + "\n", encoding="utf-8")
+        written.append(report_file)
+        markdown = out_dir / "report.md"
+        markdown.write_text(render(report, "markdown", artefacts=(str(report_file),)), encoding="utf-8")
+        written.append(markdown)
+    except OSError as exc:
+        lines.append(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}")
+    return tuple(_display_path(path) for path in written)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _print_report(
+    run: AuditRun, tox_env: ToxEnv, report: Report, artefacts: tuple[str, ...], lines: list[str]
+) -> None:
+    from ._render import render
+
+    verbose = getattr(run.options, "verbosity", 2) > 2
+    color = bool(getattr(run.options, "is_colored", False))
+    out_dir = Path(tox_env.env_dir) / ARTEFACT_DIR
+    for fmt in run.formats:
+        try:
+            if fmt in _FILE_FORMATS:
+                path = out_dir / _FILE_FORMATS[fmt]
+                path.write_text(render(report, fmt, artefacts=artefacts), encoding="utf-8")
+                lines.append(f"broker-audit: {fmt} report written to {_display_path(path)}")
+            else:
+                text = render(
+                    report,
+                    fmt,
+                    verbose=verbose,
+                    color=color if fmt == "terminal" else None,
+                    artefacts=artefacts,
+                )
+                lines.append(text.rstrip("\n"))
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            lines.append(
+                f"broker-audit: {tox_env.conf.name}: the {fmt} output failed: {type(exc).__name__}: {exc}"
+            )
+    _write(tox_env, "\n".join(lines))
+
+
+def _write(tox_env: ToxEnv, text: str) -> None:
+    """Print under the env's output: under ``run-parallel`` tox buffers it with the env's own."""
+    handler = getattr(tox_env, "log_handler", None)
+    stream = getattr(handler, "stdout", None) or sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+# --------------------------------------------------------------------------- install-side facts
+
+
+def tox_facts(run: AuditRun, tox_env: ToxEnv) -> ToxFacts:
+    """What tox knows about the env that a snapshot cannot show (DESIGN §5 ``fix``/``location``)."""
+    from ._diagnose import ToxFacts
+    from .probe._tba_redact import redact_value
+
+    conf = tox_env.conf
+    section, line = find_env_section(run.config_file, conf.name)
+    set_env: dict[str, str] = {}
+    raw_set_env = _conf_get(conf, "set_env")
+    if raw_set_env is not None:
+        for key in raw_set_env:
+            set_env[key] = redact_value(key, str(raw_set_env.load(key)))[0]
+    deps = _conf_get(conf, "deps")
+    record = run.installs.get(conf.name, _EnvRecord())
+    return ToxFacts(
+        ini_path=str(run.config_file) if run.config_file else None,
+        ini_section=section,
+        section_line=line,
+        pass_env=tuple(_conf_get(conf, "pass_env") or ()),
+        set_env=set_env,
+        package=_package_mode(_conf_get(conf, "package"), record.package_kinds),
+        installed=tuple(record.installed),
+        deps=tuple(str(d) for d in deps.lines()) if deps is not None and hasattr(deps, "lines") else (),
+    )
+
+
+def _conf_get(conf: Any, key: str) -> Any:
+    try:
+        return conf[key] if key in conf else None  # noqa: SIM401 - ConfigSet has no .get()
+    except Exception:  # noqa: BLE001 - never let the audit break the run
+        return None
+
+
+_PACKAGE_MODES = {
+    "wheel": "wheel",
+    "sdist": "sdist",
+    "sdist-wheel": "wheel",
+    "editable": "editable",
+    "editable-legacy": "editable",
+    "skip": "skip",
+    "external": "wheel",
+    "uv": "wheel",  # tox-uv
+    "uv-editable": "editable",  # tox-uv
+}
+
+
+def _package_mode(configured: str | None, installed_kinds: Sequence[str]) -> str | None:
+    if configured is None:
+        return None
+    if installed_kinds:  # what was really installed wins over the setting
+        kind = installed_kinds[-1]
+        if kind.startswith("Editable"):
+            return "editable"
+        if kind.startswith("Wheel"):
+            return "wheel"
+        if kind.startswith("Sdist"):
+            return "sdist"
+    return _PACKAGE_MODES.get(str(configured), str(configured))
+
+
+_INI_ENV = re.compile(r"^\s*\[(?:tox:)?(testenv(?::(?P<name>[^\]]+))?)\]\s*$")
+_TOML_ENV = re.compile(
+    r"^\s*\[(?P<prefix>tool\.tox\.)?(?P<section>env_run_base|env\.(?P<name>\"[^\"]+\"|[\w.-]+))\]\s*$"
+)
+
+
+def find_env_section(config_file: Path | None, env_name: str) -> tuple[str | None, int | None]:
+    """The section where a key of ``env_name`` belongs (its own section if any, else the base one)
+    and its 1-based header line: ``("testenv:py312", 7)``, ``("env_run_base", 3)``."""
+    if config_file is None:
+        return None, None
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    toml = config_file.suffix == ".toml" and "legacy_tox_ini" not in text
+    own: tuple[str, int] | None = None
+    base: tuple[str, int] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if toml:
+            match = _TOML_ENV.match(line)
+            if match is None:
+                continue
+            name = (match.group("name") or "").strip('"')
+            section = (match.group("prefix") or "") + match.group("section")
+        else:
+            match = _INI_ENV.match(line)
+            if match is None:
+                continue
+            name = match.group("name") or ""
+            section = match.group(1)
+        if not name:
+            base = base or (section, number)
+        elif env_name in _env_names(name):
+            own = own or (section, number)
+    chosen = own or base
+    return (chosen[0], chosen[1]) if chosen else (None, None)
+
+
+def _env_names(header: str) -> set[str]:
+    """``py311,py312`` and ``py3{11,12}`` section names list several envs."""
+    names: set[str] = set()
+    for raw in re.split(r",(?![^{]*\})", header):
+        part = raw.strip()
+        brace = re.match(r"^(.*)\{([^}]*)\}(.*)$", part)
+        if brace:
+            names.update(
+                f"{brace.group(1)}{alt.strip()}{brace.group(3)}" for alt in brace.group(2).split(",")
+            )
+        else:
+            names.add(part)
+    return names

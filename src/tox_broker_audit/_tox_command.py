@@ -1,0 +1,188 @@
+"""Find the pytest invocation in a tox env's ``commands`` and turn it into a collection run.
+
+The target probe must see what the env's real test command sees (DESIGN §3): the same
+``sys.path[0]`` (``pytest`` console script → its directory, ``python -m pytest`` and
+``coverage run -m pytest`` → the working directory) and the same arguments, so that rootdir,
+ini file, ``-p`` plugins and test paths match. Pure functions over argument lists, no tox
+imports: unit-tested on plain lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+__all__ = ["PytestCommand", "collection_args", "find_pytest_command", "split_args"]
+
+Invocation = Literal["pytest", "python-m"]
+
+_PYTEST_SCRIPTS = re.compile(r"^(pytest|py\.test|pytest-?3(\.\d+)?)$")
+_PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?(t)?$")
+_COVERAGE = re.compile(r"^coverage(-?\d+(\.\d+)?)?$")
+#: CPython options that take a value as the next argument (``-W error``, ``-X dev``).
+_PY_OPTS_WITH_VALUE = frozenset("WX")
+_PYTEST_MODULES = frozenset({"pytest", "py.test"})
+
+
+@dataclasses.dataclass(frozen=True)
+class PytestCommand:
+    """A pytest run found in ``commands``: how it is invoked and with which arguments."""
+
+    invocation: Invocation
+    args: tuple[str, ...]
+    command: tuple[str, ...]
+    #: argv[0] of a console-script invocation (``pytest``, ``{envbindir}/pytest``), else None.
+    script: str | None = None
+
+
+def _name(exe: str) -> str:
+    base = os.path.basename(exe).lower()
+    return base[:-4] if base.endswith(".exe") else base
+
+
+def _module_after_python_options(args: Sequence[str]) -> tuple[str | None, int]:
+    """For ``python [options] -m MODULE rest``: ``(MODULE, index of rest)``; ``(None, 0)`` otherwise."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            return None, 0  # a script, stdin or the end of options: not ``-m``
+        if arg.startswith("--"):  # --check-hash-based-pycs VALUE is the only long option with a value
+            i += 2 if arg == "--check-hash-based-pycs" else 1
+            continue
+        letters = arg[1:]
+        for pos, letter in enumerate(letters):
+            if letter == "c":
+                return None, 0
+            if letter == "m":
+                rest = letters[pos + 1 :]
+                if rest:
+                    return rest, i + 1
+                return (args[i + 1], i + 2) if i + 1 < len(args) else (None, 0)
+            if letter in _PY_OPTS_WITH_VALUE:
+                i += 1 if pos + 1 < len(letters) else 2
+                break
+        else:
+            i += 1
+    return None, 0
+
+
+def _pytest_after_coverage_run(args: Sequence[str]) -> int | None:
+    """For ``coverage run [options] -m pytest rest``: the index of rest, else None."""
+    if not args or args[0] != "run":
+        return None
+    for i in range(1, len(args) - 1):
+        if args[i] == "-m" or args[i] == "--module":
+            return i + 2 if args[i + 1] in _PYTEST_MODULES else None
+        if not args[i].startswith("-"):
+            return None  # ``coverage run script.py``
+    return None
+
+
+def parse_pytest_command(argv: Sequence[str]) -> PytestCommand | None:
+    """Recognise one command line as a pytest run, or return None."""
+    if not argv:
+        return None
+    command = tuple(argv)
+    name = _name(argv[0])
+    if _PYTEST_SCRIPTS.match(name):
+        return PytestCommand("pytest", tuple(argv[1:]), command, script=argv[0])
+    rest_at: int | None = None
+    if _PYTHON.match(name):
+        module, at = _module_after_python_options(argv[1:])
+        if module in _PYTEST_MODULES:
+            rest_at = at + 1
+        elif module == "coverage":
+            inner = _pytest_after_coverage_run(argv[at + 1 :])
+            rest_at = None if inner is None else at + 1 + inner
+    elif _COVERAGE.match(name):
+        inner = _pytest_after_coverage_run(argv[1:])
+        rest_at = None if inner is None else 1 + inner
+    if rest_at is None:
+        return None
+    return PytestCommand("python-m", tuple(argv[rest_at:]), command)
+
+
+def find_pytest_command(commands: Iterable[Sequence[str]]) -> PytestCommand | None:
+    """The first command of ``commands`` that runs pytest."""
+    for argv in commands:
+        found = parse_pytest_command(argv)
+        if found is not None:
+            return found
+    return None
+
+
+#: Options of a *test run* that make no sense for (or would write files during) a collection:
+#: xdist would start workers, pytest-cov / junit / html write reports into the project.
+_DROP_WITH_VALUE = frozenset(
+    {
+        "-n",
+        "--numprocesses",
+        "--maxprocesses",
+        "--dist",
+        "--cov",
+        "--cov-report",
+        "--cov-config",
+        "--cov-fail-under",
+        "--cov-context",
+        "--junitxml",
+        "--junit-xml",
+        "--junit-prefix",
+        "--html",
+        "--result-log",
+        "--durations",
+        "--count",
+    }
+)
+_DROP_FLAGS = frozenset(
+    {
+        "--cov-append",
+        "--cov-branch",
+        "--no-cov",
+        "--no-cov-on-fail",
+        "--self-contained-html",
+        "--looponfail",
+        "-f",
+    }
+)
+#: Options whose value may be omitted (``--cov`` alone means "measure everything").
+_OPTIONAL_VALUE = frozenset({"--cov"})
+
+
+def collection_args(args: Sequence[str]) -> tuple[str, ...]:
+    """``args`` of a test run without the options that only matter when tests run."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if name in _DROP_FLAGS:
+            i += 1
+            continue
+        if name in _DROP_WITH_VALUE:
+            takes_next = "=" not in arg and i + 1 < len(args)
+            if takes_next and name in _OPTIONAL_VALUE and args[i + 1].startswith("-"):
+                takes_next = False
+            i += 2 if takes_next else 1
+            continue
+        if arg.startswith("-n") and len(arg) > 2 and not arg.startswith("--"):  # -n2, -nauto
+            i += 1
+            continue
+        out.append(arg)
+        i += 1
+    return tuple(out)
+
+
+def split_args(values: Iterable[str]) -> tuple[str, ...]:
+    """``broker_audit_pytest_args`` entries, each split like a shell command line."""
+    out: list[str] = []
+    for value in values:
+        out.extend(shlex.split(value))
+    return tuple(out)

@@ -1,0 +1,61 @@
+"""tox 4 front door: ``tox --broker-audit`` (entry point group ``tox``).
+
+tox loads this module on every run, audited or not, so it stays cheap: thin hooks that
+forward to :mod:`tox_broker_audit._tox`, which does the work only when ``--broker-audit``
+is given. See ``docs/tox.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tox.plugin import impl
+
+from . import _tox
+
+if TYPE_CHECKING:
+    from tox.config.cli.parser import ToxParser
+    from tox.config.sets import ConfigSet, EnvConfigSet
+    from tox.execute import Outcome
+    from tox.session.state import State
+    from tox.tox_env.api import ToxEnv
+
+__all__ = [
+    "tox_add_core_config",
+    "tox_add_env_config",
+    "tox_add_option",
+    "tox_after_run_commands",
+    "tox_before_run_commands",
+    "tox_on_install",
+]
+
+
+@impl
+def tox_add_option(parser: ToxParser) -> None:
+    _tox.add_options(parser)
+
+
+@impl
+def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
+    # The options are parsed by now: validate them and start the baseline in the background.
+    _tox.start(core_conf, state)
+
+
+@impl
+def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
+    _tox.add_env_keys(env_conf)
+
+
+@impl
+def tox_on_install(tox_env: ToxEnv, arguments: Any, section: str, of_type: str) -> None:
+    _tox.on_install(tox_env, arguments, of_type)
+
+
+@impl
+def tox_before_run_commands(tox_env: ToxEnv) -> None:
+    _tox.before_commands(tox_env)
+
+
+@impl
+def tox_after_run_commands(tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]) -> None:
+    _tox.after_commands(tox_env, exit_code)
