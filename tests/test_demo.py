@@ -1,0 +1,52 @@
+"""``broker-audit demo`` end to end: real venv, real pip, real pytest, real tox."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from helpers import CLI, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    proc = run([*CLI, "demo", "--keep", tmp_path], timeout=1200, check=False)
+    output = proc.stdout
+    assert proc.returncode == 0, output + proc.stderr
+    # The local run passed, the tox run failed with the broker symptom.
+    assert "PASSED — 2 passed" in output
+    assert "FAILED, as the team sees it" in output
+    assert "AMQPConnectionError" in output or "Connection refused" in output
+    # Progress was shown for each slow step.
+    for step in ("[1/4] creating the local venv", "[2/4] installing it", "[4/4] tox --broker-audit"):
+        assert step in output
+    project = tmp_path / "stubbroker-under-tox"
+    report = json.loads((project / ".tox" / "py" / "broker-audit" / "report.json").read_text())
+    top = report["findings"][0]
+    assert (top["code"], top["subject"]) == ("BA101", "UNIT_TESTS")
+    assert "pass_env = UNIT_TESTS" in top["fix"]
+    assert output.rstrip().splitlines()[-2].startswith("what to change: ")
+    assert "pass_env = UNIT_TESTS" in output.rstrip().splitlines()[-2]
+
+
+def test_demo_without_package_index_is_one_clear_line(tmp_path: Path) -> None:
+    """No network to the package index: a one-line error, and nothing left behind."""
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "PIP_CONFIG_FILE": os.devnull,  # ignore the machine's pip.conf (local mirrors)
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_FIND_LINKS": "",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }
+    proc = run([*CLI, "demo"], check=False, timeout=600, env=env)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("broker-audit: error: cannot reach the package index"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("broker-audit-demo-*"))
