@@ -1,0 +1,111 @@
+"""Renderers (output formats), registered through our pluggy hook ``broker_audit_renderers``.
+
+:func:`render` is the one entry point. Every renderer's output passes through
+:func:`~tox_broker_audit.probe._tba_redact.redact_text` (defence in depth: snapshot values are
+already redacted by the probe, but a rule might quote something else).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, TextIO
+
+import pluggy
+
+from tox_broker_audit._errors import AuditError
+from tox_broker_audit._findings import Finding, Report
+
+from ._json import report_to_dict
+
+__all__ = [
+    "RenderOptions",
+    "available_formats",
+    "get_renderer",
+    "probe_failure_finding",
+    "render",
+    "report_to_dict",
+    "should_color",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderOptions:
+    """What a renderer is told besides the report."""
+
+    verbose: bool = False
+    color: bool = False
+    artefacts: tuple[str, ...] = ()
+
+
+def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a TTY; ``NO_COLOR`` (any value) disables, ``FORCE_COLOR`` enables.
+
+    Read at call time, never at import time. https://no-color.org/
+    """
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    stream = sys.stdout if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _renderers(pm: pluggy.PluginManager | None) -> dict[str, Any]:
+    from tox_broker_audit._diagnose import default_plugin_manager
+
+    pm = pm or default_plugin_manager()
+    found: dict[str, Any] = {}
+    for contributed in reversed(pm.hook.broker_audit_renderers()):
+        for renderer in contributed or ():
+            found.setdefault(str(renderer.name), renderer)
+    return found
+
+
+def available_formats(plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
+    """Names accepted by :func:`render` (built-in and from installed extensions)."""
+    return sorted(_renderers(plugin_manager))
+
+
+def get_renderer(fmt: str, plugin_manager: pluggy.PluginManager | None = None) -> Any:
+    renderers = _renderers(plugin_manager)
+    try:
+        return renderers[fmt]
+    except KeyError:
+        raise AuditError(
+            f"unknown report format {fmt!r} (available: {', '.join(sorted(renderers))})"
+        ) from None
+
+
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    verbose: bool = False,
+    color: bool | None = None,
+    artefacts: Sequence[str] = (),
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> str:
+    """Render ``report`` in format ``fmt``; ``color=None`` decides from stdout/NO_COLOR now."""
+    from tox_broker_audit.probe._tba_redact import redact_text
+
+    renderer = get_renderer(fmt, plugin_manager)
+    if color is None:
+        color = should_color()
+    text = renderer(report, RenderOptions(verbose=verbose, color=bool(color), artefacts=tuple(artefacts)))
+    if fmt in ("json", "sarif"):
+        return str(text)  # already redacted field by field: redacting JSON text could break quoting
+    return "\n".join(redact_text(line) for line in str(text).split("\n"))
+
+
+def probe_failure_finding(side: str, message: str) -> Finding:
+    """BA901 for a probe that crashed or timed out (re-exported from ``_diagnose``)."""
+    from tox_broker_audit._diagnose import probe_failure_finding as make
+
+    return make(side, message)

@@ -1,0 +1,300 @@
+"""BA101–BA104: environment variables that differ, ranked by whether the code read them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from tox_broker_audit._diagnose import DiagnosisContext
+from tox_broker_audit._findings import Finding, Group, Location, Severity
+from tox_broker_audit._hooks import hookimpl
+from tox_broker_audit._snapshot import EnvRead, EnvVar
+
+from ._common import (
+    USE_WEIGHT,
+    Facts,
+    SideFacts,
+    Use,
+    facts,
+    finding,
+    is_expected_env,
+    rel,
+    side_label,
+    tox_fix,
+)
+
+__all__ = ["broker_audit_rules", "env_rule", "hashseed_rule"]
+
+_PHASE_WORDS = {
+    "startup": "at interpreter start-up",
+    "pytest-import": "while pytest was imported",
+    "plugin-load": "while pytest plugins loaded",
+    "conftest": "while conftest.py files loaded",
+    "configure": "during pytest_configure",
+    "collection": "during collection",
+}
+
+
+def _severity(use: Use, expected: bool, strong: Severity = "error") -> tuple[Severity, Group]:
+    if expected and use not in ("project", "hook"):
+        return "info", "expected"
+    if use in ("project", "hook"):
+        return strong, "cause"
+    if use == "library":
+        return "warning", "cause"
+    return "info", "other"
+
+
+def _shown(var: EnvVar | None) -> str:
+    if var is None:
+        return "unset"
+    if var.secret:
+        return "set (secret, value hidden)"
+    return f"={var.value}" if len(var.value) <= 60 else f"={var.value[:57]}..."
+
+
+def _best_read(f: Facts, name: str, prefer_side: str) -> tuple[SideFacts, EnvRead, Use] | None:
+    reads = f.reads_of(name)
+    if not reads:
+        return None
+    order = ("project", "hook", "library", "internal", "none")
+    return min(reads, key=lambda r: (order.index(r[2]), r[0].side != prefer_side))
+
+
+def _read_words(
+    ctx: DiagnosisContext, f: Facts, name: str, prefer_side: str
+) -> tuple[str, list[str], dict[str, Any]]:
+    """("read by app/broker.py:7 during collection", effect tokens, evidence)."""
+    best = _best_read(f, name, prefer_side)
+    if best is None:
+        return "no code read it during start-up or collection", [], {"read_by": None}
+    side, read, use = best
+    where = rel(ctx, read.file) + (f":{read.line}" if read.line else "")
+    call = {"getenv": f'os.getenv("{name}")', "get": f'os.environ.get("{name}")'}.get(
+        read.how, f'os.environ["{name}"]'
+    )
+    words = f"read by {where} {_PHASE_WORDS.get(read.phase, '')}".rstrip()
+    if read.how in ("get", "getenv") and not read.present:
+        words += f" → {call} returned None {side_label(ctx, side.side)}"
+    effects: list[str] = []
+    for _s, r, u in f.reads_of(name):
+        if u in ("project", "hook", "library"):
+            if r.module:
+                effects.append(f"module:{r.module}")
+            if r.file:
+                effects.append(f"file:{r.file}")
+    evidence = {
+        "read_by": {
+            "file": read.file,
+            "line": read.line,
+            "module": read.module,
+            "phase": read.phase,
+            "how": read.how,
+        },
+        "use": use,
+    }
+    return words, effects, evidence
+
+
+def _pass_env_fix(ctx: DiagnosisContext, var: EnvVar | None, name: str) -> tuple[str, Location | None]:
+    tox = ctx.tox
+    if tox is not None and name in tox.pass_env:
+        return (
+            f"{name} is in pass_env but was not set when tox started: export it before running tox "
+            f"(or set_env = {name}=…)",
+            None,
+        )
+    alt = f"   (or set_env = {name}={var.value})" if var is not None and not var.secret and var.value else ""
+    return tox_fix(ctx, f"add  pass_env = {name}{alt}")
+
+
+def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runtime: bool) -> Finding:
+    use = f.use_of_env(name)
+    severity, group = _severity(use, is_expected_env(name))
+    words, effects, ev = _read_words(ctx, f, name, "target")
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    if runtime:
+        title = f"{name} is set at run time {base} (not by your shell) but not {tgt}"
+        detail = (
+            f"{name} is not in either environment at start-up, but {base} something (a sitecustomize, "
+            f".pth file or pytest plugin) sets it before the code reads it; {tgt} nothing does. {words}."
+        )
+        fix, location = tox_fix(ctx, f"add  set_env = {name}=…   (or install/run whatever sets it locally)")
+    else:
+        if ctx.tox is not None or ctx.env_name:
+            tail = f"tox does not pass it into {ctx.env_name or 'the env'}"
+        else:
+            tail = f"it is not set {tgt}"
+        title = f"{name} is set {base} ({_shown(var)}) but {tail}"
+        detail = f"{name} is {_shown(var)} {base} and unset {tgt}; {words}."
+        if is_expected_env(name):
+            detail += " tox strips or rebuilds this variable on purpose."
+        fix, location = _pass_env_fix(ctx, var, name)
+    return finding(
+        "BA101",
+        severity,
+        title,
+        name,
+        detail,
+        fix,
+        location=location,
+        about=[f"env:{name}"],
+        effects_on=effects if use != "internal" else [],
+        group=group,
+        score=USE_WEIGHT[use] + (5 if not is_expected_env(name) else 0),
+        summary=words,
+        runtime_set=runtime,
+        **ev,
+    )
+
+
+def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runtime: bool) -> Finding:
+    use = f.use_of_env(name)
+    severity, group = _severity(use, is_expected_env(name), strong="warning")
+    words, effects, ev = _read_words(ctx, f, name, "target")
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    tox = ctx.tox
+    if runtime:
+        title = f"{name} is set at run time {tgt} but not {base}"
+        detail = f"{name} is not in either start-up environment, but {tgt} something sets it before the code reads it; {words}."
+        fix, location = "find what sets it under tox (a plugin or .pth in the env's deps) and remove it", None
+    else:
+        title = f"{name} is set only {tgt} ({_shown(var)})"
+        detail = f"{name} is unset {base} and {_shown(var)} {tgt}; {words}."
+        if tox is not None and name in tox.set_env:
+            fix, location = tox_fix(ctx, f"remove {name} from set_env (or set the same value locally)")
+        elif is_expected_env(name):
+            detail += " tox sets this variable itself."
+            fix, location = "nothing to do: tox sets it", None
+        else:
+            fix, location = (
+                f"find where {name} comes from under tox (set_env, CI variables, pass_env wildcard) and unset it",
+                None,
+            )
+    return finding(
+        "BA102",
+        severity,
+        title,
+        name,
+        detail,
+        fix,
+        location=location,
+        about=[f"env:{name}"],
+        effects_on=effects if use != "internal" else [],
+        group=group,
+        score=USE_WEIGHT[use],
+        summary=words,
+        runtime_set=runtime,
+        **ev,
+    )
+
+
+def _changed(
+    ctx: DiagnosisContext, f: Facts, name: str, b: EnvVar | None, t: EnvVar | None, comparable: bool
+) -> Finding:
+    use = f.use_of_env(name)
+    expected = is_expected_env(name)
+    severity, group = _severity(use, expected)
+    if not comparable and severity != "info":
+        severity = "info" if use not in ("project", "hook") else "warning"
+    words, effects, ev = _read_words(ctx, f, name, "target")
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    if comparable:
+        title = f"{name} differs: {_shown(b)} {base}, {_shown(t)} {tgt}"
+        detail = f"{name} is {_shown(b)} {base} but {_shown(t)} {tgt}; {words}."
+    else:
+        title = f"{name} is set on both sides but cannot compare its values (secret)"
+        detail = (
+            f"{name} is secret and the two snapshots were fingerprinted with different keys, so equality "
+            f"cannot be checked; {words}."
+        )
+    tox = ctx.tox
+    if tox is not None and name in tox.set_env:
+        fix, location = tox_fix(ctx, f"set_env overrides {name}: remove it or give it the local value")
+    elif expected:
+        fix, location = "nothing to do: tox sets this variable itself", None
+    else:
+        fix, location = f"make {name} the same in both environments (tox: set_env or pass_env)", None
+    return finding(
+        "BA103",
+        severity,
+        title,
+        name,
+        detail,
+        fix,
+        location=location,
+        about=[f"env:{name}"],
+        effects_on=effects if use != "internal" else [],
+        group=group,
+        score=USE_WEIGHT[use] - 5,
+        comparable=comparable,
+        summary=words,
+        **ev,
+    )
+
+
+def env_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    """BA101/BA102/BA103 from the environment diff, plus variables set at run time on one side."""
+    assert ctx.diff is not None
+    f = facts(ctx)
+    seen: set[str] = set()
+    for change in ctx.diff.environ:
+        if change.name == "PYTHONHASHSEED":
+            continue  # BA104
+        seen.add(change.name)
+        if change.kind == "missing":
+            yield _missing(ctx, f, change.name, change.baseline, runtime=False)
+        elif change.kind == "added":
+            yield _added(ctx, f, change.name, change.target, runtime=False)
+        else:
+            yield _changed(ctx, f, change.name, change.baseline, change.target, change.kind == "changed")
+    base, tgt = f.baseline, f.target
+    assert base is not None
+    # Variables the code saw set on one side only although no start environment had them:
+    # something at run time (sitecustomize, .pth, pytest-env…) set them.
+    for name in sorted((base.runtime_set ^ tgt.runtime_set) - seen):
+        if name in base.env or name in tgt.env:
+            continue
+        strong = [r for r in f.reads_of(name) if r[2] in ("project", "hook", "library")]
+        if not strong:
+            continue
+        if name in base.runtime_set:
+            yield _missing(ctx, f, name, None, runtime=True)
+        else:
+            yield _added(ctx, f, name, None, runtime=True)
+
+
+def hashseed_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    """BA104: PYTHONHASHSEED differs (tox sets a random one; it rarely matters)."""
+    assert ctx.baseline is not None
+    b, t = ctx.baseline, ctx.target
+    b_env = next((v for v in b.environ.variables if v.name == "PYTHONHASHSEED"), None)
+    t_env = next((v for v in t.environ.variables if v.name == "PYTHONHASHSEED"), None)
+    b_seed = b.interpreter.hashseed or (b_env.value if b_env else None)
+    t_seed = t.interpreter.hashseed or (t_env.value if t_env else None)
+    if b_seed == t_seed:
+        return
+    use = facts(ctx).use_of_env("PYTHONHASHSEED")
+    used = use in ("project", "hook")
+    yield finding(
+        "BA104",
+        "warning" if used else "info",
+        f"PYTHONHASHSEED differs: {b_seed or 'random'} {side_label(ctx, 'baseline')}, "
+        f"{t_seed or 'random'} {side_label(ctx, 'target')}",
+        "PYTHONHASHSEED",
+        "tox sets a random PYTHONHASHSEED for every run; set/dict iteration order of strings changes between "
+        "runs. It matters only when the code depends on that order.",
+        "if order matters, sort explicitly; to reproduce: tox --hashseed=" + (b_seed or "noset")
+        if used
+        else "nothing to do unless the test outcome depends on set/dict ordering",
+        about=["env:PYTHONHASHSEED"],
+        group="cause" if used else "expected",
+        score=USE_WEIGHT[use],
+        baseline=b_seed,
+        target=t_seed,
+    )
+
+
+@hookimpl
+def broker_audit_rules() -> list[Callable[[DiagnosisContext], Iterable[Finding]]]:
+    return [env_rule, hashseed_rule]
