@@ -388,3 +388,49 @@ def test_ba101_is_the_top_finding(dramatiq_venv: Path, tmp_path: Path, rabbitmq:
     ba604 = next(f for f in report.findings if f.code == "BA604")
     assert ba604.id in top.explains
     _assert_no_secret(baseline, target, report)
+
+
+# --------------------------------------------------------------------------- celery
+
+
+def test_celery_broker_urls_are_detected_and_redacted(tmp_path: Path) -> None:
+    """Celery: broker URL settings of the apps found after collection and in the environment."""
+    python = make_venv(tmp_path / "v", creator="uv")
+    install(python, "celery", "pytest")
+    closed = free_port()
+    project = write_tree(
+        tmp_path / "proj",
+        {
+            "conftest.py": "",
+            "proj/__init__.py": "",
+            "proj/celery_app.py": f"""
+                from celery import Celery
+
+                app = Celery("proj", broker="amqp://app:{SECRET}@127.0.0.1:{closed}/vh")
+            """,
+            "tests/test_c.py": """
+                from proj.celery_app import app
+
+
+                def test_app():
+                    assert app.main == "proj"
+            """,
+        },
+    )
+    snap = _snapshot(python, project, _env(CELERY_RESULT_BACKEND=f"redis://:{SECRET}@127.0.0.1:{closed}/1"))
+    b = snap.brokers
+    assert not b.dramatiq_installed
+    assert [(c.setting, c.url) for c in b.celery_urls] == [
+        ("broker_url", f"amqp://app:***@127.0.0.1:{closed}/vh")
+    ]
+    assert "celery app proj" in b.celery_urls[0].source
+    (env_url,) = b.env_urls
+    assert (env_url.variable, env_url.scheme) == ("CELERY_RESULT_BACKEND", "redis")
+    # One target, two URLs: checked once, with the protocol of the first user.
+    assert [(r.target, r.status) for r in b.reachability] == [(f"127.0.0.1:{closed}", "refused")]
+    report = _only_broker_rules(None, snap)
+    (ba603,) = report.findings
+    assert ba603.code == "BA603"
+    assert ba603.severity == "warning"
+    assert "Celery's broker_url" in ba603.detail
+    _assert_no_secret(snap, report)

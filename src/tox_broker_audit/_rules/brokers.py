@@ -94,6 +94,31 @@ def _describe(info: BrokerInfo | None) -> str:
     return info.cls
 
 
+_DEFAULT_PORTS = {"amqp": 5672, "pyamqp": 5672, "amqps": 5671, "redis": 6379, "rediss": 6379}
+
+
+def _url_target(url: str) -> str | None:
+    """``host:port`` of a (redacted) broker URL, as the probe computes it for env URLs."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.split(";", 1)[0].strip())
+        host, port = parts.hostname or "localhost", parts.port
+    except ValueError:
+        return None
+    port = port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None:
+        return None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _short(info: BrokerInfo | None) -> str:
+    """``RabbitmqBroker(127.0.0.1:5672)``: for titles (the redacted URL goes into details)."""
+    if info is None:
+        return "no broker"
+    return f"{info.cls}({info.target})" if info.target else info.cls
+
+
 def _actor_name(actor: DramatiqActor) -> str:
     return f"{actor.module}.{actor.name}" if actor.module else actor.name
 
@@ -356,7 +381,7 @@ def actor_real_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         yield finding(
             "BA601",
             "error",
-            f"{_names(actors)} bound to {_describe(info)}" + (f" {tgt}" if ctx.baseline is not None else ""),
+            f"{_names(actors)} bound to {_short(info)}" + (f" {tgt}" if ctx.baseline is not None else ""),
             _names(actors),
             detail,
             fix,
@@ -433,7 +458,7 @@ def global_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     yield finding(
         "BA602",
         severity,
-        f"global broker differs: {_describe(b)} {base_words}, {_describe(t)} {tgt_words}",
+        f"global broker differs: {_short(b)} {base_words}, {_short(t)} {tgt_words}",
         t.cls,
         detail,
         fix,
@@ -464,7 +489,7 @@ def unreachable_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         actors = [a for a in section.actors if a.broker_target == status.target]
         is_global = section.global_broker is not None and section.global_broker.target == status.target
         env = [u.variable for u in section.env_urls if u.target == status.target]
-        celery = [c.setting for c in section.celery_urls if status.target in c.url]
+        celery = [c.setting for c in section.celery_urls if _url_target(c.url) == status.target]
         users = []
         if actors:
             users.append(f"{len(actors)} actor(s) ({_names(actors)}) send there")

@@ -597,7 +597,7 @@ def _celery_urls() -> list[dict]:
                     if pre.get(setting):
                         values[setting] = (
                             pre.get(setting),
-                            label + " (not configured yet: Celery(broker=...))",
+                            label + " (pending: the app has not loaded its configuration yet)",
                         )
         except Exception as exc:
             _R.errors.append(f"cannot read the settings of {label}: {type(exc).__name__}: {exc}")
