@@ -16,7 +16,7 @@ from ._version import __version__
 __all__ = ["main"]
 
 #: Modules that each add sub-commands through ``register(subparsers)``.
-_COMMAND_MODULES = ("._cli_snapshot", "._demo")
+_COMMAND_MODULES = ("._cli_snapshot", "._cli_report", "._demo")
 
 
 class _Parser(argparse.ArgumentParser):

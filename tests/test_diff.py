@@ -1,0 +1,62 @@
+"""The structural diff: pure functions over hand-built snapshots."""
+
+from __future__ import annotations
+
+from _snapshot_factory import PROJECT, dist, make_snapshot, plugin, pth
+
+from tox_broker_audit._diff import diff_snapshots, normalize_path
+
+B, T = "/proj/.venv", "/proj/.tox/py"
+
+
+def test_identical_snapshots_have_an_empty_diff() -> None:
+    snap = make_snapshot(prefix=B)
+    assert diff_snapshots(snap, snap).empty
+
+
+def test_two_venvs_in_different_places_compare_equal_after_normalisation() -> None:
+    base, target = make_snapshot(prefix=B), make_snapshot(prefix=T)
+    diff = diff_snapshots(base, target)
+    assert diff.empty, diff
+    assert normalize_path(f"{B}/lib/python3.12/site-packages/x.py", base) == "<prefix>/lib/python3.12/site-packages/x.py"
+    assert normalize_path("/usr/lib/python3.12/os.py", base) == "<base>/lib/python3.12/os.py"
+    assert normalize_path(f"{PROJECT}/app.py", base) == f"{PROJECT}/app.py"
+    assert normalize_path(None, base) is None
+
+
+def test_environment_changes() -> None:
+    base = make_snapshot(prefix=B, env={"A": "1", "B": "1", "C": "1"})
+    target = make_snapshot(prefix=T, env={"B": "2", "C": "1", "D": "1"})
+    diff = diff_snapshots(base, target)
+    assert [(c.name, c.kind) for c in diff.environ] == [("A", "missing"), ("B", "changed"), ("D", "added")]
+    assert diff.comparable_fingerprints
+
+
+def test_different_keys_compare_plain_values_but_not_secrets() -> None:
+    base = make_snapshot(prefix=B, env={"A": "1", "PASSWORD": "x", "URL": "amqp://u:pw@h/"})
+    target = make_snapshot(prefix=T, env={"A": "1", "PASSWORD": "x", "URL": "amqp://u:pw@h/"}, key=b"q" * 32)
+    diff = diff_snapshots(base, target)
+    assert not diff.comparable_fingerprints
+    assert {c.name: c.kind for c in diff.environ} == {"PASSWORD": "uncomparable", "URL": "uncomparable"}
+
+
+def test_distribution_changes() -> None:
+    base = make_snapshot(prefix=B, dists=[dist("a", "1", prefix=B), dist("b", "1", prefix=B),
+                                          dist("c", "1", prefix=B, editable=True, source_path=PROJECT)])
+    target = make_snapshot(prefix=T, dists=[dist("b", "2", prefix=T), dist("c", "1", prefix=T), dist("d", prefix=T)])
+    kinds = [(c.name, c.kind) for c in diff_snapshots(base, target).distributions]
+    assert kinds == [("a", "missing"), ("b", "version"), ("c", "install-mode"), ("d", "extra")]
+
+
+def test_pth_sys_path_plugins_and_pytest_config() -> None:
+    base = make_snapshot(prefix=B, invocation="python-m", pth_files=[pth("x.pth", prefix=B, exec_lines=["import x"])],
+                         plugins=[plugin("p", "p", prefix=B, distribution="p")])
+    target = make_snapshot(prefix=T, pytest={"inifile": f"{PROJECT}/tox.ini", "unknown_ini_keys": ["env"]})
+    diff = diff_snapshots(base, target)
+    assert [(c.name, c.kind, c.exec_changed) for c in diff.pth_files] == [("x.pth", "missing", True)]
+    assert diff.sys_path.first_changed
+    assert [e.path for e in diff.sys_path.missing] == [PROJECT]
+    assert [e.path for e in diff.sys_path.extra] == [f"{T}/bin"]
+    assert [(c.name, c.kind) for c in diff.plugins] == [("p", "missing")]
+    assert {c.field for c in diff.pytest_config} == {"inifile", "invocation"}
+    assert diff.unknown_ini_extra == ("env",)

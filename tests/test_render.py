@@ -1,0 +1,112 @@
+"""Renderers: terminal, json (DESIGN §6 exactly), markdown; colour rules; redaction."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from io import StringIO
+
+from _snapshot_factory import PROJECT, make_snapshot, origin, read
+
+from tox_broker_audit._diagnose import ToxFacts, diagnose, report_to_dict
+from tox_broker_audit._findings import Finding, Report
+from tox_broker_audit._render import available_formats, render, should_color
+
+B, T = "/proj/.venv", "/proj/.tox/py312"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def unit_tests_report() -> Report:
+    app = [origin("app.broker", f"{PROJECT}/app/broker.py", in_project=True)]
+    noise = {f"LOCAL_{i}": "x" for i in range(12)}
+    base = make_snapshot(prefix=B, env={"UNIT_TESTS": "1", **noise},
+                         reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7)], origins=app)
+    target = make_snapshot(prefix=T, env={"TOX_ENV_NAME": "py312", "TOX_WORK_DIR": "/w", "PYTHONHASHSEED": "3"},
+                           hashseed="3", origins=app,
+                           reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7,
+                                       present=False)])
+    tox = ToxFacts(ini_path=f"{PROJECT}/tox.ini", ini_section="testenv", section_line=4)
+    return diagnose(base, target, env_name="py312", tox=tox)
+
+
+def test_builtin_formats_are_registered() -> None:
+    assert {"terminal", "json", "markdown"} <= set(available_formats())
+
+
+def test_terminal_names_the_cause_first_and_fits_on_a_screen() -> None:
+    text = render(unit_tests_report(), "terminal", color=False, artefacts=[".tox/py312/broker-audit/report.json"])
+    lines = text.splitlines()
+    assert len(lines) <= 25
+    assert lines[0].startswith("py312: broker audit — 1 cause found")
+    assert "UNIT_TESTS" in lines[1]
+    assert "[BA101]" in lines[1]
+    assert any(line.strip().startswith("fix: tox.ini:4 [testenv]  add  pass_env = UNIT_TESTS") for line in lines)
+    assert any(line.startswith("other differences (not used by your code): 12 variables") for line in lines)
+    assert any(line.startswith("expected tox differences: ") and "TOX_*" in line for line in lines)
+    assert lines[-1] == "artefacts: .tox/py312/broker-audit/report.json"
+    assert not ANSI.search(text)
+
+
+def test_verbose_lists_every_finding() -> None:
+    report = unit_tests_report()
+    text = render(report, "terminal", verbose=True, color=False)
+    for finding in report.findings:
+        assert f"id={finding.id}" in text
+
+
+def test_colour_only_when_asked_and_no_color_is_honoured() -> None:
+    assert ANSI.search(render(unit_tests_report(), "terminal", color=True))
+    assert not should_color(StringIO(), environ={})
+    assert not should_color(sys.stdout, environ={"NO_COLOR": ""})
+    assert should_color(StringIO(), environ={"FORCE_COLOR": "1"})
+
+    class Tty(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert should_color(Tty(), environ={})
+    assert not should_color(Tty(), environ={"NO_COLOR": "1"})
+
+
+def test_json_follows_the_report_contract() -> None:
+    report = unit_tests_report()
+    data = json.loads(render(report, "json"))
+    assert data == report_to_dict(report)
+    assert list(data) == ["schema", "schema_version", "env", "baseline", "target", "summary", "findings"]
+    assert data["schema"] == "tox-broker-audit/report"
+    assert isinstance(data["schema_version"], int)
+    assert data["env"] == "py312"
+    assert data["summary"] == report.summary
+    first = data["findings"][0]
+    for key in ("code", "slug", "severity", "title", "subject", "detail", "fix", "location", "evidence",
+                "root_cause", "explains", "id"):
+        assert key in first
+    assert first["location"] == {"path": f"{PROJECT}/tox.ini", "line": 4}
+    assert data["baseline"]["python"] == f"{B}/bin/python"
+
+
+def _secret_report() -> Report:
+    secret = "ghp_" + "a1b2c3d4e5" * 4
+    finding = Finding(code="BA103", slug="env-changed", severity="error", title=f"token {secret} leaked",
+                      subject="X", detail=f"amqp://user:hunter2@host/ {secret}", fix="none",
+                      evidence={"url": "redis://:s3cret@h:6379/0"}, id="BA103-x")
+    return Report(env="e|nv", baseline={}, target={}, findings=(finding,))
+
+
+def test_every_renderer_redacts_secrets() -> None:
+    report = _secret_report()
+    for fmt in ("terminal", "json", "markdown"):
+        for verbose in (False, True):
+            text = render(report, fmt, verbose=verbose, color=False)
+            assert "ghp_" not in text, fmt
+            assert "hunter2" not in text, fmt
+            assert "s3cret" not in text, fmt
+
+
+def test_markdown_escapes_table_cells() -> None:
+    text = render(_secret_report(), "markdown", color=False)
+    assert "## Broker audit: e\\|nv" in text
+    assert "| 1 | BA103 | error |" in text
+    empty = render(Report(env=None, baseline={}, target={}, findings=()), "markdown")
+    assert "No differences found." in empty

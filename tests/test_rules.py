@@ -1,0 +1,345 @@
+"""Diagnosis rules, linking and ranking on hand-built snapshots (no probe, no venvs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin, pth, read
+
+from tox_broker_audit._diagnose import DiagnosisContext, ToxFacts, collect_rules, diagnose, probe_failure_finding
+from tox_broker_audit._findings import Finding
+from tox_broker_audit._rules import rule
+from tox_broker_audit._rules._common import CODES, finding
+
+B, T = "/proj/.venv", "/proj/.tox/py312"
+APP = [
+    origin("app", f"{PROJECT}/app/__init__.py", in_project=True),
+    origin("app.broker", f"{PROJECT}/app/broker.py", in_project=True),
+    origin("app.tasks", f"{PROJECT}/app/tasks.py", in_project=True),
+]
+TOX = ToxFacts(ini_path=f"{PROJECT}/tox.ini", ini_section="testenv", section_line=4, pass_env=("HOME",))
+
+
+def dists(prefix: str, *extra: dict[str, object]) -> list[dict[str, object]]:
+    return [
+        dist("pytest", "8.3.0", prefix=prefix, top_level=["pytest", "_pytest", "py"]),
+        dist("pluggy", "1.5.0", prefix=prefix),
+        *extra,
+    ]
+
+
+def serious(report_findings: tuple[Finding, ...]) -> list[Finding]:
+    return [f for f in report_findings if f.severity in ("error", "warning")]
+
+
+def test_same_snapshot_twice_has_no_error_or_warning() -> None:
+    snap = make_snapshot(prefix=B, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")])
+    report = diagnose(snap, snap)
+    assert report.findings == ()
+    assert report.summary == {"error": 0, "warning": 0, "info": 0}
+
+
+def test_env_var_read_by_project_code_is_the_top_finding_with_a_pass_env_fix() -> None:
+    reads_b = [
+        read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7),
+        read("COLUMNS", "/usr/lib/python3.12/shutil.py", module="shutil"),
+    ]
+    reads_t = [
+        read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7, present=False),
+        read("COLUMNS", "/usr/lib/python3.12/shutil.py", module="shutil", present=False),
+    ]
+    base = make_snapshot(
+        prefix=B,
+        env={"HOME": "/h", "UNIT_TESTS": "1", "COLUMNS": "80", "SOMETHING": "x", "VIRTUAL_ENV": B},
+        reads=reads_b,
+        origins=APP,
+        dists=dists(B, dist("pip", "23.0", prefix=B)),
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={"HOME": "/h", "TOX_ENV_NAME": "py312", "PYTHONHASHSEED": "7", "VIRTUAL_ENV": T, "PIP_USER": "0"},
+        reads=reads_t,
+        origins=APP,
+        hashseed="7",
+        dists=dists(T, dist("pip", "24.0", prefix=T)),
+    )
+    report = diagnose(base, target, env_name="py312", tox=TOX)
+    top = report.findings[0]
+    assert (top.code, top.subject, top.severity, top.group) == ("BA101", "UNIT_TESTS", "error", "cause")
+    assert "pass_env = UNIT_TESTS" in top.fix
+    assert top.fix.startswith("tox.ini:4 [testenv]")
+    assert top.location is not None
+    assert top.location.path == f"{PROJECT}/tox.ini"
+    assert "app/broker.py:7" in top.evidence["summary"]
+    by_subject = {f.subject: f for f in report.findings}
+    # read only by the stdlib: info, not a cause; nobody read it: info
+    assert (by_subject["COLUMNS"].severity, by_subject["COLUMNS"].group) == ("info", "other")
+    assert by_subject["SOMETHING"].severity == "info"
+    # tox's own noise is grouped as expected
+    for name in ("TOX_ENV_NAME", "PYTHONHASHSEED", "VIRTUAL_ENV", "PIP_USER", "pip"):
+        assert by_subject[name].group == "expected", name
+    assert serious(report.findings) == [top]
+
+
+def _broker_effect_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    """Stands in for the broker rules (BA602/BA603) following the linking convention."""
+    yield finding(
+        "BA602",
+        "error",
+        "app.broker built RabbitmqBroker(amqp://127.0.0.1:5672)",
+        "app.broker",
+        "…",
+        "…",
+        about=["module:app.broker", "broker:b1"],
+        effects_on=["broker:b1", "target:127.0.0.1:5672"],
+        group="cause",
+        score=50,
+    )
+    yield finding(
+        "BA603",
+        "error",
+        "127.0.0.1:5672 refused the connection",
+        "127.0.0.1:5672",
+        "…",
+        "…",
+        about=["target:127.0.0.1:5672"],
+        group="cause",
+        score=40,
+    )
+
+
+def test_cause_is_linked_to_its_effects_and_ranked_first() -> None:
+    base = make_snapshot(
+        prefix=B,
+        env={"UNIT_TESTS": "1"},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")],
+        origins=APP,
+    )
+    target = make_snapshot(
+        prefix=T, env={}, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)]
+    )
+    rules = [*collect_rules(), _broker_effect_rule]
+    report = diagnose(base, target, env_name="py312", rules=rules)
+    codes = [f.code for f in report.findings]
+    assert codes[:3] == ["BA101", "BA602", "BA603"]
+    root, ba602, ba603 = report.findings[:3]
+    assert root.root_cause
+    assert not ba602.root_cause
+    assert not ba603.root_cause
+    assert root.explains == (ba602.id,)
+    assert ba602.explains == (ba603.id,)
+    assert root.id == "BA101-unit-tests"
+    assert len({f.id for f in report.findings}) == len(report.findings)
+
+
+def test_pth_importing_an_app_module_outranks_one_that_does_not() -> None:
+    timeline = [
+        {"module": "app.tasks", "phase": "startup", "importer": "site", "importer_file": f"{T}/x/evil.pth",
+         "importer_line": None},
+    ]
+    base = make_snapshot(prefix=B, origins=APP)
+    target = make_snapshot(
+        prefix=T,
+        origins=APP,
+        timeline=timeline,
+        pth_files=[
+            pth("evil.pth", prefix=T, exec_lines=["import app.tasks"], imported=["app", "app.tasks"]),
+            pth("harmless.pth", prefix=T, exec_lines=["import json"]),
+            pth("_virtualenv.pth", prefix=T, exec_lines=["import _virtualenv"], known="virtualenv"),
+        ],
+    )
+    report = diagnose(base, target)
+    top = report.findings[0]
+    assert (top.code, top.subject, top.severity) == ("BA301", "evil.pth", "error")
+    assert top.root_cause
+    explained = {f.code for f in report.findings if f.id in top.explains}
+    assert "BA406" in explained
+    harmless = next(f for f in report.findings if f.subject == "harmless.pth")
+    venv_pth = next(f for f in report.findings if f.subject == "_virtualenv.pth")
+    assert harmless.severity == "warning"
+    assert venv_pth.group == "expected"
+    assert report.findings.index(harmless) > report.findings.index(top)
+
+
+def test_local_only_sitecustomize_that_sets_a_variable_is_the_root_cause() -> None:
+    custom = {"module": "sitecustomize", "path": f"{B}/lib/python3.12/site-packages/sitecustomize.py",
+              "sha256": "ab", "imported": [], "error": None}
+    base = make_snapshot(
+        prefix=B,
+        env={},
+        sitecustomize=custom,
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=True)],
+        origins=APP,
+    )
+    target = make_snapshot(
+        prefix=T, env={}, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
+        origins=APP,
+    )
+    report = diagnose(base, target)
+    top = report.findings[0]
+    assert (top.code, top.subject) == ("BA303", "sitecustomize")
+    assert top.root_cause
+    effect = next(f for f in report.findings if f.id in top.explains)
+    assert (effect.code, effect.subject) == ("BA101", "UNIT_TESTS")
+    assert effect.evidence["runtime_set"] is True
+
+
+def test_plugin_that_imports_the_app_at_load_time_is_the_root_cause() -> None:
+    plug = plugin("earlybird", "earlybird", prefix=T, distribution="earlybird")
+    timeline = [
+        {"module": "app.tasks", "phase": "plugin-load", "importer": "earlybird", "importer_file": plug["file"],
+         "importer_line": 3},
+    ]
+    base = make_snapshot(prefix=B, origins=APP)
+    target = make_snapshot(
+        prefix=T, origins=APP, plugins=[plug], timeline=timeline, dists=dists(T, dist("earlybird", prefix=T))
+    )
+    report = diagnose(base, target, tox=TOX)
+    top = report.findings[0]
+    assert (top.code, top.subject, top.severity) == ("BA401", "earlybird", "error")
+    assert "move the import of app.tasks out of the plugin's top level" in top.fix
+    assert any(f.code == "BA406" and f.id in top.explains for f in report.findings)
+    pkg = next(f for f in report.findings if f.code == "BA202")
+    assert pkg.severity == "info"  # the same cause, reported (and fixed) as BA401
+
+
+def test_missing_pytest_env_explains_the_ignored_ini_option() -> None:
+    plug = plugin("env", "pytest_env.plugin", prefix=B, distribution="pytest-env")
+    base = make_snapshot(prefix=B, plugins=[plug], dists=dists(B, dist("pytest-env", "1.1", prefix=B)))
+    target = make_snapshot(prefix=T, pytest={"unknown_ini_keys": ["env"]})
+    report = diagnose(base, target, tox=TOX, env_name="py312")
+    top = report.findings[0]
+    assert (top.code, top.subject) == ("BA401", "pytest-env")
+    assert "add pytest-env to deps" in top.fix
+    ini = next(f for f in report.findings if f.code == "BA405")
+    assert ini.id in top.explains
+    assert "pytest-env" in ini.fix
+
+
+def test_python_m_pytest_vs_script_with_a_cwd_only_module() -> None:
+    helper = origin("helper", f"{PROJECT}/helper.py", in_project=True)
+    base = make_snapshot(prefix=B, invocation="python-m", origins=[*APP, helper])
+    target = make_snapshot(
+        prefix=T,
+        origins=APP,
+        pytest={"collection_errors": [{"nodeid": "tests/test_h.py", "message": "E   ModuleNotFoundError: No module named 'helper'"}]},
+    )
+    report = diagnose(base, target)
+    top = report.findings[0]
+    assert (top.code, top.subject) == ("BA305", PROJECT)
+    assert top.root_cause
+    explained = {f.code for f in report.findings if f.id in top.explains}
+    assert {"BA502", "BA902"} <= explained
+    assert "python -m pytest" in top.detail
+
+
+def test_different_ini_file_explains_the_addopts_change() -> None:
+    base = make_snapshot(prefix=B, pytest={"inifile": f"{PROJECT}/pytest.ini", "addopts": ["-p", "no:randomly"]})
+    target = make_snapshot(prefix=T, pytest={"inifile": f"{PROJECT}/tox.ini", "addopts": []})
+    report = diagnose(base, target)
+    top = report.findings[0]
+    assert (top.code, top.subject) == ("BA403", "inifile")
+    addopts = next(f for f in report.findings if f.subject == "addopts")
+    assert addopts.id in top.explains
+
+
+def test_double_import_of_an_app_module_only_under_tox_is_an_error() -> None:
+    double = {"file": f"{PROJECT}/src/app/tasks.py", "names": ["app.tasks", "src.app.tasks"]}
+    base = make_snapshot(prefix=B, origins=APP)
+    target = make_snapshot(prefix=T, origins=APP, doubles=[double])
+    report = diagnose(base, target)
+    assert (report.findings[0].code, report.findings[0].severity) == ("BA501", "error")
+
+
+def test_single_snapshot_mode_runs_only_single_snapshot_rules() -> None:
+    target = make_snapshot(
+        prefix=T,
+        pytest={"collection_errors": [{"nodeid": "tests/test_a.py", "message": "boom"}]},
+        errors=[{"section": "brokers", "message": "could not instrument dramatiq"}],
+    )
+    report = diagnose(None, target, env_name="py312")
+    assert [f.code for f in report.findings] == ["BA902", "BA901"]
+    assert report.baseline["kind"] == "none"
+
+
+def test_ignore_codes_and_subject_globs() -> None:
+    base = make_snapshot(prefix=B, env={"A_ONE": "1", "A_TWO": "2", "B": "3"})
+    target = make_snapshot(prefix=T, env={"TOX_X": "1"})
+    report = diagnose(base, target, ignore=["BA101:A_*", "ba102"])
+    assert [f.subject for f in report.findings] == ["B"]
+
+
+def test_secret_values_compare_only_with_the_same_key() -> None:
+    env_b, env_t = {"API_TOKEN": "abc"}, {"API_TOKEN": "abd"}
+    same = diagnose(make_snapshot(prefix=B, env=env_b), make_snapshot(prefix=T, env=env_t))
+    assert same.findings[0].code == "BA103"
+    assert same.findings[0].evidence["comparable"] is True
+    other_key = diagnose(make_snapshot(prefix=B, env=env_b), make_snapshot(prefix=T, env=env_b, key=b"z" * 32))
+    assert other_key.findings[0].evidence["comparable"] is False
+    assert "cannot compare" in other_key.findings[0].title
+    assert "abc" not in repr(other_key)
+    equal = diagnose(make_snapshot(prefix=B, env=env_b, key=KEY), make_snapshot(prefix=T, env=env_b, key=KEY))
+    assert equal.findings == ()
+
+
+def test_a_crashing_rule_becomes_a_ba901_info_finding() -> None:
+    @rule(needs_baseline=False)
+    def broken(ctx: DiagnosisContext) -> Iterator[Finding]:
+        raise RuntimeError("bug")
+        yield  # pragma: no cover
+
+    report = diagnose(None, make_snapshot(prefix=T), rules=[broken])
+    (only,) = report.findings
+    assert (only.code, only.severity) == ("BA901", "info")
+    assert "bug" in only.title
+
+
+def test_probe_failure_finding_is_a_ranked_ba901() -> None:
+    failure = probe_failure_finding("baseline", "the probe crashed: token ghp_abcdefghijklmnopqrstuvwxyz0123")
+    assert (failure.code, failure.slug, failure.subject) == ("BA901", "probe-failed", "baseline")
+    assert "ghp_" not in failure.detail
+    report = diagnose(None, make_snapshot(prefix=T), extra_findings=[failure])
+    assert report.findings[0].id == "BA901-baseline"
+
+
+def test_interpreter_and_package_differences() -> None:
+    base = make_snapshot(prefix=B, version="3.11.9", dists=dists(B, dist("dramatiq", "1.16", prefix=B)),
+                         origins=[origin("dramatiq", f"{B}/x/dramatiq/__init__.py", distribution="dramatiq")])
+    target = make_snapshot(prefix=T, version="3.12.3", dists=dists(T, dist("dramatiq", "1.17", prefix=T)),
+                           origins=[origin("dramatiq", f"{T}/x/dramatiq/__init__.py", distribution="dramatiq")])
+    report = diagnose(base, target)
+    codes = {f.code: f for f in report.findings}
+    assert codes["BA306"].severity == "warning"
+    assert codes["BA203"].severity == "warning"  # dramatiq was imported
+    assert codes["BA203"].subject == "dramatiq"
+
+
+def test_editable_vs_wheel_project_install_is_information_not_a_cause() -> None:
+    proj_b = dist("app", "0.1", prefix=B, editable=True, source_path=PROJECT, top_level=["app"])
+    proj_t = dist("app", "0.1", prefix=T, top_level=["app"])
+    base = make_snapshot(prefix=B, dists=dists(B, proj_b), origins=APP)
+    t_origins = [origin(o["module"], o["file"].replace(PROJECT, f"{T}/lib/python3.12/site-packages"),
+                        distribution="app") for o in APP]
+    target = make_snapshot(prefix=T, dists=dists(T, proj_t), origins=t_origins)
+    report = diagnose(base, target, tox=ToxFacts(package="wheel"))
+    assert serious(report.findings) == []
+    mode = next(f for f in report.findings if f.code == "BA204")
+    assert "package = editable" in mode.fix
+
+
+def test_every_builtin_code_has_a_slug() -> None:
+    for code in ("BA101", "BA104", "BA204", "BA306", "BA406", "BA502", "BA605", "BA902"):
+        assert CODES[code]
+
+
+@pytest.mark.parametrize("fail", [True, False])
+def test_rules_without_marker_do_not_run_without_baseline(fail: bool) -> None:
+    calls: list[bool] = []
+
+    def needs(ctx: DiagnosisContext) -> list[Finding]:
+        calls.append(True)
+        return []
+
+    diagnose(None if fail else make_snapshot(prefix=B), make_snapshot(prefix=T), rules=[needs])
+    assert calls == ([] if fail else [True])
