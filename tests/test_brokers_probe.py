@@ -218,6 +218,30 @@ def test_actor_bound_to_implicit_default_created_at_plugin_load(plugin_project: 
     assert ba605.root_cause
 
 
+def test_implicit_default_created_by_pth_at_startup(tmp_path: Path) -> None:
+    """An executable ``.pth`` line imports the tasks at interpreter start-up."""
+    project = write_tree(tmp_path / "proj", TASKS_IMPLICIT)
+    python = make_venv(tmp_path / "v", creator="uv")
+    install(python, "dramatiq", "pika", "pytest")
+    pth = _site_packages(python) / "zz_app.pth"
+    pth.write_text(f"{project}\nimport app.tasks\n", encoding="utf-8")
+    snap = _snapshot(python, project, _env())
+    (implicit,) = [c for c in snap.brokers.creations if c.implicit_default]
+    assert (implicit.phase, implicit.module) == ("startup", "app.tasks")
+    assert [(f.file, f.line) for f in implicit.stack] == [
+        (str(project / "app" / "tasks.py"), implicit.line),
+        (str(pth), None),
+    ]
+    assert {a.phase for a in snap.brokers.actors} == {"startup"}
+    ba605 = _by_code_single(snap)["BA605"]
+    assert f"{pth} (a .pth file run at start-up)" in ba605.detail
+    assert f"file:{pth}" in ba605.evidence["about"]
+
+
+def _by_code_single(snap: Snapshot) -> dict[str, Finding]:
+    return {f.code: f for f in _only_broker_rules(None, snap).findings}
+
+
 def test_stub_set_before_actors_is_clean(dramatiq_venv: Path, tmp_path: Path) -> None:
     project = write_tree(
         tmp_path,
