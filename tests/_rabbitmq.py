@@ -1,6 +1,7 @@
 """A private RabbitMQ node on loopback for the test session (see /work/shared/rabbitmq.md).
 
-Import the fixture into a test module (``from _rabbitmq import rabbitmq``). The node gets
+Load it as a plugin (``pytest_plugins = ["_rabbitmq"]`` in a test module): one plugin, so one
+node for every module that uses the ``rabbitmq`` fixture. The node gets
 free ports, its own data directory and node name, is polled with a bounded loop until the
 AMQP 0-9-1 protocol header is answered with ``Connection.Start``, and is stopped by its pid
 in teardown. Without the ``rabbitmq-server`` binary the tests that need it are skipped with
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RabbitNode", "free_port", "rabbitmq"]
+__all__ = ["RabbitNode", "closed_port", "free_port", "rabbitmq"]
 
 _START_TIMEOUT = 60.0
 
@@ -45,6 +46,12 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening: connecting to it is refused."""
+    return free_port()
 
 
 def _answers_amqp(port: int) -> bool:

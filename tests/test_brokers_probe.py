@@ -11,10 +11,10 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from _rabbitmq import RabbitNode, free_port, rabbitmq
 from helpers import install, make_venv, write_tree
 from tox_broker_audit._capture import ProbeRequest, take_snapshot
 from tox_broker_audit._diagnose import diagnose
@@ -22,7 +22,11 @@ from tox_broker_audit._findings import Finding, Report
 from tox_broker_audit._rules import brokers as broker_rules
 from tox_broker_audit._snapshot import Snapshot, snapshot_to_dict
 
-__all__ = ["rabbitmq"]
+if TYPE_CHECKING:
+    from _rabbitmq import RabbitNode
+
+#: The session-wide RabbitMQ fixture: one plugin, so one node for all modules that use it.
+pytest_plugins = ["_rabbitmq"]
 
 pytestmark = pytest.mark.slow
 
@@ -266,7 +270,7 @@ def test_stub_set_before_actors_is_clean(dramatiq_venv: Path, tmp_path: Path) ->
     assert _only_broker_rules(None, snap).findings == ()
 
 
-def test_default_is_redis_without_pika(tmp_path: Path) -> None:
+def test_default_is_redis_without_pika(tmp_path: Path, closed_port: int) -> None:
     python = make_venv(tmp_path / "v", creator="uv")
     install(python, "dramatiq", "redis", "pytest")
     project = write_tree(
@@ -278,7 +282,7 @@ def test_default_is_redis_without_pika(tmp_path: Path) -> None:
             "tests/test_tasks.py": TASKS_IMPLICIT["tests/test_tasks.py"],
         },
     )
-    port = free_port()
+    port = closed_port
     snap = _snapshot(python, project, _env(REDIS_URL=f"redis://:{SECRET}@127.0.0.1:{port}/0"))
     b = snap.brokers
     assert (b.pika_installed, b.redis_installed) == (False, True)
@@ -345,10 +349,10 @@ BROKER_FROM_ENV = {
 
 @pytest.mark.rabbitmq
 def test_isolation_illusion_with_live_broker(
-    dramatiq_venv: Path, tmp_path: Path, rabbitmq: RabbitNode
+    dramatiq_venv: Path, tmp_path: Path, rabbitmq: RabbitNode, closed_port: int
 ) -> None:
     """Locally BROKER_URL points at a live RabbitMQ (tests "pass"), tox strips it: BA604 + BA603."""
-    closed = free_port()
+    closed = closed_port
     files = dict(BROKER_FROM_ENV)
     files["app/broker.py"] = files["app/broker.py"].replace("{fallback_port}", str(closed))
     project = write_tree(tmp_path, files)
@@ -390,9 +394,11 @@ def test_isolation_illusion_with_live_broker(
 
 
 @pytest.mark.rabbitmq
-def test_ba101_is_the_top_finding(dramatiq_venv: Path, tmp_path: Path, rabbitmq: RabbitNode) -> None:
+def test_ba101_is_the_top_finding(
+    dramatiq_venv: Path, tmp_path: Path, rabbitmq: RabbitNode, closed_port: int
+) -> None:
     """The full diagnosis: BROKER_URL missing under tox (BA101) is the root cause on top."""
-    closed = free_port()
+    closed = closed_port
     files = dict(BROKER_FROM_ENV)
     files["app/broker.py"] = files["app/broker.py"].replace("{fallback_port}", str(closed))
     project = write_tree(tmp_path, files)
@@ -417,11 +423,11 @@ def test_ba101_is_the_top_finding(dramatiq_venv: Path, tmp_path: Path, rabbitmq:
 # --------------------------------------------------------------------------- celery
 
 
-def test_celery_broker_urls_are_detected_and_redacted(tmp_path: Path) -> None:
+def test_celery_broker_urls_are_detected_and_redacted(tmp_path: Path, closed_port: int) -> None:
     """Celery: broker URL settings of the apps found after collection and in the environment."""
     python = make_venv(tmp_path / "v", creator="uv")
     install(python, "celery", "pytest")
-    closed = free_port()
+    closed = closed_port
     project = write_tree(
         tmp_path / "proj",
         {

@@ -11,13 +11,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from _rabbitmq import RabbitNode, free_port, rabbitmq
 from tox_broker_audit.probe import _tba_brokers as brokers
 
-__all__ = ["rabbitmq"]  # the fixture, re-exported for pytest
+if TYPE_CHECKING:
+    from _rabbitmq import RabbitNode
+
+#: The session-wide RabbitMQ fixture: one plugin, so one node for all modules that use it.
+pytest_plugins = ["_rabbitmq"]
 
 
 @pytest.mark.rabbitmq
@@ -29,8 +33,8 @@ def test_live_rabbitmq_is_reachable(rabbitmq: RabbitNode) -> None:
     assert result["elapsed_ms"] < 1000
 
 
-def test_closed_port_is_refused() -> None:
-    port = free_port()
+def test_closed_port_is_refused(closed_port: int) -> None:
+    port = closed_port
     started = time.monotonic()
     result = brokers.check_target(f"127.0.0.1:{port}", "amqp", timeout=1.0)
     assert result["status"] == "refused", result
