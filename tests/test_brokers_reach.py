@@ -7,10 +7,14 @@ another protocol, and a tiny server answering ``+PONG`` as Redis does.
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -171,3 +175,95 @@ def test_env_broker_urls_are_redacted_and_named() -> None:
     }
     assert found["DRAMATIQ_BROKER"]["scheme"] is None
     assert "Sup3rS3cret" not in repr(found)
+
+
+# --------------------------------------------------------------------------- instrumentation
+
+_INSTRUMENTED = r"""
+import inspect, json, sys
+sys.path.insert(0, PROBE_DIR)
+import _tba_brokers
+
+
+class State:
+    phase = "collection"
+    guard = 0
+    startup_origin = None
+    errors = []
+
+    def error(self, section, message):
+        self.errors.append(message)
+
+
+state = State()
+_tba_brokers.install(state)
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.stub import StubBroker
+
+out = {"same_set_broker": dramatiq.set_broker is dramatiq.broker.set_broker}
+out["signature"] = str(inspect.signature(RabbitmqBroker.__init__))
+try:
+    RabbitmqBroker(url="amqp://x", host="y")
+except RuntimeError as exc:
+    out["raised"] = str(exc)
+first = dramatiq.get_broker()
+out["same_default"] = first is dramatiq.get_broker()
+stub = StubBroker()
+dramatiq.set_broker(stub)
+
+
+@dramatiq.actor(broker=stub)
+def task(x):
+    return x
+
+
+try:
+    dramatiq.actor(task.fn, broker=stub)
+except ValueError as exc:
+    out["duplicate"] = str(exc)
+task.send(1)
+out["queued"] = stub.queues["default"].qsize()
+out["section"] = _tba_brokers.collect(state, {}, {"broker_reachability": False})
+out["errors"] = state.errors
+out["guard"] = state.guard
+print(json.dumps(out))
+"""
+
+
+def test_instrumentation_keeps_dramatiq_behaviour() -> None:
+    """The wrappers call through: same objects, same signature, same exceptions, messages flow."""
+    import inspect
+
+    import dramatiq.brokers.rabbitmq as rabbit_mod
+
+    from tox_broker_audit._snapshot import BrokersSection, _from_dict
+
+    probe_dir = Path(brokers.__file__).parent
+    code = _INSTRUMENTED.replace("PROBE_DIR", repr(str(probe_dir)))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    out = json.loads(proc.stdout)
+
+    assert out["same_set_broker"] is True
+    assert out["signature"] == str(inspect.signature(rabbit_mod.RabbitmqBroker.__init__))
+    assert "cannot be used in conjunction" in out["raised"]
+    assert out["same_default"] is True
+    assert "already registered" in out["duplicate"]
+    assert out["queued"] == 1
+    assert out["errors"] == []
+    assert out["guard"] == 0
+    section = _from_dict(BrokersSection, out["section"], "brokers")
+    assert section.instrumented
+    assert [(c.cls, c.implicit_default) for c in section.creations] == [
+        ("RabbitmqBroker", False),  # the one that raised: recorded, its target unknown
+        ("RabbitmqBroker", True),
+        ("StubBroker", False),
+    ]
+    assert section.global_broker is not None
+    assert section.global_broker.cls == "StubBroker"
+    (actor,) = section.actors
+    assert (actor.name, actor.broker_class, actor.bound_to_global) == ("task", "StubBroker", True)
+    assert section.reachability == ()
