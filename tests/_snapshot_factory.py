@@ -21,39 +21,95 @@ BASE = "/usr/lib/python3.12"
 SP = "lib/python3.12/site-packages"
 
 
-def read(name: str, file: str, *, present: bool = True, line: int = 1, module: str | None = None,
-         phase: str = "collection", how: str = "getenv") -> dict[str, Any]:
-    return {"name": name, "present": present, "how": how, "phase": phase, "file": file, "line": line,
-            "module": module}
-
-
-def dist(name: str, version: str = "1.0", *, prefix: str = "/venv", editable: bool = False,
-         source_path: str | None = None, top_level: Iterable[str] | None = None) -> dict[str, Any]:
+def read(
+    name: str,
+    file: str,
+    *,
+    present: bool = True,
+    line: int = 1,
+    module: str | None = None,
+    phase: str = "collection",
+    how: str = "getenv",
+) -> dict[str, Any]:
     return {
-        "name": name, "raw_name": name, "version": version, "location": f"{prefix}/{SP}",
-        "installer": "uv", "editable": editable, "direct_url": None, "source_path": source_path,
-        "requested": True, "top_level": list(top_level if top_level is not None else [name.replace("-", "_")]),
+        "name": name,
+        "present": present,
+        "how": how,
+        "phase": phase,
+        "file": file,
+        "line": line,
+        "module": module,
     }
 
 
-def pth(name: str, *, prefix: str = "/venv", exec_lines: Iterable[str] = (), path_lines: Iterable[str] = (),
-        known: str | None = None, imported: Iterable[str] = ()) -> dict[str, Any]:
-    return {"path": f"{prefix}/{SP}/{name}", "name": name, "path_lines": list(path_lines),
-            "exec_lines": list(exec_lines), "known": known, "added_paths": list(path_lines),
-            "imported": list(imported), "processed": True}
+def dist(
+    name: str,
+    version: str = "1.0",
+    *,
+    prefix: str = "/venv",
+    editable: bool = False,
+    source_path: str | None = None,
+    top_level: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "raw_name": name,
+        "version": version,
+        "location": f"{prefix}/{SP}",
+        "installer": "uv",
+        "editable": editable,
+        "direct_url": None,
+        "source_path": source_path,
+        "requested": True,
+        "top_level": list(top_level if top_level is not None else [name.replace("-", "_")]),
+    }
 
 
-def plugin(name: str, module: str, *, prefix: str = "/venv", distribution: str | None = None,
-           how: str = "entry-point") -> dict[str, Any]:
-    return {"name": name, "module": module, "file": f"{prefix}/{SP}/{module.replace('.', '/')}.py",
-            "distribution": distribution, "how": how}
+def pth(
+    name: str,
+    *,
+    prefix: str = "/venv",
+    exec_lines: Iterable[str] = (),
+    path_lines: Iterable[str] = (),
+    known: str | None = None,
+    imported: Iterable[str] = (),
+) -> dict[str, Any]:
+    return {
+        "path": f"{prefix}/{SP}/{name}",
+        "name": name,
+        "path_lines": list(path_lines),
+        "exec_lines": list(exec_lines),
+        "known": known,
+        "added_paths": list(path_lines),
+        "imported": list(imported),
+        "processed": True,
+    }
 
 
-def origin(module: str, file: str, *, in_project: bool = False, distribution: str | None = None) -> dict[str, Any]:
+def plugin(
+    name: str,
+    module: str,
+    *,
+    prefix: str = "/venv",
+    distribution: str | None = None,
+    how: str = "entry-point",
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "module": module,
+        "file": f"{prefix}/{SP}/{module.replace('.', '/')}.py",
+        "distribution": distribution,
+        "how": how,
+    }
+
+
+def origin(
+    module: str, file: str, *, in_project: bool = False, distribution: str | None = None
+) -> dict[str, Any]:
     return {"module": module, "file": file, "in_project": in_project, "distribution": distribution}
 
 
-def make_snapshot(  # noqa: PLR0913 - a builder: every section is optional
+def make_snapshot(
     *,
     prefix: str = "/venv",
     env: Mapping[str, str] | None = None,
@@ -80,11 +136,19 @@ def make_snapshot(  # noqa: PLR0913 - a builder: every section is optional
     variables = []
     for name in sorted(env):
         shown, secret = redact_value(name, env[name])
-        variables.append({"name": name, "value": shown, "secret": secret,
-                          "fingerprint": fingerprint(key, name + "\0" + env[name])})
+        variables.append(
+            {
+                "name": name,
+                "value": shown,
+                "secret": secret,
+                "fingerprint": fingerprint(key, name + "\0" + env[name]),
+            }
+        )
     if dists is None:
-        dists = [dist("pytest", "8.3.0", prefix=prefix, top_level=["pytest", "_pytest", "py"]),
-                 dist("pluggy", "1.5.0", prefix=prefix)]
+        dists = [
+            dist("pytest", "8.3.0", prefix=prefix, top_level=["pytest", "_pytest", "py"]),
+            dist("pluggy", "1.5.0", prefix=prefix),
+        ]
     if sys_path is None:
         first = PROJECT if invocation == "python-m" else f"{prefix}/bin"
         sys_path = [
@@ -93,30 +157,63 @@ def make_snapshot(  # noqa: PLR0913 - a builder: every section is optional
             {"path": f"{prefix}/{SP}", "origin": "site-packages", "detail": None, "exists": True},
         ]
     pytest_section: dict[str, Any] = {
-        "available": True, "version": "8.3.0", "invocation": invocation, "args": [], "rootdir": PROJECT,
-        "inifile": f"{PROJECT}/pytest.ini", "addopts": [], "import_mode": "prepend", "testpaths": [],
-        "ini_pythonpath": [], "unknown_ini_keys": [],
-        "plugins": [plugin("python", "_pytest.python", prefix=prefix, distribution="pytest", how="builtin"),
-                    *plugins],
-        "conftests": [f"{PROJECT}/tests/conftest.py"], "collection_errors": [], "collected": 3, "exit_code": 0,
+        "available": True,
+        "version": "8.3.0",
+        "invocation": invocation,
+        "args": [],
+        "rootdir": PROJECT,
+        "inifile": f"{PROJECT}/pytest.ini",
+        "addopts": [],
+        "import_mode": "prepend",
+        "testpaths": [],
+        "ini_pythonpath": [],
+        "unknown_ini_keys": [],
+        "plugins": [
+            plugin("python", "_pytest.python", prefix=prefix, distribution="pytest", how="builtin"),
+            *plugins,
+        ],
+        "conftests": [f"{PROJECT}/tests/conftest.py"],
+        "collection_errors": [],
+        "collected": 3,
+        "exit_code": 0,
     }
     pytest_section.update(pytest or {})
     data = {
         "schema": "tox-broker-audit/snapshot",
         "schema_version": 1,
-        "meta": {"tool_version": "0", "created": "2024-01-01T00:00:00Z", "host": "h",
-                 "source": {"kind": source_kind, "name": None, "description": f"test snapshot of {prefix}"},
-                 "invocation": invocation,
-                 "command": ["python", "-m", "pytest"] if invocation == "python-m" else [f"{prefix}/bin/pytest"],
-                 "cwd": PROJECT, "duration_s": 0.1},
-        "interpreter": {"executable": f"{prefix}/bin/python", "version": version, "implementation": "cpython",
-                        "prefix": prefix, "base_prefix": "/usr", "in_venv": True, "venv_creator": "uv",
-                        "pyvenv_cfg": {}, "flags": dict(flags or {"isolated": 0, "no_site": 0}),
-                        "hashseed": hashseed, "platform": "linux"},
+        "meta": {
+            "tool_version": "0",
+            "created": "2024-01-01T00:00:00Z",
+            "host": "h",
+            "source": {"kind": source_kind, "name": None, "description": f"test snapshot of {prefix}"},
+            "invocation": invocation,
+            "command": ["python", "-m", "pytest"] if invocation == "python-m" else [f"{prefix}/bin/pytest"],
+            "cwd": PROJECT,
+            "duration_s": 0.1,
+        },
+        "interpreter": {
+            "executable": f"{prefix}/bin/python",
+            "version": version,
+            "implementation": "cpython",
+            "prefix": prefix,
+            "base_prefix": "/usr",
+            "in_venv": True,
+            "venv_creator": "uv",
+            "pyvenv_cfg": {},
+            "flags": dict(flags or {"isolated": 0, "no_site": 0}),
+            "hashseed": hashseed,
+            "platform": "linux",
+        },
         "environ": {"variables": variables, "reads": list(reads), "fingerprint_key_id": key_id(key)},
         "sys_path": list(sys_path),
-        "startup": {"pth_files": list(pth_files), "sitecustomize": sitecustomize, "usercustomize": None,
-                    "user_site": None, "user_site_enabled": False, "modules": []},
+        "startup": {
+            "pth_files": list(pth_files),
+            "sitecustomize": sitecustomize,
+            "usercustomize": None,
+            "user_site": None,
+            "user_site_enabled": False,
+            "modules": [],
+        },
         "distributions": list(dists),
         "pytest": pytest_section,
         "imports": {"timeline": list(timeline), "double_imports": list(doubles), "origins": list(origins)},

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from _snapshot_factory import PROJECT, make_snapshot, origin, read
 from helpers import run
-
 from tox_broker_audit._snapshot import Snapshot, dump_snapshot
 from tox_broker_audit.cli import main
 
@@ -18,10 +18,18 @@ B, T = "/proj/.venv", "/proj/.tox/py"
 
 def pair(tmp_path: Path) -> tuple[Path, Path]:
     app = [origin("app.broker", f"{PROJECT}/app/broker.py", in_project=True)]
-    base = make_snapshot(prefix=B, env={"UNIT_TESTS": "1", "X": "1"}, origins=app,
-                         reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")])
-    target = make_snapshot(prefix=T, env={"X": "1"}, origins=app,
-                           reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)])
+    base = make_snapshot(
+        prefix=B,
+        env={"UNIT_TESTS": "1", "X": "1"},
+        origins=app,
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")],
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={"X": "1"},
+        origins=app,
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
+    )
     return save(tmp_path / "b.json", base), save(tmp_path / "t.json", target)
 
 
@@ -72,8 +80,22 @@ def test_compare_one_real_venv_with_itself_has_no_error_or_warning(tmp_path: Pat
     venv = Path(sys.executable).parent.parent
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n", encoding="utf-8")
-    proc = run([Path(sys.executable).parent / "broker-audit", "compare", "--baseline", venv, "--target", venv,
-                "--fail-on", "warning", "--format", "json"], cwd=tmp_path, check=False)
+    proc = run(
+        [
+            Path(sys.executable).parent / "broker-audit",
+            "compare",
+            "--baseline",
+            venv,
+            "--target",
+            venv,
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+        ],
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(proc.stdout)
     assert data["summary"]["error"] == data["summary"]["warning"] == 0

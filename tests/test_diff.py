@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from _snapshot_factory import PROJECT, dist, make_snapshot, plugin, pth
-
 from tox_broker_audit._diff import diff_snapshots, normalize_path
 
 B, T = "/proj/.venv", "/proj/.tox/py"
@@ -18,7 +17,10 @@ def test_two_venvs_in_different_places_compare_equal_after_normalisation() -> No
     base, target = make_snapshot(prefix=B), make_snapshot(prefix=T)
     diff = diff_snapshots(base, target)
     assert diff.empty, diff
-    assert normalize_path(f"{B}/lib/python3.12/site-packages/x.py", base) == "<prefix>/lib/python3.12/site-packages/x.py"
+    assert (
+        normalize_path(f"{B}/lib/python3.12/site-packages/x.py", base)
+        == "<prefix>/lib/python3.12/site-packages/x.py"
+    )
     assert normalize_path("/usr/lib/python3.12/os.py", base) == "<base>/lib/python3.12/os.py"
     assert normalize_path(f"{PROJECT}/app.py", base) == f"{PROJECT}/app.py"
     assert normalize_path(None, base) is None
@@ -41,16 +43,28 @@ def test_different_keys_compare_plain_values_but_not_secrets() -> None:
 
 
 def test_distribution_changes() -> None:
-    base = make_snapshot(prefix=B, dists=[dist("a", "1", prefix=B), dist("b", "1", prefix=B),
-                                          dist("c", "1", prefix=B, editable=True, source_path=PROJECT)])
-    target = make_snapshot(prefix=T, dists=[dist("b", "2", prefix=T), dist("c", "1", prefix=T), dist("d", prefix=T)])
+    base = make_snapshot(
+        prefix=B,
+        dists=[
+            dist("a", "1", prefix=B),
+            dist("b", "1", prefix=B),
+            dist("c", "1", prefix=B, editable=True, source_path=PROJECT),
+        ],
+    )
+    target = make_snapshot(
+        prefix=T, dists=[dist("b", "2", prefix=T), dist("c", "1", prefix=T), dist("d", prefix=T)]
+    )
     kinds = [(c.name, c.kind) for c in diff_snapshots(base, target).distributions]
     assert kinds == [("a", "missing"), ("b", "version"), ("c", "install-mode"), ("d", "extra")]
 
 
 def test_pth_sys_path_plugins_and_pytest_config() -> None:
-    base = make_snapshot(prefix=B, invocation="python-m", pth_files=[pth("x.pth", prefix=B, exec_lines=["import x"])],
-                         plugins=[plugin("p", "p", prefix=B, distribution="p")])
+    base = make_snapshot(
+        prefix=B,
+        invocation="python-m",
+        pth_files=[pth("x.pth", prefix=B, exec_lines=["import x"])],
+        plugins=[plugin("p", "p", prefix=B, distribution="p")],
+    )
     target = make_snapshot(prefix=T, pytest={"inifile": f"{PROJECT}/tox.ini", "unknown_ini_keys": ["env"]})
     diff = diff_snapshots(base, target)
     assert [(c.name, c.kind, c.exec_changed) for c in diff.pth_files] == [("x.pth", "missing", True)]

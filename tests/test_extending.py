@@ -6,12 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _snapshot_factory import make_snapshot
 
+from _snapshot_factory import make_snapshot
 from tox_broker_audit._diagnose import diagnose, make_plugin_manager
 from tox_broker_audit._render import available_formats, render
 
-EXTENSION = '''
+EXTENSION = """
 from tox_broker_audit import Finding, hookimpl
 
 
@@ -39,7 +39,7 @@ def broker_audit_rules():
 @hookimpl
 def broker_audit_renderers():
     return [Shout()]
-'''
+"""
 
 
 @pytest.fixture
@@ -47,8 +47,12 @@ def installed_extension(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     site = tmp_path / "site"
     info = site / "tba_celery-1.0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tba-celery\nVersion: 1.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[tox_broker_audit]\ncelery = tba_celery_rules\n", encoding="utf-8")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tba-celery\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[tox_broker_audit]\ncelery = tba_celery_rules\n", encoding="utf-8"
+    )
     (info / "RECORD").write_text("", encoding="utf-8")
     (site / "tba_celery_rules.py").write_text(textwrap.dedent(EXTENSION), encoding="utf-8")
     monkeypatch.syspath_prepend(str(site))

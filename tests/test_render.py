@@ -8,7 +8,6 @@ import sys
 from io import StringIO
 
 from _snapshot_factory import PROJECT, make_snapshot, origin, read
-
 from tox_broker_audit._diagnose import ToxFacts, diagnose, report_to_dict
 from tox_broker_audit._findings import Finding, Report
 from tox_broker_audit._render import available_formats, render, should_color
@@ -20,12 +19,19 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def unit_tests_report() -> Report:
     app = [origin("app.broker", f"{PROJECT}/app/broker.py", in_project=True)]
     noise = {f"LOCAL_{i}": "x" for i in range(12)}
-    base = make_snapshot(prefix=B, env={"UNIT_TESTS": "1", **noise},
-                         reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7)], origins=app)
-    target = make_snapshot(prefix=T, env={"TOX_ENV_NAME": "py312", "TOX_WORK_DIR": "/w", "PYTHONHASHSEED": "3"},
-                           hashseed="3", origins=app,
-                           reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7,
-                                       present=False)])
+    base = make_snapshot(
+        prefix=B,
+        env={"UNIT_TESTS": "1", **noise},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7)],
+        origins=app,
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={"TOX_ENV_NAME": "py312", "TOX_WORK_DIR": "/w", "PYTHONHASHSEED": "3"},
+        hashseed="3",
+        origins=app,
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", line=7, present=False)],
+    )
     tox = ToxFacts(ini_path=f"{PROJECT}/tox.ini", ini_section="testenv", section_line=4)
     return diagnose(base, target, env_name="py312", tox=tox)
 
@@ -35,13 +41,17 @@ def test_builtin_formats_are_registered() -> None:
 
 
 def test_terminal_names_the_cause_first_and_fits_on_a_screen() -> None:
-    text = render(unit_tests_report(), "terminal", color=False, artefacts=[".tox/py312/broker-audit/report.json"])
+    text = render(
+        unit_tests_report(), "terminal", color=False, artefacts=[".tox/py312/broker-audit/report.json"]
+    )
     lines = text.splitlines()
     assert len(lines) <= 25
     assert lines[0].startswith("py312: broker audit — 1 cause found")
     assert "UNIT_TESTS" in lines[1]
     assert "[BA101]" in lines[1]
-    assert any(line.strip().startswith("fix: tox.ini:4 [testenv]  add  pass_env = UNIT_TESTS") for line in lines)
+    assert any(
+        line.strip().startswith("fix: tox.ini:4 [testenv]  add  pass_env = UNIT_TESTS") for line in lines
+    )
     assert any(line.startswith("other differences (not used by your code): 12 variables") for line in lines)
     assert any(line.startswith("expected tox differences: ") and "TOX_*" in line for line in lines)
     assert lines[-1] == "artefacts: .tox/py312/broker-audit/report.json"
@@ -79,8 +89,20 @@ def test_json_follows_the_report_contract() -> None:
     assert data["env"] == "py312"
     assert data["summary"] == report.summary
     first = data["findings"][0]
-    for key in ("code", "slug", "severity", "title", "subject", "detail", "fix", "location", "evidence",
-                "root_cause", "explains", "id"):
+    for key in (
+        "code",
+        "slug",
+        "severity",
+        "title",
+        "subject",
+        "detail",
+        "fix",
+        "location",
+        "evidence",
+        "root_cause",
+        "explains",
+        "id",
+    ):
         assert key in first
     assert first["location"] == {"path": f"{PROJECT}/tox.ini", "line": 4}
     assert data["baseline"]["python"] == f"{B}/bin/python"
@@ -88,9 +110,17 @@ def test_json_follows_the_report_contract() -> None:
 
 def _secret_report() -> Report:
     secret = "ghp_" + "a1b2c3d4e5" * 4
-    finding = Finding(code="BA103", slug="env-changed", severity="error", title=f"token {secret} leaked",
-                      subject="X", detail=f"amqp://user:hunter2@host/ {secret}", fix="none",
-                      evidence={"url": "redis://:s3cret@h:6379/0"}, id="BA103-x")
+    finding = Finding(
+        code="BA103",
+        slug="env-changed",
+        severity="error",
+        title=f"token {secret} leaked",
+        subject="X",
+        detail=f"amqp://user:hunter2@host/ {secret}",
+        fix="none",
+        evidence={"url": "redis://:s3cret@h:6379/0"},
+        id="BA103-x",
+    )
     return Report(env="e|nv", baseline={}, target={}, findings=(finding,))
 
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin, pth, read
 
-from tox_broker_audit._diagnose import DiagnosisContext, ToxFacts, collect_rules, diagnose, probe_failure_finding
+from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin, pth, read
+from tox_broker_audit._diagnose import (
+    DiagnosisContext,
+    ToxFacts,
+    collect_rules,
+    diagnose,
+    probe_failure_finding,
+)
 from tox_broker_audit._findings import Finding
 from tox_broker_audit._rules import rule
 from tox_broker_audit._rules._common import CODES, finding
@@ -34,7 +40,9 @@ def serious(report_findings: tuple[Finding, ...]) -> list[Finding]:
 
 
 def test_same_snapshot_twice_has_no_error_or_warning() -> None:
-    snap = make_snapshot(prefix=B, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")])
+    snap = make_snapshot(
+        prefix=B, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker")]
+    )
     report = diagnose(snap, snap)
     assert report.findings == ()
     assert report.summary == {"error": 0, "warning": 0, "info": 0}
@@ -117,7 +125,9 @@ def test_cause_is_linked_to_its_effects_and_ranked_first() -> None:
         origins=APP,
     )
     target = make_snapshot(
-        prefix=T, env={}, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)]
+        prefix=T,
+        env={},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
     )
     rules = [*collect_rules(), _broker_effect_rule]
     report = diagnose(base, target, env_name="py312", rules=rules)
@@ -135,8 +145,13 @@ def test_cause_is_linked_to_its_effects_and_ranked_first() -> None:
 
 def test_pth_importing_an_app_module_outranks_one_that_does_not() -> None:
     timeline = [
-        {"module": "app.tasks", "phase": "startup", "importer": "site", "importer_file": f"{T}/x/evil.pth",
-         "importer_line": None},
+        {
+            "module": "app.tasks",
+            "phase": "startup",
+            "importer": "site",
+            "importer_file": f"{T}/x/evil.pth",
+            "importer_line": None,
+        },
     ]
     base = make_snapshot(prefix=B, origins=APP)
     target = make_snapshot(
@@ -163,8 +178,13 @@ def test_pth_importing_an_app_module_outranks_one_that_does_not() -> None:
 
 
 def test_local_only_sitecustomize_that_sets_a_variable_is_the_root_cause() -> None:
-    custom = {"module": "sitecustomize", "path": f"{B}/lib/python3.12/site-packages/sitecustomize.py",
-              "sha256": "ab", "imported": [], "error": None}
+    custom = {
+        "module": "sitecustomize",
+        "path": f"{B}/lib/python3.12/site-packages/sitecustomize.py",
+        "sha256": "ab",
+        "imported": [],
+        "error": None,
+    }
     base = make_snapshot(
         prefix=B,
         env={},
@@ -173,7 +193,9 @@ def test_local_only_sitecustomize_that_sets_a_variable_is_the_root_cause() -> No
         origins=APP,
     )
     target = make_snapshot(
-        prefix=T, env={}, reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
+        prefix=T,
+        env={},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
         origins=APP,
     )
     report = diagnose(base, target)
@@ -188,8 +210,13 @@ def test_local_only_sitecustomize_that_sets_a_variable_is_the_root_cause() -> No
 def test_plugin_that_imports_the_app_at_load_time_is_the_root_cause() -> None:
     plug = plugin("earlybird", "earlybird", prefix=T, distribution="earlybird")
     timeline = [
-        {"module": "app.tasks", "phase": "plugin-load", "importer": "earlybird", "importer_file": plug["file"],
-         "importer_line": 3},
+        {
+            "module": "app.tasks",
+            "phase": "plugin-load",
+            "importer": "earlybird",
+            "importer_file": plug["file"],
+            "importer_line": 3,
+        },
     ]
     base = make_snapshot(prefix=B, origins=APP)
     target = make_snapshot(
@@ -223,7 +250,11 @@ def test_python_m_pytest_vs_script_with_a_cwd_only_module() -> None:
     target = make_snapshot(
         prefix=T,
         origins=APP,
-        pytest={"collection_errors": [{"nodeid": "tests/test_h.py", "message": "E   ModuleNotFoundError: No module named 'helper'"}]},
+        pytest={
+            "collection_errors": [
+                {"nodeid": "tests/test_h.py", "message": "E   ModuleNotFoundError: No module named 'helper'"}
+            ]
+        },
     )
     report = diagnose(base, target)
     top = report.findings[0]
@@ -235,7 +266,9 @@ def test_python_m_pytest_vs_script_with_a_cwd_only_module() -> None:
 
 
 def test_different_ini_file_explains_the_addopts_change() -> None:
-    base = make_snapshot(prefix=B, pytest={"inifile": f"{PROJECT}/pytest.ini", "addopts": ["-p", "no:randomly"]})
+    base = make_snapshot(
+        prefix=B, pytest={"inifile": f"{PROJECT}/pytest.ini", "addopts": ["-p", "no:randomly"]}
+    )
     target = make_snapshot(prefix=T, pytest={"inifile": f"{PROJECT}/tox.ini", "addopts": []})
     report = diagnose(base, target)
     top = report.findings[0]
@@ -275,7 +308,9 @@ def test_secret_values_compare_only_with_the_same_key() -> None:
     same = diagnose(make_snapshot(prefix=B, env=env_b), make_snapshot(prefix=T, env=env_t))
     assert same.findings[0].code == "BA103"
     assert same.findings[0].evidence["comparable"] is True
-    other_key = diagnose(make_snapshot(prefix=B, env=env_b), make_snapshot(prefix=T, env=env_b, key=b"z" * 32))
+    other_key = diagnose(
+        make_snapshot(prefix=B, env=env_b), make_snapshot(prefix=T, env=env_b, key=b"z" * 32)
+    )
     assert other_key.findings[0].evidence["comparable"] is False
     assert "cannot compare" in other_key.findings[0].title
     assert "abc" not in repr(other_key)
@@ -304,10 +339,18 @@ def test_probe_failure_finding_is_a_ranked_ba901() -> None:
 
 
 def test_interpreter_and_package_differences() -> None:
-    base = make_snapshot(prefix=B, version="3.11.9", dists=dists(B, dist("dramatiq", "1.16", prefix=B)),
-                         origins=[origin("dramatiq", f"{B}/x/dramatiq/__init__.py", distribution="dramatiq")])
-    target = make_snapshot(prefix=T, version="3.12.3", dists=dists(T, dist("dramatiq", "1.17", prefix=T)),
-                           origins=[origin("dramatiq", f"{T}/x/dramatiq/__init__.py", distribution="dramatiq")])
+    base = make_snapshot(
+        prefix=B,
+        version="3.11.9",
+        dists=dists(B, dist("dramatiq", "1.16", prefix=B)),
+        origins=[origin("dramatiq", f"{B}/x/dramatiq/__init__.py", distribution="dramatiq")],
+    )
+    target = make_snapshot(
+        prefix=T,
+        version="3.12.3",
+        dists=dists(T, dist("dramatiq", "1.17", prefix=T)),
+        origins=[origin("dramatiq", f"{T}/x/dramatiq/__init__.py", distribution="dramatiq")],
+    )
     report = diagnose(base, target)
     codes = {f.code: f for f in report.findings}
     assert codes["BA306"].severity == "warning"
@@ -319,8 +362,12 @@ def test_editable_vs_wheel_project_install_is_information_not_a_cause() -> None:
     proj_b = dist("app", "0.1", prefix=B, editable=True, source_path=PROJECT, top_level=["app"])
     proj_t = dist("app", "0.1", prefix=T, top_level=["app"])
     base = make_snapshot(prefix=B, dists=dists(B, proj_b), origins=APP)
-    t_origins = [origin(o["module"], o["file"].replace(PROJECT, f"{T}/lib/python3.12/site-packages"),
-                        distribution="app") for o in APP]
+    t_origins = [
+        origin(
+            o["module"], o["file"].replace(PROJECT, f"{T}/lib/python3.12/site-packages"), distribution="app"
+        )
+        for o in APP
+    ]
     target = make_snapshot(prefix=T, dists=dists(T, proj_t), origins=t_origins)
     report = diagnose(base, target, tox=ToxFacts(package="wheel"))
     assert serious(report.findings) == []

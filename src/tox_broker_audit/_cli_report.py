@@ -35,15 +35,28 @@ def exit_code(report: Report, fail_on: str) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", default="terminal", metavar="FMT", help="terminal (default), json, markdown, …")
     parser.add_argument(
-        "--fail-on", choices=FAIL_ON, default="error", help="exit 1 on findings at/above this severity (error)"
+        "--format", default="terminal", metavar="FMT", help="terminal (default), json, markdown, …"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="list every finding with its explanation")
-    parser.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report here instead of stdout")
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="error",
+        help="exit 1 on findings at/above this severity (error)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every finding with its explanation"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, help="write the report here instead of stdout"
+    )
     parser.add_argument("--env", metavar="NAME", help="name shown in the report (e.g. the tox env)")
     parser.add_argument(
-        "--ignore", action="append", default=[], metavar="CODE[:GLOB]", help="silence a code, or CODE:subject-glob"
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CODE[:GLOB]",
+        help="silence a code, or CODE:subject-glob",
     )
 
 
@@ -68,8 +81,12 @@ def register(sub: Any) -> None:
     )
     compare.add_argument("--baseline", required=True, metavar="PY|VENV|FILE")
     compare.add_argument("--target", required=True, metavar="PY|VENV|FILE")
-    compare.add_argument("--cwd", type=Path, default=None, metavar="DIR", help="directory the tests run from (.)")
-    compare.add_argument("--timeout", type=float, default=120.0, metavar="S", help="probe time-out per side (120)")
+    compare.add_argument(
+        "--cwd", type=Path, default=None, metavar="DIR", help="directory the tests run from (.)"
+    )
+    compare.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="probe time-out per side (120)"
+    )
     _common(compare)
     compare.set_defaults(run=_run_compare)
 

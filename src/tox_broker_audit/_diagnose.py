@@ -150,7 +150,8 @@ def probe_failure_finding(side: str, message: str) -> Finding:
         code="BA901",
         slug="probe-failed",
         severity="warning",
-        title=f"the {side} snapshot could not be taken: {message.splitlines()[0] if message else 'unknown error'}",
+        title=f"the {side} snapshot could not be taken: "
+        f"{message.splitlines()[0] if message else 'unknown error'}",
         subject=side,
         detail=(
             f"The probe that records the {side} environment failed, so the audit cannot compare it. "

@@ -193,10 +193,10 @@ def normalize_path(path: str | None, snapshot: Snapshot) -> str | None:
         key=lambda item: len(item[0]),
         reverse=True,
     )
-    for root, placeholder in replacements:
-        if not root:
+    for raw_root, placeholder in replacements:
+        if not raw_root:
             continue
-        root = os.path.normpath(root)
+        root = os.path.normpath(raw_root)
         if norm == root:
             return placeholder
         if norm.startswith(root + os.sep):

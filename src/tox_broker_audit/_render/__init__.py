@@ -11,7 +11,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 import pluggy
 

@@ -48,12 +48,13 @@ class MarkdownRenderer:
     def __call__(self, report: Report, options: Any, /) -> str:
         lay = layout(report)
         summary = report.summary
+        b_desc = escape_cell(str(report.baseline.get("description") or report.baseline.get("python") or "?"))
+        t_desc = escape_cell(str(report.target.get("description") or report.target.get("python") or "?"))
         lines = [
             f"## Broker audit{': ' + escape_cell(report.env) if report.env else ''}",
             "",
             f"**{summary['error']} error(s), {summary['warning']} warning(s), {summary['info']} info** — "
-            f"baseline: {escape_cell(str(report.baseline.get('description') or report.baseline.get('python') or '?'))}; "
-            f"target: {escape_cell(str(report.target.get('description') or report.target.get('python') or '?'))}",
+            f"baseline: {b_desc}; target: {t_desc}",
             "",
         ]
         for root, effects in lay.chains:
@@ -74,7 +75,8 @@ class MarkdownRenderer:
             ]
             for i, f in enumerate(report.findings, 1):
                 lines.append(
-                    f"| {i} | {f.code} | {f.severity} | {f.group} | {escape_cell(f.subject)} | {escape_cell(f.title)} |"
+                    f"| {i} | {f.code} | {f.severity} | {f.group} | {escape_cell(f.subject)} | "
+                    f"{escape_cell(f.title)} |"
                 )
             lines += ["", "</details>", ""]
         else:

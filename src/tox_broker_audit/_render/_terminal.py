@@ -54,7 +54,13 @@ def _headline(report: Report, lay: Layout) -> str:
     env = f"{report.env}: broker audit" if report.env else "broker audit"
     n_causes = len(lay.chains) + len(lay.causes)
     others = len(lay.other) + len(lay.expected)
-    parts = [f"{n_causes} cause{'s' if n_causes != 1 else ''} found" if n_causes else "no likely cause found"]
+    first = lay.chains[0][0] if lay.chains else (lay.causes[0] if lay.causes else None)
+    named = f" ({first.subject} [{first.code}])" if first is not None else ""
+    parts = [
+        f"{n_causes} cause{'s' if n_causes != 1 else ''} found{named}"
+        if n_causes
+        else "no likely cause found"
+    ]
     if lay.effect_count:
         parts.append(f"{lay.effect_count} effect{'s' if lay.effect_count != 1 else ''}")
     parts.append(f"{others} other difference{'s' if others != 1 else ''}")

@@ -18,6 +18,7 @@ from tox_broker_audit._snapshot import EnvRead, Snapshot
 __all__ = [
     "CODES",
     "INTERNAL_TOPS",
+    "TESTISH",
     "USE_WEIGHT",
     "Facts",
     "SideFacts",
@@ -25,6 +26,7 @@ __all__ = [
     "facts",
     "finding",
     "is_expected_env",
+    "leaves_first",
     "side_label",
     "top",
     "tox_fix",
@@ -103,7 +105,13 @@ _EXPECTED_ENV = re.compile(
     r"^(TOX_.*|TOX|VIRTUAL_ENV|VIRTUAL_ENV_PROMPT|_OLD_VIRTUAL_.*|PATH|PYTHONHASHSEED|PIP_.*|PYTHONIOENCODING"
     r"|PS1|_|SHLVL|OLDPWD|PWD)$"
 )
-_TESTISH = re.compile(r"^(conftest|tests?|testing)$|^test_|_test$")
+TESTISH = re.compile(r"^(conftest|tests?|testing)$|^test_|_test$")
+
+
+def leaves_first(modules: Iterable[str]) -> list[str]:
+    """Modules with the most specific first: ``app.tasks`` before its package ``app``."""
+    mods = list(dict.fromkeys(modules))
+    return sorted(mods, key=lambda m: any(o.startswith(m + ".") for o in mods))
 
 
 def top(module: str | None) -> str:
@@ -234,7 +242,7 @@ def _app_tops(snapshots: list[Snapshot], roots: tuple[str, ...]) -> frozenset[st
     project_dists: set[str] = set()
     for snap in snapshots:
         for origin in snap.imports.origins:
-            if origin.in_project and not _TESTISH.search(top(origin.module)):
+            if origin.in_project and not TESTISH.search(top(origin.module)):
                 tops.add(top(origin.module))
         for dist in snap.distributions:
             src = os.path.normpath(dist.source_path) if dist.source_path else None
@@ -248,7 +256,7 @@ def _app_tops(snapshots: list[Snapshot], roots: tuple[str, ...]) -> frozenset[st
         for dist in snap.distributions:
             if dist.name in project_dists:
                 tops.update(
-                    t for t in dist.top_level if not _TESTISH.search(t) and not t.startswith("__editable__")
+                    t for t in dist.top_level if not TESTISH.search(t) and not t.startswith("__editable__")
                 )
     return frozenset(tops - INTERNAL_TOPS)
 
@@ -308,7 +316,7 @@ def rel(ctx: DiagnosisContext, path: str | None) -> str:
     return path
 
 
-def finding(
+def finding(  # noqa: PLR0917 - mirrors Finding's positional fields
     code: str,
     severity: Severity,
     title: str,

@@ -78,7 +78,8 @@ def _read_words(
         words += f" → {call} returned None {side_label(ctx, side.side)}"
     effects: list[str] = []
     for _s, r, u in f.reads_of(name):
-        if u in ("project", "hook", "library"):
+        # setdefault/pop *write* the variable: that code is a cause, not an effect.
+        if u in ("project", "hook", "library") and r.how not in ("setdefault", "pop"):
             if r.module:
                 effects.append(f"module:{r.module}")
             if r.file:
@@ -129,7 +130,10 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
         detail = f"{name} is {_shown(var)} {base} and unset {tgt}; {words}."
         if is_expected_env(name):
             detail += " tox strips or rebuilds this variable on purpose."
-        fix, location = _pass_env_fix(ctx, var, name)
+        if is_expected_env(name) and use not in ("project", "hook"):
+            fix, location = "nothing to do: tox strips or rebuilds it on purpose", None
+        else:
+            fix, location = _pass_env_fix(ctx, var, name)
     return finding(
         "BA101",
         severity,
@@ -156,7 +160,10 @@ def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runti
     tox = ctx.tox
     if runtime:
         title = f"{name} is set at run time {tgt} but not {base}"
-        detail = f"{name} is not in either start-up environment, but {tgt} something sets it before the code reads it; {words}."
+        detail = (
+            f"{name} is not in either start-up environment, but {tgt} something sets it before the code "
+            f"reads it; {words}."
+        )
         fix, location = "find what sets it under tox (a plugin or .pth in the env's deps) and remove it", None
     else:
         title = f"{name} is set only {tgt} ({_shown(var)})"
@@ -168,7 +175,8 @@ def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runti
             fix, location = "nothing to do: tox sets it", None
         else:
             fix, location = (
-                f"find where {name} comes from under tox (set_env, CI variables, pass_env wildcard) and unset it",
+                f"find where {name} comes from under tox (set_env, CI variables, pass_env wildcard) "
+                f"and unset it",
                 None,
             )
     return finding(
@@ -189,7 +197,7 @@ def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runti
     )
 
 
-def _changed(
+def _changed(  # noqa: PLR0917 - private helper
     ctx: DiagnosisContext, f: Facts, name: str, b: EnvVar | None, t: EnvVar | None, comparable: bool
 ) -> Finding:
     use = f.use_of_env(name)

@@ -46,10 +46,13 @@ def double_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 severity,
                 f"{rel(ctx, double.file)} is imported twice, as {names}, {side_label(ctx, side)}",
                 double.names[-1],
-                f"{double.file} was executed once per name ({names}) {side_label(ctx, side)}: two copies of every "
-                "module-level object exist, so each actor is declared twice and a patch or set_broker() applied "
+                f"{double.file} was executed once per name ({names}) {side_label(ctx, side)}: two "
+                f"copies of every "
+                "module-level object exist, so each actor is declared twice and a patch or "
+                "set_broker() applied "
                 "through one name does not affect the other copy.",
-                "import the module through one name only: drop `src.` prefixes / sys.path hacks, use a src layout "
+                "import the module through one name only: drop `src.` prefixes / sys.path hacks, "
+                "use a src layout "
                 "installed into the env, or `--import-mode=importlib`",
                 location=Location(double.file),
                 about=[f"module:{n}" for n in double.names] + [f"file:{double.file}"],
@@ -69,7 +72,8 @@ def _file_words(origin: ModuleOrigin | None) -> str:
 
 def module_origin_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     """BA502: an application module resolves to different files, or is importable on one side only."""
-    assert ctx.diff is not None and ctx.baseline is not None
+    assert ctx.diff is not None
+    assert ctx.baseline is not None
     f = facts(ctx)
     errors = {
         "target": missing_module_names(e.message for e in ctx.target.pytest.collection_errors),
@@ -93,7 +97,8 @@ def module_origin_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             if o is not None and o.distribution:
                 about.append(f"dist:{o.distribution}")
         if change.kind == "changed":
-            assert b is not None and t is not None
+            assert b is not None
+            assert t is not None
             both_project = f.in_project(b.file) and f.in_project(t.file)
             severity: Severity = "warning" if both_project else "info"
             group: Group
@@ -104,7 +109,10 @@ def module_origin_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 else " One is an installed copy (e.g. a wheel under tox vs editable locally): edits to the "
                 "source are not what runs there."
             )
-            fix = "install the project the same way on both sides (tox: package = editable), or remove the stale copy"
+            fix = (
+                "install the project the same way on both sides (tox: package = editable), "
+                "or remove the stale copy"
+            )
             score = 50.0 if both_project else 8.0
             group = "cause" if both_project else "other"
         else:
@@ -125,7 +133,8 @@ def module_origin_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 else "."
             )
             fix = (
-                "make it importable in both runs: package it with the project, or set `pythonpath` in the pytest "
+                "make it importable in both runs: package it with the project, or set `pythonpath` "
+                "in the pytest "
                 "config, instead of relying on the current directory / PYTHONPATH"
                 if broken
                 else "nothing to do unless the tests depend on it"

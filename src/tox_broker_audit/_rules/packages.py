@@ -30,10 +30,7 @@ def _plugin_dists(ctx: DiagnosisContext) -> set[str]:
 
 
 def _imported(f: Facts, name: str, side: str) -> bool:
-    for s in f.sides():
-        if s.side == side and name in s.imported_dists:
-            return True
-    return False
+    return any(s.side == side and name in s.imported_dists for s in f.sides())
 
 
 def _module_tokens(dist: Distribution) -> list[str]:
@@ -122,7 +119,8 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 version=dist.version,
             )
         elif change.kind == "version":
-            assert change.baseline is not None and change.target is not None
+            assert change.baseline is not None
+            assert change.target is not None
             imported = _imported(f, name, "target") or _imported(f, name, "baseline")
             sev, group, score = _classify(f, name, imported, False, project)
             if sev == "warning" and name not in KEY_DISTS:
@@ -147,7 +145,8 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 target=change.target.version,
             )
         else:  # install-mode
-            assert change.baseline is not None and change.target is not None
+            assert change.baseline is not None
+            assert change.target is not None
             b, t = change.baseline, change.target
 
             def mode(d: Distribution) -> str:
@@ -161,7 +160,8 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
                 f"{'editable' if t.editable else 'a regular install'} {tgt}",
                 name,
-                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to different files, "
+                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to "
+                f"different files, "
                 "which matters when a module is imported under two names or patched by file.",
                 tox_fix(ctx, "package = editable   (to match a local `pip install -e .`)")[0]
                 if project and b.editable and not t.editable

@@ -27,10 +27,13 @@ def probe_issue_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             yield finding(
                 "BA901",
                 "info",
-                f"the {side} snapshot is incomplete ({issue.section}): {issue.message.splitlines()[0] if issue.message else ''}",
+                f"the {side} snapshot is incomplete ({issue.section}): "
+                f"{issue.message.splitlines()[0] if issue.message else ''}",
                 f"{side}:{issue.section}",
-                f"The probe could not capture part of the {side} environment ({issue.section}): {issue.message}",
-                "findings about this section may be missing; run `broker-audit snapshot` by hand to investigate",
+                f"The probe could not capture part of the {side} environment ({issue.section}): "
+                f"{issue.message}",
+                "findings about this section may be missing; run `broker-audit snapshot` by hand to "
+                "investigate",
                 about=[f"probe:{side}:{issue.section}"],
                 group="other",
                 score=1.0,
@@ -73,8 +76,8 @@ def collection_error_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 error.nodeid,
                 f"pytest could not collect {error.nodeid} {side_label(ctx, side)}: {error.message}. "
                 "Tests in it do not run there.",
-                "see the findings that explain it; otherwise run the collection by hand: pytest --collect-only "
-                + error.nodeid.split("::")[0],
+                "see the findings that explain it; otherwise run the collection by hand: pytest "
+                "--collect-only " + error.nodeid.split("::")[0],
                 location=Location(file) if file else None,
                 about=[f"module:{m}" for m in modules] + ([f"file:{file}"] if file else []),
                 group="cause",

@@ -10,7 +10,7 @@ from tox_broker_audit._findings import Finding, Group, Location, Severity
 from tox_broker_audit._hooks import hookimpl
 from tox_broker_audit._snapshot import ImportEvent, PytestPlugin, Snapshot
 
-from ._common import INTERNAL_TOPS, Facts, facts, finding, rel, side_label, top, tox_fix
+from ._common import INTERNAL_TOPS, Facts, facts, finding, leaves_first, rel, side_label, top, tox_fix
 from .startup import runtime_env_tokens
 
 __all__ = [
@@ -71,7 +71,7 @@ def _plugin_app_imports(f: Facts, snapshot: Snapshot, plugin: PytestPlugin) -> l
             continue
         if (plugin.file and event.importer_file == plugin.file) or (ptop and top(event.importer) == ptop):
             mods.append(event.module)
-    return mods
+    return leaves_first(mods)
 
 
 def _plugin_subject(p: PytestPlugin) -> str:
@@ -98,15 +98,18 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         elif change.kind == "extra" and not builtin:
             effects += runtime_env_tokens(f, "target")
         if change.kind == "changed":
-            assert change.baseline is not None and change.target is not None
+            assert change.baseline is not None
+            assert change.target is not None
             b, t = change.baseline, change.target
             yield finding(
                 "BA401",
                 "info",
-                f"pytest plugin {plugin.name} comes from {b.distribution or b.module} {side_label(ctx, 'baseline')} "
+                f"pytest plugin {plugin.name} comes from {b.distribution or b.module} "
+                f"{side_label(ctx, 'baseline')} "
                 f"but {t.distribution or t.module} {side_label(ctx, 'target')}",
                 subject,
-                f"{plugin.name}: {b.how} {b.module} ({b.distribution}) vs {t.how} {t.module} ({t.distribution}).",
+                f"{plugin.name}: {b.how} {b.module} ({b.distribution}) vs {t.how} {t.module} "
+                f"({t.distribution}).",
                 "install the same plugin distribution on both sides",
                 about=[f"plugin:{plugin.name}"],
                 group="other",
@@ -132,10 +135,11 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         title = f"pytest plugin {subject} is loaded only {where}"
         if app:
             title += f" and imports {app[0]} at plugin-load time"
-        detail = f"The plugin {plugin.name} ({plugin.module}, loaded via {how}) is active {where} but not {not_where}."
+        detail = f"The plugin {plugin.name} ({plugin.module}, via {how}) is active {where}, not {not_where}."
         if app:
             detail += (
-                f" Loading it imported {', '.join(app)} before any conftest ran, so @dramatiq.actor bound those "
+                f" Loading it imported {', '.join(app)} before any conftest ran, so @dramatiq.actor "
+                f"bound those "
                 "actors to whatever broker existed then (the implicit default), not to the tests' StubBroker."
             )
         if ini_keys:
@@ -143,7 +147,8 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         location: Location | None = None
         if app:
             fix = (
-                f"move the import of {app[0]} out of the plugin's top level (import it inside the hook or fixture "
+                f"move the import of {app[0]} out of the plugin's top level (import it inside the "
+                f"hook or fixture "
                 f"that needs it){'; or drop ' + dist + ' from deps' if dist and side == 'target' else ''}"
             )
             location = Location(plugin.file) if plugin.file else None
@@ -186,7 +191,8 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             "info",
             "pytest plugins load in a different order",
             "plugin order",
-            f"{side_label(ctx, 'baseline')}: {', '.join(order.baseline)}; {side_label(ctx, 'target')}: {', '.join(order.target)}.",
+            f"{side_label(ctx, 'baseline')}: {', '.join(order.baseline)}; "
+            f"{side_label(ctx, 'target')}: {', '.join(order.target)}.",
             "only matters when two plugins change the same thing; pin the order with -p in addopts if so",
             about=["pytest:plugin_order"],
             group="other",
@@ -203,9 +209,13 @@ _CONFIG_EFFECTS: dict[str, tuple[str, ...]] = {
         "rootdir",
         "conftests",
         "unknown_ini",
+        "syspath",
     ),
-    "rootdir": ("conftests",),
+    "rootdir": ("conftests", "syspath"),
     "testpaths": ("conftests",),
+    "import_mode": ("syspath",),
+    "ini_pythonpath": ("syspath",),
+    "addopts": ("syspath",),
 }
 
 
@@ -220,9 +230,11 @@ def _dash_p(opts: Sequence[str]) -> set[str]:
     return out - {""}
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, ctx: DiagnosisContext | None = None) -> str:
     if value is None:
         return "none"
+    if ctx is not None and isinstance(value, str) and value.startswith("/"):
+        return rel(ctx, value)
     if isinstance(value, tuple):
         return " ".join(value) if value else "(empty)"
     return str(value)
@@ -262,7 +274,7 @@ def config_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         yield finding(
             "BA403",
             severity,
-            f"pytest {field} differs: {_show(change.baseline)} {base}, {_show(change.target)} {tgt}",
+            f"pytest {field} differs: {_show(change.baseline, ctx)} {base}, {_show(change.target, ctx)} {tgt}",  # noqa: E501
             field,
             f"pytest's {field} is {_show(change.baseline)} {base} but {_show(change.target)} {tgt}."
             + (
@@ -295,7 +307,8 @@ def conftest_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 "warning",
                 f"{rel(ctx, path)} is loaded only {side_label(ctx, side)}",
                 rel(ctx, path),
-                f"The conftest {path} is loaded {side_label(ctx, side)} but not {side_label(ctx, _other(side))}; "
+                f"The conftest {path} is loaded {side_label(ctx, side)} but not "
+                f"{side_label(ctx, _other(side))}; "
                 "its fixtures and hooks (e.g. the one that sets the StubBroker) only apply there.",
                 "make both runs collect from the same rootdir/testpaths (tox: change_dir, commands args)",
                 location=Location(path),
@@ -323,8 +336,10 @@ def unknown_ini_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 f"ini option `{key}` is unknown {side_label(ctx, side)}"
                 + (f" ({plugin} is not installed there)" if plugin else ""),
                 key,
-                f"pytest warns about and then ignores `{key}` {side_label(ctx, side)}: the plugin that defines it "
-                f"is not loaded there{' (' + plugin + ')' if plugin else ''}. Settings in that block (e.g. `env =`) "
+                f"pytest warns about and then ignores `{key}` {side_label(ctx, side)}: the plugin "
+                f"that defines it "
+                f"is not loaded there{' (' + plugin + ')' if plugin else ''}. Settings in that "
+                f"block (e.g. `env =`) "
                 "silently do nothing.",
                 fix,
                 location=loc,
@@ -350,7 +365,7 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             if (event.module, event.phase) not in other_keys:
                 by_importer.setdefault((event.importer_file or event.importer, event.phase), []).append(event)
         for (importer, phase), group_events in by_importer.items():
-            mods = [e.module for e in group_events]
+            mods = leaves_first(e.module for e in group_events)
             first = group_events[0]
             where = rel(ctx, first.importer_file) + (f":{first.importer_line}" if first.importer_line else "")
             when = "at interpreter start-up" if phase == "startup" else "while pytest loaded its plugins"
@@ -360,10 +375,12 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 f"{mods[0]} is imported {when} {side_label(ctx, side)} (by {where})",
                 mods[0],
                 f"{', '.join(mods)} {'was' if len(mods) == 1 else 'were'} imported {when} by {where} "
-                f"{side_label(ctx, side)}, before any conftest could set a StubBroker. Every @dramatiq.actor in "
+                f"{side_label(ctx, side)}, before any conftest could set a StubBroker. Every "
+                f"@dramatiq.actor in "
                 "them called get_broker() then and stays bound to that broker; a later set_broker() does not "
                 "rebind them.",
-                f"move the import out of the top level of {where.split(':')[0]} (import lazily inside the hook/"
+                f"move the import out of the top level of {where.split(':')[0]} (import lazily "
+                f"inside the hook/"
                 "function), or set the broker before it (e.g. in the module that defines the actors)",
                 location=Location(first.importer_file, first.importer_line) if first.importer_file else None,
                 about=[f"module:{m}" for m in mods],

@@ -11,7 +11,7 @@ from tox_broker_audit._findings import Finding, Group, Location, Severity
 from tox_broker_audit._hooks import hookimpl
 from tox_broker_audit._snapshot import PthFile, Snapshot, SysPathEntry
 
-from ._common import Facts, SideFacts, facts, finding, rel, side_label
+from ._common import TESTISH, Facts, SideFacts, facts, finding, leaves_first, rel, side_label, top
 
 __all__ = ["broker_audit_rules", "customize_rule", "interpreter_rule", "pth_rule", "sys_path_rule"]
 
@@ -35,7 +35,7 @@ def runtime_env_tokens(f: Facts, side: str) -> list[str]:
 
 
 def _app_imports(f: Facts, modules: Sequence[str]) -> list[str]:
-    return [m for m in modules if f.is_app_module(m)]
+    return leaves_first(m for m in modules if f.is_app_module(m))
 
 
 def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
@@ -56,7 +56,7 @@ def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             yield _pth_path(ctx, f, pth, change.kind, side, where, not_where)
 
 
-def _pth_exec(
+def _pth_exec(  # noqa: PLR0917 - private helper
     ctx: DiagnosisContext, f: Facts, pth: PthFile, kind: str, side: str, where: str, not_where: str
 ) -> Finding:
     app = _app_imports(f, pth.imported)
@@ -136,7 +136,7 @@ def _shallowest(modules: Iterable[str]) -> list[str]:
     return [m for m in mods if not any(m.startswith(o + ".") for o in mods if o != m)]
 
 
-def _pth_path(
+def _pth_path(  # noqa: PLR0917 - private helper
     ctx: DiagnosisContext, f: Facts, pth: PthFile, kind: str, side: str, where: str, not_where: str
 ) -> Finding:
     snap = _side(f, side).snapshot
@@ -157,10 +157,13 @@ def _pth_path(
         if kind != "changed"
         else f"{pth.name} adds other paths {where}",
         pth.name,
-        f"{pth.path} adds {paths} to sys.path {where}; modules imported from there: {', '.join(used) or 'none'}.",
-        "install the project the same way in both environments (tox: package = editable to match `pip install -e .`)"
+        f"{pth.path} adds {paths} to sys.path {where}; modules imported from there: "
+        f"{', '.join(used) or 'none'}.",
+        "install the project the same way in both environments (tox: package = editable to match "
+        "`pip install -e .`)"
         if pth.known == "editable-install"
-        else f"make the paths importable in both environments (install the package, or `pythonpath` in the pytest config) instead of relying on {pth.name}",
+        else f"make the paths importable in both environments (install the package, or `pythonpath` "
+        f"in the pytest config) instead of relying on {pth.name}",
         location=Location(pth.path),
         about=[f"file:{pth.path}"],
         effects_on=[f"module:{m}" for m in used],
@@ -197,7 +200,8 @@ def customize_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             detail += " It sets variables your code reads (see the findings it explains)."
         if side == "baseline":
             fix = (
-                f"your local {custom.module} ({path}) does work the tox run does not: move it into conftest.py "
+                f"your local {custom.module} ({path}) does work the tox run does not: move it into "
+                f"conftest.py "
                 "(or set_env in tox.ini) so both runs do it, then delete it"
             )
         else:
@@ -234,6 +238,9 @@ def _entry_modules(f: Facts, side: str, entries: Sequence[SysPathEntry]) -> list
             file = os.path.normpath(origin.file)
             if os.path.dirname(file) != root and os.path.dirname(os.path.dirname(file)) != root:
                 continue  # only top-level modules/packages directly on this entry
+            leaf = origin.module.rpartition(".")[2]
+            if TESTISH.search(top(origin.module)) or TESTISH.search(leaf):
+                continue  # test modules are named by the import mode, not found through sys.path
             if other_files.get(origin.module) != normalize_path(origin.file, mine):
                 out.append(origin.module)
     return _shallowest(out)
@@ -241,7 +248,8 @@ def _entry_modules(f: Facts, side: str, entries: Sequence[SysPathEntry]) -> list
 
 def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     """BA305: sys.path entries/order differ, including sys.path[0] (``python -m pytest`` vs ``pytest``)."""
-    assert ctx.diff is not None and ctx.baseline is not None
+    assert ctx.diff is not None
+    assert ctx.baseline is not None
     f = facts(ctx)
     d = ctx.diff.sys_path
     if not d.changed:
@@ -252,8 +260,8 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         "pytest": "the `pytest` script (puts its bin/ first)",
     }
     reported = False
-    for side, entries in (("baseline", d.missing), ("target", d.extra)):
-        entries = tuple(e for e in entries if e.origin not in ("pth",))
+    for side, all_entries in (("baseline", d.missing), ("target", d.extra)):
+        entries = tuple(e for e in all_entries if e.origin != "pth")
         if not entries:
             continue
         modules = _entry_modules(f, side, entries)
@@ -262,25 +270,33 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             (e for e in entries if _entry_modules(f, side, [e])), entries[0]
         )
         paths = ", ".join(e.path for e in entries[:4])
-        title = f"sys.path has {main.path} only {where}"
+        shown = main.path if main.path in f.project_roots else rel(ctx, main.path)
+        title = f"sys.path has {shown} only {where}"
         if modules:
             title += f": {modules[0]} imports only there" + (
                 f" (+{len(modules) - 1})" if len(modules) > 1 else ""
             )
         detail = f"Entries only {where}: {paths}" + (" …" if len(entries) > 4 else "") + "."
         if b_inv != t_inv:
-            detail += f" {side_label(ctx, 'baseline').capitalize()} ran {inv_words.get(b_inv, b_inv)}; {side_label(ctx, 'target')} {inv_words.get(t_inv, t_inv)}."
+            detail += (
+                f" {side_label(ctx, 'baseline').capitalize()} ran {inv_words.get(b_inv, b_inv)}; "
+                f"{side_label(ctx, 'target')} {inv_words.get(t_inv, t_inv)}."
+            )
         if any(e.origin == "pythonpath" for e in entries):
             detail += " Some come from PYTHONPATH, which tox does not pass by default."
         if modules:
             detail += f" Modules found through them {where} but not {not_where}: {', '.join(modules)}."
         if modules and side == "baseline":
             fix = (
-                "make those modules importable the same way in both runs: install them as part of the project, "
+                "make those modules importable the same way in both runs: install them as part of "
+                "the project, "
                 "or set `pythonpath = .` in the pytest config (or run tox's command as `python -m pytest`)"
             )
         elif modules:
-            fix = "stop relying on the extra sys.path entry: install the module or set `pythonpath` in the pytest config"
+            fix = (
+                "stop relying on the extra sys.path entry: install the module or set `pythonpath` "
+                "in the pytest config"
+            )
         else:
             fix = "nothing to do unless a module resolves differently (see BA502)"
         severity: Severity = "warning" if modules else "info"
@@ -291,7 +307,8 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             main.path,
             detail,
             fix,
-            about=[f"syspath:{e.path}" for e in entries],
+            about=[f"syspath:{e.path}" for e in entries]
+            + (["pytest:syspath"] if all(e.origin in _PYTEST_ORIGINS for e in entries) else []),
             effects_on=[f"module:{m}" for m in modules],
             group="cause" if modules else "other",
             score=85.0 if modules else 5.0,
@@ -306,13 +323,17 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             "info",
             "sys.path order differs",
             "sys.path",
-            f"{side_label(ctx, 'baseline')}: {', '.join(d.baseline[:6])}; {side_label(ctx, 'target')}: {', '.join(d.target[:6])}.",
+            f"{side_label(ctx, 'baseline')}: {', '.join(d.baseline[:6])}; "
+            f"{side_label(ctx, 'target')}: {', '.join(d.target[:6])}.",
             "nothing to do unless a module resolves differently (see BA502)",
             about=["syspath:order"],
             group="other",
             score=2.0,
         )
 
+
+#: sys.path entries pytest itself inserts (their differences follow from its configuration).
+_PYTEST_ORIGINS = frozenset({"conftest", "pytest-rootdir", "pythonpath-ini"})
 
 _IMPORTANT_FLAGS = frozenset({"isolated", "no_site", "ignore_environment", "safe_path", "no_user_site"})
 
@@ -355,7 +376,7 @@ def interpreter_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             "BA306",
             "warning" if important_flags else "info",
             f"interpreter flags differ: {shown}",
-            "flags",
+            "interpreter flags",
             f"sys.flags differ ({base} → {tgt}): {shown}."
             + (" PYTHONDONTWRITEBYTECODE is not passed by tox." if "dont_write_bytecode" in flags else ""),
             "run the interpreter with the same options/variables (PYTHON* variables, -I, -S, -E, -P)"
