@@ -390,3 +390,30 @@ def test_rules_without_marker_do_not_run_without_baseline(fail: bool) -> None:
 
     diagnose(None if fail else make_snapshot(prefix=B), make_snapshot(prefix=T), rules=[needs])
     assert calls == ([] if fail else [True])
+
+
+def test_linker_breaks_mutual_links_and_ids_are_unique() -> None:
+    from tox_broker_audit._diagnose import link, rank
+
+    a = finding(
+        "BA501",
+        "error",
+        "a",
+        "m",
+        "",
+        "",
+        about=["module:m"],
+        effects_on=["module:m"],
+        group="cause",
+        score=9,
+    )
+    b = finding(
+        "BA502", "warning", "b", "m", "", "", about=["module:m"], effects_on=["module:m"], group="cause"
+    )
+    c = finding("BA502", "info", "c", "m", "", "", about=["x"], group="other")
+    assert link([a, b, c]) == [(1,), (), ()]
+    ranked = rank([c, b, a])
+    assert [f.title for f in ranked] == ["a", "b", "c"]
+    assert [f.id for f in ranked] == ["BA501-m", "BA502-m", "BA502-m-2"]
+    assert ranked[0].root_cause
+    assert ranked[0].explains == ("BA502-m",)

@@ -18,6 +18,7 @@ __all__ = ["TerminalRenderer"]
 _MARK = {"error": "✖", "warning": "▲", "info": "·"}
 _COLOR = {"error": "31;1", "warning": "33;1", "info": "2", "dim": "2", "fix": "32", "head": "1"}
 _MAX_CAUSES = 3
+_MAX_EFFECTS = 5
 
 
 class _Out:
@@ -82,9 +83,12 @@ def _chain(out: _Out, root: Finding, effects: Sequence[Finding]) -> None:
     summary = _summary_line(root)
     if summary:
         out.add(f"    {summary}")
-    for i, effect in enumerate(effects):
-        word = "and" if i == len(effects) - 1 and len(effects) > 1 else "so"
+    shown = effects[:_MAX_EFFECTS]
+    for i, effect in enumerate(shown):
+        word = "and" if i == len(shown) - 1 and len(shown) > 1 else "so"
         out.add(f"    {word:<8} {effect.title}   {out.paint('[' + effect.code + ']', 'dim')}")
+    if len(effects) > len(shown):
+        out.add(f"    {'':<8} … {len(effects) - len(shown)} more effects — -v to list")
     out.add(f"  {out.paint('fix:', 'fix')} {root.fix}")
 
 
@@ -126,7 +130,7 @@ class TerminalRenderer:
             for root, effects in lay.chains:
                 if shown >= _MAX_CAUSES:
                     break
-                _chain(out, root, effects[:6])
+                _chain(out, root, effects)
                 shown += 1
             for f in lay.causes:
                 if shown >= _MAX_CAUSES:
