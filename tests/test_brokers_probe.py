@@ -406,10 +406,7 @@ def test_ba101_is_the_top_finding(
         dramatiq_venv, project, _env(BROKER_URL=f"amqp://tba:{SECRET}@127.0.0.1:{rabbitmq.port}/%2F")
     )
     target = _snapshot(dramatiq_venv, project, _env())
-    try:
-        report = diagnose(baseline, target, env_name="py")
-    except ImportError as exc:  # the rest of the diagnosis engine is being written in parallel
-        pytest.xfail(f"diagnosis engine incomplete: {exc}")
+    report = diagnose(baseline, target, env_name="py")
     codes = _codes(report.findings)
     assert "BA604" in codes
     top = report.findings[0]
