@@ -1,0 +1,14 @@
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+# Set the stub before any test module imports billing.tasks, so the actors bind to it.
+stub = StubBroker()
+stub.emit_after("process_boot")
+dramatiq.set_broker(stub)
+
+
+@pytest.fixture
+def broker():
+    yield stub
+    stub.flush_all()

@@ -1,0 +1,2 @@
+# Untracked developer settings (in .gitignore).
+BROKER_URL = "stub://"
