@@ -34,6 +34,7 @@ _OFFLINE = re.compile(
     r"NewConnectionError|Temporary failure in name resolution|Name or service not known|"
     r"No matching distribution found|Could not find a version|Network is unreachable|ProxyError",
 )
+_SYMPTOM = re.compile(r"^E\s+((?:pika\.exceptions|dramatiq\.errors)\.\w+.*)$", re.MULTILINE)
 _NOISE = re.compile(r"^(ERROR|WARNING|INFO|DEBUG)\s+\S+:\S+\.py:\d+ ")
 
 
@@ -180,6 +181,9 @@ def _demo(project: Path, out: TextIO) -> int:
         [sys.executable, "-m", "tox", "-e", "py", "--broker-audit"], cwd=project, env=env, timeout=900
     )
     steps.finish(started, "FAILED, as the team sees it" if proc.returncode != 0 else "passed (!)")
+    symptom = _SYMPTOM.search(proc.stdout)
+    if symptom:
+        out.write(f"      symptom: {symptom.group(1).strip()}\n")
     out.write("\n" + "\n".join(_tox_section(proc.stdout)) + "\n\n")
 
     report_file = project / ".tox" / "py" / "broker-audit" / "report.json"
