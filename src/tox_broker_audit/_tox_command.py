@@ -26,6 +26,10 @@ _COVERAGE = re.compile(r"^coverage(-?\d+(\.\d+)?)?$")
 #: CPython options that take a value as the next argument (``-W error``, ``-X dev``).
 _PY_OPTS_WITH_VALUE = frozenset("WX")
 _PYTEST_MODULES = frozenset({"pytest", "py.test"})
+#: ``coverage run`` options given as ``--opt VALUE`` (``--opt=VALUE`` is one argument anyway).
+_COVERAGE_OPTS_WITH_VALUE = frozenset(
+    {"--source", "--include", "--omit", "--rcfile", "--data-file", "--context", "--concurrency", "--debug"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,11 +79,14 @@ def _pytest_after_coverage_run(args: Sequence[str]) -> int | None:
     """For ``coverage run [options] -m pytest rest``: the index of rest, else None."""
     if not args or args[0] != "run":
         return None
-    for i in range(1, len(args) - 1):
-        if args[i] == "-m" or args[i] == "--module":
+    i = 1
+    while i < len(args) - 1:
+        arg = args[i]
+        if arg in ("-m", "--module"):
             return i + 2 if args[i + 1] in _PYTEST_MODULES else None
-        if not args[i].startswith("-"):
+        if not arg.startswith("-"):
             return None  # ``coverage run script.py``
+        i += 2 if arg in _COVERAGE_OPTS_WITH_VALUE else 1
     return None
 
 

@@ -1,0 +1,219 @@
+"""The tox front door through real tox runs on tiny projects (no package, no deps: fast).
+
+What the scenario suite does not cover: every config format carries the env keys, option
+errors are tox errors, a failing probe never changes the env's result, --broker-audit-fail-on,
+--broker-audit-save-baseline, artefacts, and run-parallel sharing one baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import run, write_tree
+
+pytestmark = pytest.mark.slow
+
+TOX_INI = """
+[tox]
+env_list = py
+
+[testenv]
+package = skip
+commands = python -c "print('the env command ran')"
+"""
+
+
+def _shell(**extra: str) -> dict[str, str]:
+    keep = ("HOME", "LANG", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(("PIP_", "VIRTUALENV_", "XDG_"))}
+    env["PATH"] = os.environ.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def tox(project: Path, *args: str, **extra: str) -> tuple[int, str]:
+    proc = run(
+        [sys.executable, "-m", "tox", *args], cwd=project, env=_shell(**extra), check=False, timeout=300
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _report(project: Path, env: str = "py") -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (project / ".tox" / env / "broker-audit" / "report.json").read_text()
+    )
+    return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "proj", {"tox.ini": TOX_INI})
+
+
+def _fake_python(tmp_path: Path) -> Path:
+    fake = tmp_path / "broken-python"
+    fake.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    return fake
+
+
+def test_without_the_option_nothing_happens(project: Path) -> None:
+    code, out = tox(project)
+    assert code == 0, out
+    assert "broker audit" not in out
+    assert not (project / ".tox" / "py" / "broker-audit").exists()
+
+
+def test_audited_run_writes_artefacts_and_prints_after_the_commands(project: Path) -> None:
+    code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert code == 0, out
+    assert out.index("the env command ran") < out.index("broker audit"), out
+    out_dir = project / ".tox" / "py" / "broker-audit"
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "baseline.json",
+        "report.json",
+        "report.md",
+        "target.json",
+    ]
+    report = _report(project)
+    assert report["schema"] == "tox-broker-audit/report"
+    assert report["env"] == "py"
+    assert json.loads((out_dir / "target.json").read_text())["meta"]["source"]["kind"] == "tox-env"
+    assert json.loads((out_dir / "baseline.json").read_text())["meta"]["source"]["kind"] == "plain-pytest"
+
+
+def test_a_crashing_probe_is_ba901_and_leaves_the_result_alone(project: Path, tmp_path: Path) -> None:
+    fake = _fake_python(tmp_path)
+    code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={fake}")
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert "no baseline: the probe crashed" in out
+    findings = _report(project)["findings"]
+    assert isinstance(findings, list)
+    assert findings[0]["code"] == "BA901"
+    assert findings[0]["subject"] == "baseline"
+
+
+def test_fail_on_makes_the_env_fail(project: Path, tmp_path: Path) -> None:
+    fake = _fake_python(tmp_path)
+    code, out = tox(
+        project, "--broker-audit", f"--broker-audit-baseline={fake}", "--broker-audit-fail-on=warning"
+    )
+    assert code != 0, out
+    assert "broker audit: 1 finding(s) at or above --broker-audit-fail-on=warning" in out
+    code, out = tox(
+        project, "--broker-audit", f"--broker-audit-baseline={fake}", "--broker-audit-fail-on=error"
+    )
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--broker-audit-format=bogus"], "--broker-audit: unknown --broker-audit-format bogus"),
+        (["--broker-audit-baseline=missing.json"], "--broker-audit: snapshot file not found"),
+        (["--broker-audit-baseline=no-such-python-here"], "--broker-audit: Python interpreter not found"),
+        (["--broker-audit-fail-on=sometimes"], "invalid choice: 'sometimes'"),
+    ],
+)
+def test_bad_option_values_are_clear_tox_errors(project: Path, args: list[str], message: str) -> None:
+    code, out = tox(project, "--broker-audit", *args)
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_save_baseline_writes_a_loadable_snapshot(project: Path, tmp_path: Path) -> None:
+    from tox_broker_audit import load_snapshot
+
+    saved = tmp_path / "saved" / "baseline.json"
+    code, out = tox(
+        project,
+        "--broker-audit",
+        f"--broker-audit-baseline={sys.executable}",
+        f"--broker-audit-save-baseline={saved}",
+    )
+    assert code == 0, out
+    assert f"baseline snapshot saved to {saved}" in out
+    assert load_snapshot(saved).meta.source.kind == "plain-pytest"
+    # ... and it serves as the baseline of a later run
+    code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={saved}")
+    assert code == 0, out
+    assert _report(project)["baseline"]
+
+
+def test_run_parallel_envs_share_one_baseline(tmp_path: Path) -> None:
+    project = write_tree(tmp_path / "proj", {"tox.ini": TOX_INI.replace("env_list = py", "env_list = a, b")})
+    code, out = tox(project, "run-parallel", "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert code == 0, out
+    created = {
+        json.loads((project / ".tox" / env / "broker-audit" / "baseline.json").read_text())["meta"]["created"]
+        for env in ("a", "b")
+    }
+    assert len(created) == 1, "each env must reuse the one baseline of the tox run"
+
+
+CONFIGS = {
+    "tox.ini": """
+        [testenv]
+        package = skip
+        commands = python -c pass
+        broker_audit_ignore = BA101:TBA_ONLY_*
+        broker_audit_pytest_args = -p no:cacheprovider
+    """,
+    "setup.cfg": """
+        [tox:tox]
+        env_list = py
+        [testenv]
+        package = skip
+        commands = python -c pass
+        broker_audit_ignore = BA101:TBA_ONLY_*
+        broker_audit_pytest_args = -p no:cacheprovider
+    """,
+    "pyproject.toml": '''
+        [tool.tox]
+        legacy_tox_ini = """
+        [testenv]
+        package = skip
+        commands = python -c pass
+        broker_audit_ignore = BA101:TBA_ONLY_*
+        broker_audit_pytest_args = -p no:cacheprovider
+        """
+    ''',
+    "pyproject.toml-native": """
+        [tool.tox]
+        env_list = ["py"]
+        [tool.tox.env_run_base]
+        package = "skip"
+        commands = [["python", "-c", "pass"]]
+        broker_audit_ignore = ["BA101:TBA_ONLY_*"]
+        broker_audit_pytest_args = ["-p no:cacheprovider"]
+    """,
+    "tox.toml": """
+        env_list = ["py"]
+        [env_run_base]
+        package = "skip"
+        commands = [["python", "-c", "pass"]]
+        broker_audit_ignore = ["BA101:TBA_ONLY_*"]
+        broker_audit_pytest_args = ["-p", "no:cacheprovider"]
+    """,
+}
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_env_keys_work_in_every_config_format(tmp_path: Path, config: str) -> None:
+    project = write_tree(tmp_path / "proj", {config.split("-", maxsplit=1)[0]: CONFIGS[config]})
+    shell = {"TBA_ONLY_LOCAL": "1", "TBA_KEPT_LOCAL": "1"}
+    code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}", **shell)
+    assert code == 0, out
+    report = _report(project)
+    subjects = {(f["code"], f["subject"]) for f in report["findings"]}  # type: ignore[attr-defined]
+    assert ("BA101", "TBA_KEPT_LOCAL") in subjects
+    assert ("BA101", "TBA_ONLY_LOCAL") not in subjects, "broker_audit_ignore was not applied"
+    target = json.loads((project / ".tox" / "py" / "broker-audit" / "target.json").read_text())
+    assert target["meta"]["command"][-2:] == ["-p", "no:cacheprovider"], "broker_audit_pytest_args not used"
