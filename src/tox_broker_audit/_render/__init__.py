@@ -38,6 +38,11 @@ class RenderOptions:
     verbose: bool = False
     color: bool = False
     artefacts: tuple[str, ...] = ()
+    #: The checkout the CI annotates (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``, …): locations
+    #: inside it are written relative to it. Passed in by the caller, never read from the env here.
+    root: str | None = None
+    #: The tox config file: where a CI format anchors a finding that has no file of its own.
+    config_file: str | None = None
 
 
 def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> bool:
@@ -55,6 +60,10 @@ def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+#: JSON formats whose renderer redacts every string itself: redacting the JSON text could break quoting.
+_REDACTED_FIELD_BY_FIELD = frozenset({"json", "sarif", "gitlab"})
 
 
 def _renderers(pm: pluggy.PluginManager | None) -> dict[str, Any]:
@@ -91,15 +100,25 @@ def render(
     color: bool | None = None,
     artefacts: Sequence[str] = (),
     plugin_manager: pluggy.PluginManager | None = None,
+    root: str | None = None,
+    config_file: str | None = None,
 ) -> str:
-    """Render ``report`` in format ``fmt``; ``color=None`` decides from stdout/NO_COLOR now."""
+    """Render ``report`` in format ``fmt``; ``color=None`` decides from stdout/NO_COLOR now.
+
+    ``root`` (the CI checkout) and ``config_file`` (the tox config) only matter to the CI
+    formats: paths are written relative to ``root``, and a finding without a file of its own
+    is anchored at ``config_file`` where the platform requires a location.
+    """
     from tox_broker_audit.probe._tba_redact import redact_text
 
     renderer = get_renderer(fmt, plugin_manager)
     if color is None:
         color = should_color()
-    text = renderer(report, RenderOptions(verbose=verbose, color=bool(color), artefacts=tuple(artefacts)))
-    if fmt in ("json", "sarif"):
+    options = RenderOptions(
+        verbose=verbose, color=bool(color), artefacts=tuple(artefacts), root=root, config_file=config_file
+    )
+    text = renderer(report, options)
+    if fmt in _REDACTED_FIELD_BY_FIELD:
         return str(text)  # already redacted field by field: redacting JSON text could break quoting
     return "\n".join(redact_text(line) for line in str(text).split("\n"))
 
