@@ -15,7 +15,7 @@ import pytest
 from helpers import CLI, bin_dir, install, make_venv, run, write_tree
 from tox_broker_audit._capture import ProbeRequest, take_snapshot
 from tox_broker_audit._errors import ProbeError
-from tox_broker_audit._snapshot import Snapshot, Source
+from tox_broker_audit._snapshot import Snapshot, Source, snapshot_to_dict
 
 pytestmark = pytest.mark.slow
 
@@ -200,6 +200,15 @@ def test_sitecustomize_in_the_venv_is_found(tmp_path: Path, project: Path) -> No
     assert setdefault
     assert setdefault[0].file == str(custom)
     assert setdefault[0].phase == "startup"
+    # ... and the write itself is recorded, with the value it set.
+    writes = [w for w in snapshot.environ.writes if w.name == "LEDGER_TESTING"]
+    assert len(writes) == 1
+    assert (writes[0].how, writes[0].value, writes[0].file, writes[0].line) == (
+        "setdefault",
+        "1",
+        str(custom),
+        2,
+    )
 
 
 def test_conftest_getenv_is_in_the_reads_trace(venv_virtualenv: Path, project: Path) -> None:
@@ -407,3 +416,27 @@ def test_every_supported_cpython(tmp_path: Path, project: Path, version: str) ->
     # ledger is not installed here, so collecting its test fails — and is reported, not fatal.
     assert snapshot.pytest.available is True
     assert snapshot.pytest.collection_errors
+
+
+def test_environment_writes_are_recorded_and_redacted(tmp_path: Path, venv_uv: Path) -> None:
+    proj = write_tree(
+        tmp_path / "writes",
+        {
+            "conftest.py": """
+                import os
+                os.environ["DB_PASSWORD"] = "CANARY999"
+                os.environ.update(APP_MODE="test")
+                os.environ.pop("APP_MODE")
+            """,
+            "test_a.py": "def test_a():\n    pass\n",
+        },
+    )
+    snapshot = snap(venv_uv, proj, env=base_env())
+    conftest = str(proj / "conftest.py")
+    writes = [(w.name, w.how, w.value, w.line) for w in snapshot.environ.writes if w.file == conftest]
+    assert writes == [
+        ("DB_PASSWORD", "setitem", "***", 2),
+        ("APP_MODE", "setitem", "test", 3),
+        ("APP_MODE", "pop", None, 4),
+    ]
+    assert "CANARY" not in json.dumps(snapshot_to_dict(snapshot))

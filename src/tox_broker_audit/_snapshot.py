@@ -37,6 +37,7 @@ __all__ = [
     "DramatiqActor",
     "EnvRead",
     "EnvVar",
+    "EnvWrite",
     "EnvironSection",
     "ImportEvent",
     "ImportsSection",
@@ -134,10 +135,24 @@ class EnvRead:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class EnvWrite:
+    """A change to ``os.environ`` made by some code during start-up or collection."""
+
+    name: str
+    how: Literal["setitem", "delitem", "pop", "setdefault"]
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str]
+    value: Optional[str] = None  # redacted like every value; None for deletions
+
+
+@dataclasses.dataclass(**_FROZEN)
 class EnvironSection:
     variables: tuple[EnvVar, ...]
     reads: tuple[EnvRead, ...]
     fingerprint_key_id: str
+    writes: tuple[EnvWrite, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

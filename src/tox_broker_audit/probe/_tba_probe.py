@@ -62,6 +62,7 @@ class State:
         self.phase = "startup"
         self.startup_origin: str | None = None  # the .pth / sitecustomize being processed
         self.reads: list[dict] = []
+        self.writes: list[dict] = []
         self.read_keys: set = set()
         self.imports: list[dict] = []
         self.errors: list[dict] = []
@@ -103,30 +104,34 @@ def _frame_info(frame) -> tuple[str | None, int | None, str | None]:
 
 
 def _record_read(name: object, present: bool, how: str) -> None:
-    if STATE.guard or not isinstance(name, str) or len(STATE.reads) >= _MAX_READS:
-        return
-    frame = _interesting_frame(3)
     if how == "get":
         # os.getenv(k) is environ.get(k): report it as getenv when that is what the code called.
         caller = sys._getframe(2)
         if caller.f_code.co_name == "getenv":
             how = "getenv"
+    _record(STATE.reads, name, how, {"present": present})
+
+
+def _record_write(name: object, how: str, value: object = None) -> None:
+    shown = None
+    if isinstance(name, str) and isinstance(value, str):
+        shown = redact.redact_value(name, value)[0]
+    _record(STATE.writes, name, how, {"value": shown})
+
+
+def _record(records: list, name: object, how: str, extra: dict) -> None:
+    """Note one access to os.environ by the first frame outside os/abc/probe machinery."""
+    if STATE.guard or not isinstance(name, str) or len(records) >= _MAX_READS:
+        return
+    frame = _interesting_frame(4)
     file, line, module = _frame_info(frame)
-    key = (name, how, STATE.phase, file, line)
+    key = (id(records), name, how, STATE.phase, file, line)
     if key in STATE.read_keys:
         return
     STATE.read_keys.add(key)
-    STATE.reads.append(
-        {
-            "name": name,
-            "present": present,
-            "how": how,
-            "phase": STATE.phase,
-            "file": file,
-            "line": line,
-            "module": module,
-        }
-    )
+    entry = {"name": name, "how": how, "phase": STATE.phase, "file": file, "line": line, "module": module}
+    entry.update(extra)
+    records.append(entry)
 
 
 def _install_environ_tracer() -> None:
@@ -164,8 +169,27 @@ def _install_environ_tracer() -> None:
             _record_read(key, present, "contains")
             return present
 
+        def __setitem__(self, key, value):
+            _record_write(key, "setitem", value)
+            STATE.guard += 1
+            try:
+                super().__setitem__(key, value)
+            finally:
+                STATE.guard -= 1
+
+        def __delitem__(self, key):
+            _record_write(key, "delitem")
+            STATE.guard += 1
+            try:
+                super().__delitem__(key)
+            finally:
+                STATE.guard -= 1
+
         def pop(self, key, *default):
-            _record_read(key, _contains(self, key), "pop")
+            present = _contains(self, key)
+            _record_read(key, present, "pop")
+            if present:
+                _record_write(key, "pop")
             STATE.guard += 1
             try:
                 return super().pop(key, *default)
@@ -173,7 +197,10 @@ def _install_environ_tracer() -> None:
                 STATE.guard -= 1
 
         def setdefault(self, key, value):
-            _record_read(key, _contains(self, key), "setdefault")
+            present = _contains(self, key)
+            _record_read(key, present, "setdefault")
+            if not present:
+                _record_write(key, "setdefault", value)
             STATE.guard += 1
             try:
                 return super().setdefault(key, value)
@@ -536,6 +563,7 @@ def _environ(key: bytes, reads: list[dict]) -> dict:
     return {
         "variables": variables,
         "reads": _collapse_bulk_reads(reads),
+        "writes": STATE.writes,
         "fingerprint_key_id": redact.key_id(key),
     }
 
