@@ -114,6 +114,7 @@ def make_snapshot(
     prefix: str = "/venv",
     env: Mapping[str, str] | None = None,
     reads: Iterable[dict[str, Any]] = (),
+    writes: Iterable[dict[str, Any]] = (),
     dists: Iterable[dict[str, Any]] | None = None,
     pth_files: Iterable[dict[str, Any]] = (),
     sitecustomize: dict[str, Any] | None = None,
@@ -204,7 +205,12 @@ def make_snapshot(
             "hashseed": hashseed,
             "platform": "linux",
         },
-        "environ": {"variables": variables, "reads": list(reads), "fingerprint_key_id": key_id(key)},
+        "environ": {
+            "variables": variables,
+            "reads": list(reads),
+            "writes": list(writes),
+            "fingerprint_key_id": key_id(key),
+        },
         "sys_path": list(sys_path),
         "startup": {
             "pth_files": list(pth_files),

@@ -196,8 +196,10 @@ def test_local_only_sitecustomize(venvs: Callable[[str, str], Path], tmp_path: P
     target = snap(venvs("tox", "virtualenv"), proj, tox=True)
     report = diagnose(base, target, env_name="py")
     check(report, "BA303", "sitecustomize")
-    explained = {f.subject for f in report.findings if f.id in report.findings[0].explains}
+    explained = {f.subject: f for f in report.findings if f.id in report.findings[0].explains}
     assert "UNIT_TESTS" in explained
+    # The probe's write trace names the exact setter.
+    assert "sitecustomize.py:2 at interpreter start-up" in explained["UNIT_TESTS"].title
 
 
 def _fake_dist(site: Path, name: str, module_text: str) -> None:

@@ -207,6 +207,47 @@ def test_local_only_sitecustomize_that_sets_a_variable_is_the_root_cause() -> No
     assert effect.evidence["runtime_set"] is True
 
 
+def test_write_trace_attributes_a_runtime_variable_to_its_setter_only() -> None:
+    """Two start-up items exist locally only; the write trace says which one set UNIT_TESTS."""
+    custom_path = f"{B}/lib/python3.12/site-packages/sitecustomize.py"
+    custom = {"module": "sitecustomize", "path": custom_path, "sha256": "ab", "imported": [], "error": None}
+    boot = pth("boot.pth", prefix=B, exec_lines=["import boot"], imported=["boot"])
+    write = {
+        "name": "UNIT_TESTS",
+        "how": "setdefault",
+        "phase": "startup",
+        "file": custom_path,
+        "line": 2,
+        "module": "sitecustomize",
+        "value": "1",
+    }
+    base = make_snapshot(
+        prefix=B,
+        env={},
+        sitecustomize=custom,
+        pth_files=[boot],
+        writes=[write],
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=True)],
+        origins=APP,
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/app/broker.py", module="app.broker", present=False)],
+        origins=APP,
+    )
+    report = diagnose(base, target)
+    by_code = {f.code: f for f in report.findings}
+    effect = by_code["BA101"]
+    assert effect.id in by_code["BA303"].explains
+    assert effect.id not in by_code["BA301"].explains
+    assert (report.findings[0].code, report.findings[0].subject) == ("BA303", "sitecustomize")
+    assert effect.title == (
+        "UNIT_TESTS is set at run time in the baseline by .venv/lib/python3.12/site-packages/"
+        "sitecustomize.py:2 at interpreter start-up but not in the target"
+    )
+
+
 def test_plugin_that_imports_the_app_at_load_time_is_the_root_cause() -> None:
     plug = plugin("earlybird", "earlybird", prefix=T, distribution="earlybird")
     timeline = [

@@ -35,6 +35,18 @@ _PHASE_WORDS = {
 }
 
 
+def _setter(ctx: DiagnosisContext, f: Facts, name: str, side: str) -> str | None:
+    """Where ``name`` was set at run time on ``side`` (from the probe's write trace), in words."""
+    facts_side = f.baseline if side == "baseline" else f.target
+    if facts_side is None:
+        return None
+    for write in facts_side.snapshot.environ.writes:
+        if write.name == name and write.how in ("setitem", "setdefault") and write.file:
+            where = rel(ctx, write.file) + (f":{write.line}" if write.line else "")
+            return f"{where} {_PHASE_WORDS.get(write.phase, '')}".rstrip()
+    return None
+
+
 def _severity(use: Use, expected: bool, strong: Severity = "error") -> tuple[Severity, Group]:
     if expected and use not in ("project", "hook"):
         return "info", "expected"
@@ -115,11 +127,17 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
     words, effects, ev = _read_words(ctx, f, name, "target")
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
     if runtime:
-        title = f"{name} is set at run time {base} (not by your shell) but not {tgt}"
-        detail = (
-            f"{name} is not in either environment at start-up, but {base} something (a sitecustomize, "
-            f".pth file or pytest plugin) sets it before the code reads it; {tgt} nothing does. {words}."
-        )
+        setter = _setter(ctx, f, name, "baseline")
+        if setter:
+            title = f"{name} is set at run time {base} by {setter} but not {tgt}"
+            by = f"{base} {setter} sets it before the code reads it"
+        else:
+            title = f"{name} is set at run time {base} (not by your shell) but not {tgt}"
+            by = (
+                f"{base} something (a sitecustomize, .pth file or pytest plugin) sets it "
+                "before the code reads it"
+            )
+        detail = f"{name} is not in either environment at start-up, but {by}; {tgt} nothing does. {words}."
         fix, location = tox_fix(ctx, f"add  set_env = {name}=…   (or install/run whatever sets it locally)")
     else:
         if ctx.tox is not None or ctx.env_name:
@@ -159,10 +177,12 @@ def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runti
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
     tox = ctx.tox
     if runtime:
-        title = f"{name} is set at run time {tgt} but not {base}"
+        setter = _setter(ctx, f, name, "target")
+        title = f"{name} is set at run time {tgt}" + (f" by {setter}" if setter else "") + f" but not {base}"
         detail = (
-            f"{name} is not in either start-up environment, but {tgt} something sets it before the code "
-            f"reads it; {words}."
+            f"{name} is not in either start-up environment, but {tgt} "
+            + (setter or "something")
+            + f" sets it before the code reads it; {words}."
         )
         fix, location = "find what sets it under tox (a plugin or .pth in the env's deps) and remove it", None
     else:

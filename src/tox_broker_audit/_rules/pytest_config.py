@@ -94,9 +94,13 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         ini_keys: Sequence[str] = ()
         if change.kind == "missing" and not builtin:
             ini_keys = ctx.diff.unknown_ini_extra
-            effects += [f"ini:{k}" for k in ini_keys] + runtime_env_tokens(f, "baseline")
+            effects += [f"ini:{k}" for k in ini_keys] + runtime_env_tokens(
+                f, "baseline", files=[plugin.file], modules=[top(plugin.module)] if plugin.module else []
+            )
         elif change.kind == "extra" and not builtin:
-            effects += runtime_env_tokens(f, "target")
+            effects += runtime_env_tokens(
+                f, "target", files=[plugin.file], modules=[top(plugin.module)] if plugin.module else []
+            )
         if change.kind == "changed":
             assert change.baseline is not None
             assert change.target is not None

@@ -28,10 +28,32 @@ def _other(name: str) -> str:
     return "target" if name == "baseline" else "baseline"
 
 
-def runtime_env_tokens(f: Facts, side: str) -> list[str]:
-    """``env:`` tokens of variables set at run time on ``side`` only (see environ.py)."""
+def runtime_env_tokens(
+    f: Facts, side: str, *, files: Iterable[str | None] = (), modules: Iterable[str] = ()
+) -> list[str]:
+    """``env:`` tokens of variables set at run time on ``side`` only (see environ.py) by this code.
+
+    "This code" is the given files, or modules (and their submodules): the probe records every
+    write to ``os.environ`` with its file and module. Snapshots without that trace (older
+    probes) fall back to attributing every such variable to the item.
+    """
     mine, other = _side(f, side), _side(f, _other(side))
-    return [f"env:{n}" for n in sorted(mine.runtime_set - other.runtime_set) if n not in other.env]
+    names = sorted(n for n in mine.runtime_set - other.runtime_set if n not in other.env)
+    writes = mine.snapshot.environ.writes
+    if writes:
+        file_set = {p for p in files if p}
+        prefixes = tuple(m + "." for m in modules)
+        module_set = set(modules)
+        written = {
+            w.name
+            for w in writes
+            if w.how != "delitem"
+            and (
+                w.file in file_set or (w.module and (w.module in module_set or w.module.startswith(prefixes)))
+            )
+        }
+        names = [n for n in names if n in written]
+    return [f"env:{n}" for n in names]
 
 
 def _app_imports(f: Facts, modules: Sequence[str]) -> list[str]:
@@ -62,7 +84,7 @@ def _pth_exec(  # noqa: PLR0917 - private helper
     app = _app_imports(f, pth.imported)
     effects = [f"module:{m}" for m in app]
     if pth.known is None:
-        effects += runtime_env_tokens(f, side)
+        effects += runtime_env_tokens(f, side, files=[pth.path], modules=pth.imported)
     line = pth.exec_lines[0] if pth.exec_lines else ""
     severity: Severity
     group: Group
@@ -185,7 +207,9 @@ def customize_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         side = "target" if change.kind in ("extra", "changed") else "baseline"
         where, not_where = side_label(ctx, side), side_label(ctx, _other(side))
         app = _app_imports(f, custom.imported)
-        effects = [f"module:{m}" for m in app] + runtime_env_tokens(f, side)
+        effects = [f"module:{m}" for m in app] + runtime_env_tokens(
+            f, side, files=[custom.path], modules=[custom.module, *custom.imported]
+        )
         path = custom.path or custom.module
         if change.kind == "changed":
             title = f"{custom.module} differs between the two environments"
