@@ -62,6 +62,8 @@ _CI_FORMATS: tuple[tuple[str, str | None, str], ...] = (
     ("GITLAB_CI", None, "gitlab"),
     ("TF_BUILD", None, "azure"),
 )
+#: Where each CI checks the repository out: annotation paths are relative to it.
+_CI_ROOTS = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR", "BUILD_SOURCESDIRECTORY")
 #: ``tox <command>`` names whose envs run their commands (others never reach the hooks).
 _RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
 
@@ -566,11 +568,15 @@ def _print_report(
     verbose = getattr(run.options, "verbosity", 2) > 2
     color = bool(getattr(run.options, "is_colored", False))
     out_dir = Path(tox_env.env_dir) / ARTEFACT_DIR
+    root, config_file = _ci_root(run), str(run.config_file) if run.config_file else None
     for fmt in run.formats:
         try:
             if fmt in _FILE_FORMATS:
                 path = out_dir / _FILE_FORMATS[fmt]
-                path.write_text(render(report, fmt, artefacts=artefacts), encoding="utf-8")
+                path.write_text(
+                    render(report, fmt, artefacts=artefacts, root=root, config_file=config_file),
+                    encoding="utf-8",
+                )
                 lines.append(f"broker-audit: {fmt} report written to {_display_path(path)}")
             else:
                 text = render(
@@ -579,6 +585,8 @@ def _print_report(
                     verbose=verbose,
                     color=color if fmt == "terminal" else None,
                     artefacts=artefacts,
+                    root=root,
+                    config_file=config_file,
                 )
                 lines.append(text.rstrip("\n"))
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
@@ -586,6 +594,14 @@ def _print_report(
                 f"broker-audit: {tox_env.conf.name}: the {fmt} output failed: {type(exc).__name__}: {exc}"
             )
     _write(tox_env, "\n".join(lines))
+
+
+def _ci_root(run: AuditRun) -> str:
+    """The CI checkout (from the environment tox was started with), else the tox root."""
+    for variable in _CI_ROOTS:
+        if run.environ.get(variable):
+            return run.environ[variable]
+    return str(run.tox_root)
 
 
 def _write(tox_env: ToxEnv, text: str) -> None:
