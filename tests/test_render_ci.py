@@ -20,6 +20,7 @@ from test_brokers_rules import _unit_tests_pair
 from tox_broker_audit._diagnose import ToxFacts, diagnose
 from tox_broker_audit._findings import Finding, Location, Report
 from tox_broker_audit._render import _azure, _ci, _github, available_formats, render
+from tox_broker_audit.probe._tba_redact import redact_text
 
 CANARY = "CANARY"
 TOKEN = "ghp_" + "Zz9" * 12
@@ -199,6 +200,22 @@ def test_github_file_is_relative_to_the_workspace_and_escaped() -> None:
     _, props, message = parse_github(line)
     assert props["file"] == "sub dir/a,b:c.ini"
     assert "at: " not in message  # the annotation is on the file itself
+
+
+def test_github_property_list_survives_query_like_paths() -> None:
+    """Redaction runs on each field before escaping, never over the finished command line."""
+    finding = _finding("BA101", location=Location(f"{ROOT}/d/sig=abc/token=x", 3))
+    report = Report(env="auth=py", baseline={}, target={}, findings=(finding,))
+    _, props, _ = parse_github(_render(report, "github").rstrip("\n"))
+    assert props == {  # each field redacted on its own; the list itself intact
+        "file": redact_text("d/sig=abc/token=x"),
+        "line": "3",
+        "title": redact_text("broker audit (auth=py): BA101 env-missing"),
+    }
+    assert "abc" not in props["file"]
+    _, props, message = parse_azure(_render(report, "azure").rstrip("\n"))
+    assert props["linenumber"] == "3"
+    assert message.startswith("[auth=***] title of BA101")
 
 
 def test_github_outside_the_workspace_names_the_path_in_the_message() -> None:

@@ -62,8 +62,10 @@ def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None
         return False
 
 
-#: JSON formats whose renderer redacts every string itself: redacting the JSON text could break quoting.
-_REDACTED_FIELD_BY_FIELD = frozenset({"json", "sarif", "gitlab"})
+#: Formats whose renderer redacts every string itself, before escaping it: a second pass over
+#: the output could cut through its syntax (JSON quoting; a ``sig=…`` match in a workflow
+#: command's property list running on over ``,line=…,title=…``).
+_REDACTED_FIELD_BY_FIELD = frozenset({"json", "sarif", "gitlab", "github", "azure"})
 
 
 def _renderers(pm: pluggy.PluginManager | None) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def render(
     )
     text = renderer(report, options)
     if fmt in _REDACTED_FIELD_BY_FIELD:
-        return str(text)  # already redacted field by field: redacting JSON text could break quoting
+        return str(text)  # already redacted field by field
     return "\n".join(redact_text(line) for line in str(text).split("\n"))
 
 

@@ -56,7 +56,7 @@ def _issue(finding: Finding, report: Report, options: Any) -> str:
         "linenumber": str(location.line) if location and location.line else "",
         "code": _ci.clean(finding.code),
     }
-    where = f"[{report.env}] " if report.env else ""
+    where = f"[{_ci.clean(report.env)}] " if report.env else ""
     return command("task.logissue", properties, where + _ci.message(finding, report, with_location=False))
 
 
