@@ -440,3 +440,21 @@ def test_environment_writes_are_recorded_and_redacted(tmp_path: Path, venv_uv: P
         ("APP_MODE", "pop", None, 4),
     ]
     assert "CANARY" not in json.dumps(snapshot_to_dict(snapshot))
+
+
+def test_project_package_files_are_listed_where_they_resolve(venv_virtualenv: Path, project: Path) -> None:
+    """The editable install resolves ``ledger`` to the source tree: its files are listed with hashes."""
+    (project / "ledger" / "defaults.json").write_text('{"broker": "stub"}\n')
+    try:
+        snapshot = snap(venv_virtualenv, project, env=base_env())
+    finally:
+        (project / "ledger" / "defaults.json").unlink()
+    packages = {p.name: p for p in snapshot.imports.packages}
+    assert set(packages) == {"ledger"}  # tests/ has no __init__.py; libraries are not listed
+    ledger = packages["ledger"]
+    assert ledger.root == str(project / "ledger")
+    files = {f.path: f for f in ledger.files}
+    assert set(files) == {"__init__.py", "settings.py", "defaults.json"}
+    assert files["defaults.json"].size == len('{"broker": "stub"}\n')
+    assert files["defaults.json"].sha256 is not None
+    assert ledger.truncated is False

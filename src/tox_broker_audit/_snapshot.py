@@ -44,6 +44,8 @@ __all__ = [
     "InterpreterSection",
     "Meta",
     "ModuleOrigin",
+    "PackageFile",
+    "PackageFiles",
     "ProbeIssue",
     "PthFile",
     "PytestPlugin",
@@ -289,10 +291,28 @@ class ModuleOrigin:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class PackageFile:
+    path: str  # relative to the package directory, "/"-separated
+    size: int
+    sha256: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PackageFiles:
+    """The files of one imported project package, where this interpreter found it."""
+
+    name: str
+    root: str
+    files: tuple[PackageFile, ...]
+    truncated: bool = False
+
+
+@dataclasses.dataclass(**_FROZEN)
 class ImportsSection:
     timeline: tuple[ImportEvent, ...]
     double_imports: tuple[DoubleImport, ...]
     origins: tuple[ModuleOrigin, ...]
+    packages: tuple[PackageFiles, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

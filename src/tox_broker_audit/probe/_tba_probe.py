@@ -952,7 +952,84 @@ def _imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         for file, names in sorted(by_file.items())
         if len(names) > 1 and not file.endswith("__main__.py")
     ]
-    return {"timeline": timeline, "double_imports": doubles, "origins": origins}
+    return {
+        "timeline": timeline,
+        "double_imports": doubles,
+        "origins": origins,
+        "packages": _package_files(_project_tops(project_root)),
+    }
+
+
+_SKIP_DIRS = frozenset(
+    {"node_modules", "build", "dist", "__pycache__", "site-packages", "htmlcov", "docs", "examples"}
+)
+_MAX_PACKAGE_FILES = 500
+_MAX_HASHED_SIZE = 2 * 1024 * 1024
+
+
+def _project_tops(project_root: str, depth: int = 3) -> set:
+    """Names of the packages the project's own tree defines (``pkg/``, ``src/pkg/``, monorepos)."""
+    tops: set = set()
+
+    def walk(directory: str, level: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if (
+                entry.name.startswith(".")
+                or entry.name in _SKIP_DIRS
+                or not entry.is_dir(follow_symlinks=False)
+            ):
+                continue
+            if os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                if entry.name.isidentifier():
+                    tops.add(entry.name)
+            elif level < depth and not os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                walk(entry.path, level + 1)
+
+    walk(project_root, 0)
+    return tops
+
+
+def _package_files(tops: set) -> list:
+    """The files of each imported project package, as this interpreter resolved it.
+
+    An editable install resolves to the source tree, a wheel to site-packages: comparing the
+    two sides shows package data left out of the wheel or a stale installed copy.
+    """
+    import hashlib
+
+    out = []
+    for name in sorted(tops):
+        mod = sys.modules.get(name)
+        paths = list(getattr(mod, "__path__", None) or [])
+        if mod is None or not paths:
+            continue
+        root = os.path.abspath(paths[0])
+        files, truncated = [], False
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+            for filename in sorted(filenames):
+                if filename.endswith((".pyc", ".pyo")) or filename.startswith("."):
+                    continue
+                full = os.path.join(directory, filename)
+                if len(files) >= _MAX_PACKAGE_FILES:
+                    truncated = True
+                    break
+                try:
+                    size = os.path.getsize(full)
+                    digest = None
+                    if size <= _MAX_HASHED_SIZE:
+                        with open(full, "rb") as fh:
+                            digest = hashlib.sha256(fh.read()).hexdigest()
+                except OSError:
+                    continue
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                files.append({"path": rel, "size": size, "sha256": digest})
+        out.append({"name": name, "root": root, "files": files, "truncated": truncated})
+    return out
 
 
 # --------------------------------------------------------------------------- main
