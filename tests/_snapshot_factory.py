@@ -21,6 +21,31 @@ BASE = "/usr/lib/python3.12"
 SP = "lib/python3.12/site-packages"
 
 
+def package(name: str, root: str, files: Mapping[str, str]) -> dict[str, Any]:
+    """A project package as the probe lists it: ``{relative path: content}``."""
+    import hashlib
+
+    return {
+        "name": name,
+        "root": root,
+        "files": [
+            {"path": path, "size": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+            for path, text in sorted(files.items())
+        ],
+        "truncated": False,
+    }
+
+
+def event(module: str, importer: str | None, *, phase: str = "collection") -> dict[str, Any]:
+    return {
+        "module": module,
+        "phase": phase,
+        "importer": importer,
+        "importer_file": None,
+        "importer_line": None,
+    }
+
+
 def read(
     name: str,
     file: str,
@@ -122,6 +147,7 @@ def make_snapshot(
     origins: Iterable[dict[str, Any]] = (),
     timeline: Iterable[dict[str, Any]] = (),
     doubles: Iterable[dict[str, Any]] = (),
+    packages: Iterable[dict[str, Any]] = (),
     sys_path: Iterable[dict[str, Any]] | None = None,
     invocation: str = "pytest",
     pytest: Mapping[str, Any] | None = None,
@@ -222,7 +248,12 @@ def make_snapshot(
         },
         "distributions": list(dists),
         "pytest": pytest_section,
-        "imports": {"timeline": list(timeline), "double_imports": list(doubles), "origins": list(origins)},
+        "imports": {
+            "timeline": list(timeline),
+            "double_imports": list(doubles),
+            "origins": list(origins),
+            "packages": list(packages),
+        },
         "brokers": dict(brokers or {"captured": False}),
         "errors": list(errors),
     }

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin, pth, read
+from _snapshot_factory import KEY, PROJECT, dist, event, make_snapshot, origin, package, plugin, pth, read
 from tox_broker_audit._diagnose import (
     DiagnosisContext,
     ToxFacts,
     collect_rules,
     diagnose,
     probe_failure_finding,
+    propagate_imports,
 )
 from tox_broker_audit._findings import Finding
 from tox_broker_audit._rules import rule
@@ -458,3 +459,126 @@ def test_linker_breaks_mutual_links_and_ids_are_unique() -> None:
     assert [f.id for f in ranked] == ["BA501-m", "BA502-m", "BA502-m-2"]
     assert ranked[0].root_cause
     assert ranked[0].explains == ("BA502-m",)
+
+
+APP_FILES = {"__init__.py": "", "broker.py": "import json\n", "tasks.py": "import dramatiq\n"}
+
+
+def _install_mode_pair(target_files: dict[str, str]) -> tuple[object, object]:
+    src = f"{PROJECT}/src"
+    base = make_snapshot(
+        prefix=B,
+        dists=dists(B, dist("app", "1.0", prefix=B, editable=True, source_path=PROJECT, top_level=["app"])),
+        origins=APP,
+        packages=[package("app", f"{src}/app", {**APP_FILES, "defaults.json": "{}"})],
+    )
+    target = make_snapshot(
+        prefix=T,
+        dists=dists(T, dist("app", "1.0", prefix=T, top_level=["app"])),
+        origins=APP,
+        packages=[package("app", f"{T}/lib/python3.12/site-packages/app", target_files)],
+    )
+    return base, target
+
+
+def test_wheel_without_package_data_is_the_cause() -> None:
+    base, target = _install_mode_pair(APP_FILES)
+    report = diagnose(base, target, tox=TOX)  # type: ignore[arg-type]
+    top = report.findings[0]
+    assert (top.code, top.subject, top.severity) == ("BA204", "app", "error")
+    assert top.title == (
+        "app is editable locally but a regular install under tox, "
+        "and the copy under tox lacks app/defaults.json"
+    )
+    assert '[tool.setuptools.package-data] app = ["*.json"]' in top.fix
+    assert top.evidence["missing"] == ["app/defaults.json"]
+    assert "module:app.broker" in top.evidence["effects_on"]
+
+
+def test_same_package_files_keep_install_mode_as_noise() -> None:
+    base, target = _install_mode_pair({**APP_FILES, "defaults.json": "{}"})
+    report = diagnose(base, target, tox=TOX)  # type: ignore[arg-type]
+    mode = next(f for f in report.findings if f.code == "BA204")
+    assert (mode.severity, mode.group) == ("info", "other")
+    assert serious(report.findings) == []
+
+
+def test_stale_installed_copy_is_reported() -> None:
+    base, target = _install_mode_pair({**APP_FILES, "defaults.json": "{}", "broker.py": "import os\n"})
+    report = diagnose(base, target, tox=TOX)  # type: ignore[arg-type]
+    top = report.findings[0]
+    assert (top.code, top.severity) == ("BA204", "error")
+    assert top.evidence["changed"] == ["app/broker.py"]
+    assert top.title.endswith(", and app/broker.py differs under tox")
+
+
+def test_one_sided_module_spreads_to_its_importers_only() -> None:
+    base = make_snapshot(
+        prefix=B,
+        origins=[*APP, origin("local_settings", f"{PROJECT}/local_settings.py", in_project=True)],
+        timeline=[
+            event("app.tasks", "test_x"),
+            event("app.broker", "app.tasks"),
+            event("local_settings", "app.broker"),
+        ],
+    )
+    target = make_snapshot(
+        prefix=T, origins=APP, timeline=[event("app.tasks", "test_x"), event("app.broker", "app.tasks")]
+    )
+    cause = finding(
+        "BA305", "warning", "t", "s", "d", "f", effects_on=["module:local_settings"], group="cause"
+    )
+    other = finding("BA502", "info", "t", "s", "d", "f", effects_on=["module:app.tasks"], group="other")
+    spread, untouched = propagate_imports([cause, other], base, target)
+    assert spread.evidence["effects_on"] == [
+        "module:app.broker",
+        "module:app.tasks",
+        "module:local_settings",
+        "module:test_x",
+    ]
+    # A module present on both sides does not spread, nor does a non-cause finding.
+    assert untouched.evidence["effects_on"] == ["module:app.tasks"]
+
+
+def test_variable_read_before_its_setter_ran_is_explained_by_the_early_import() -> None:
+    conftest = f"{PROJECT}/tests/conftest.py"
+    write = {
+        "name": "APP_TESTING",
+        "how": "setitem",
+        "phase": "conftest",
+        "file": conftest,
+        "line": 3,
+        "module": "conftest",
+        "value": "1",
+    }
+    boot = pth("boot.pth", prefix=T, exec_lines=["import app.broker"], imported=["app", "app.broker"])
+    base = make_snapshot(
+        prefix=B,
+        env={},
+        writes=[write],
+        reads=[read("APP_TESTING", f"{PROJECT}/app/broker.py", module="app.broker", present=True)],
+        origins=APP,
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={},
+        writes=[write],
+        pth_files=[boot],
+        reads=[
+            read(
+                "APP_TESTING", f"{PROJECT}/app/broker.py", module="app.broker", present=False, phase="startup"
+            )
+        ],
+        origins=APP,
+    )
+    report = diagnose(base, target)
+    by_code = {f.code: f for f in report.findings}
+    late = by_code["BA101"]
+    assert late.title == (
+        "APP_TESTING is read in the target at interpreter start-up, before tests/conftest.py:3 "
+        "while conftest.py files loaded sets it"
+    )
+    assert "module:app.broker" in late.evidence["about"]
+    assert late.id in by_code["BA301"].explains
+    assert report.findings[0].code == "BA301"
+    assert not late.root_cause

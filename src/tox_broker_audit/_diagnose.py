@@ -30,7 +30,7 @@ import pluggy
 
 from . import _hooks
 from ._diff import SnapshotDiff, diff_snapshots
-from ._findings import SEVERITY_ORDER, Finding, Report
+from ._findings import SEVERITY_ORDER, Finding, Report, Severity
 from ._render._json import report_to_dict
 from ._snapshot import Snapshot
 
@@ -259,6 +259,7 @@ def rank(findings: Sequence[Finding]) -> list[Finding]:
             _GROUP_ORDER.get(f.group, 1),
             _chain_severity(i, edges, findings),
             i not in roots,
+            SEVERITY_ORDER[f.severity],
             -f.score,
             f.code,
             f.subject,
@@ -293,10 +294,19 @@ def rank(findings: Sequence[Finding]) -> list[Finding]:
             candidate, n = f"{base}-{n}", n + 1
         used.add(candidate)
         ids[i] = candidate
+
+    def severity(i: int) -> Severity:
+        # The root cause of an error is itself an error, whatever its rule thought on its own
+        # (e.g. a local-only sitecustomize that turns out to set the broker).
+        if i in roots and findings[i].severity == "warning" and _chain_severity(i, edges, findings) == 0:
+            return "error"
+        return findings[i].severity
+
     return [
         dataclasses.replace(
             findings[i],
             id=ids[i],
+            severity=severity(i),
             root_cause=i in roots,
             explains=tuple(ids[j] for j in sorted(edges[i], key=emitted.index)),
         )
@@ -309,6 +319,50 @@ def _slugify(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- entry point
+
+
+_LIBRARY_IMPORTERS = ("_pytest", "pytest", "pluggy", "importlib", "_frozen_importlib", "runpy", "site")
+
+
+def propagate_imports(findings: Sequence[Finding], baseline: Snapshot, target: Snapshot) -> list[Finding]:
+    """Extend causes' effects along the import graph from modules importable on one side only.
+
+    A module that exists on one side only (``local_settings.py`` on the cwd, a module left out
+    of the wheel) changes what its importers do: a cause that affects it also affects them, and
+    so explains findings about them (e.g. the broker module that chose RabbitMQ). Modules that
+    exist on both sides are not followed, so ordinary differences do not spread.
+    """
+    imported = [{o.module for o in snap.imports.origins} for snap in (baseline, target)]
+    one_sided = imported[0] ^ imported[1]
+    if not one_sided:
+        return list(findings)
+    importers: dict[str, set[str]] = {}
+    for snap in (baseline, target):
+        for event in snap.imports.timeline:
+            if event.importer and not event.importer.startswith(_LIBRARY_IMPORTERS):
+                importers.setdefault(event.module, set()).add(event.importer)
+    out = []
+    for finding in findings:
+        effects = _tokens(finding, "effects_on")
+        start = {t[len("module:") :] for t in effects if t.startswith("module:")} & one_sided
+        if finding.group != "cause" or not start:
+            out.append(finding)
+            continue
+        reached: set[str] = set()
+        frontier = set(start)
+        for _depth in range(4):  # the broker module is rarely far from the settings it reads
+            frontier = {imp for m in frontier for imp in importers.get(m, ())} - reached - start
+            if not frontier:
+                break
+            reached |= frontier
+        added = {f"module:{m}" for m in reached} - effects
+        if not added:
+            out.append(finding)
+            continue
+        evidence = dict(finding.evidence)
+        evidence["effects_on"] = sorted(effects | added)
+        out.append(dataclasses.replace(finding, evidence=evidence))
+    return out
 
 
 def diagnose(
@@ -341,6 +395,8 @@ def diagnose(
             found.append(_rule_crashed(rule, exc))
     if ignore:
         found = [f for f in found if not _matches_ignore(f, ignore)]
+    if baseline is not None:
+        found = propagate_imports(found, baseline, target)
     return Report(
         env=env_name,
         baseline=describe_snapshot(baseline),

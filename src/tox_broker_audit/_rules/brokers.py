@@ -170,6 +170,39 @@ def _creation_tokens(snapshot: Snapshot, creation: BrokerCreation) -> list[str]:
     return tokens
 
 
+def _dependency_tokens(ctx: DiagnosisContext, module: str | None) -> list[str]:
+    """The project modules ``module`` imported itself (on either side): what its choice depends on.
+
+    ``ledger.broker`` picks RabbitMQ because ``ledger.settings`` says so: a finding that
+    changed ``ledger.settings`` (a plugin missing under tox) explains the broker difference.
+    """
+    if not module:
+        return []
+    out: list[str] = []
+    for snap in (ctx.baseline, ctx.target):
+        if snap is None:
+            continue
+        project = {o.module for o in snap.imports.origins if o.in_project}
+        for event in snap.imports.timeline:
+            same_top = event.module.partition(".")[0] == module.partition(".")[0]
+            if event.importer == module and (event.module in project or same_top):
+                out.append(f"module:{event.module}")
+    return out
+
+
+def _baseline_site_tokens(ctx: DiagnosisContext) -> list[str]:
+    """Where the baseline's global broker was set (or created): code that acts on one side only.
+
+    A finding that this code is missing or different under tox (a local sitecustomize, a
+    plugin dropped from deps) then explains the broker difference.
+    """
+    base = _section(ctx.baseline)
+    if base is None or base.global_broker is None:
+        return []
+    site = _last_set(base, base.global_broker.id) or _creation_of(base, base.global_broker.id)
+    return _site_tokens(site.file, site.module) if site is not None else []
+
+
 def _expects_stub(section: BrokersSection) -> str | None:
     """Why we believe the tests want a StubBroker (None: no sign of it)."""
     if section.global_broker is not None and section.global_broker.kind == "stub":
@@ -269,7 +302,11 @@ def implicit_default_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 f"{creation.module or 'the actors'}: e.g. `from app import broker` at the top of the tasks "
                 "module, or set StubBroker at the top of the first conftest.py before importing app code"
             )
-        about = ["broker:" + creation.broker_id, *_creation_tokens(ctx.target, creation)]
+        about = [
+            "broker:" + creation.broker_id,
+            *_creation_tokens(ctx.target, creation),
+            *_baseline_site_tokens(ctx),
+        ]
         effects = ["broker:" + creation.broker_id] + (
             [f"target:{creation.target}"] if creation.target else []
         )
@@ -445,9 +482,10 @@ def global_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     detail += "."
     about = [f"broker:{t.id}"]
     if site is not None:
-        about += _site_tokens(site.file, site.module)
+        about += _site_tokens(site.file, site.module) + _dependency_tokens(ctx, site.module)
     if creation is not None:
         about += _creation_tokens(ctx.target, creation)
+    about += _baseline_site_tokens(ctx)
     fix = (
         f"make the code at {_where(ctx, site.file, site.line)} choose the same broker in both environments "
         "(it usually decides from an environment variable: pass it into tox)"

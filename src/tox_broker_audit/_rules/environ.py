@@ -47,6 +47,18 @@ def _setter(ctx: DiagnosisContext, f: Facts, name: str, side: str) -> str | None
     return None
 
 
+def _late_setter(ctx: DiagnosisContext, f: Facts, name: str) -> tuple[str, set[str], str] | None:
+    """(setter, reading modules, when) if the target also sets ``name`` but read it unset before."""
+    setter = _setter(ctx, f, name, "target")
+    if setter is None or f.target is None:
+        return None
+    early = [r for r in f.target.snapshot.environ.reads if r.name == name and not r.present and r.module]
+    if not early:
+        return None
+    when = _PHASE_WORDS.get(early[0].phase, early[0].phase)
+    return setter, {r.module for r in early if r.module}, when
+
+
 def _severity(use: Use, expected: bool, strong: Severity = "error") -> tuple[Severity, Group]:
     if expected and use not in ("project", "hook"):
         return "info", "expected"
@@ -126,6 +138,38 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
     severity, group = _severity(use, is_expected_env(name))
     words, effects, ev = _read_words(ctx, f, name, "target")
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    late = _late_setter(ctx, f, name) if runtime else None
+    if late is not None:
+        # Both sides set it at run time, but under tox something read it before the setter
+        # ran: the read was moved earlier (an early import), the variable is not "missing".
+        late_setter, readers, when = late
+        title = f"{name} is read {tgt} {when}, before {late_setter} sets it"
+        detail = (
+            f"{name} is set at run time on both sides by {late_setter}, but {tgt} the code that reads it ran "
+            f"first ({when}); {base} it ran after. {words}. Whatever imported the reader that early is "
+            "the cause (see the finding that explains this one)."
+        )
+        fix = (
+            f"do not import {', '.join(sorted(readers)) or 'the reading module'} before {late_setter} runs "
+            "(see the finding that explains this one), or set the variable before start-up "
+            f"(set_env = {name}=…)"
+        )
+        return finding(
+            "BA101",
+            severity,
+            title,
+            name,
+            detail,
+            fix,
+            about=[f"env:{name}", *(f"module:{m}" for m in readers)],
+            effects_on=effects if use != "internal" else [],
+            group=group,
+            score=USE_WEIGHT[use],
+            summary=words,
+            runtime_set=runtime,
+            read_too_early=True,
+            **ev,
+        )
     if runtime:
         setter = _setter(ctx, f, name, "baseline")
         if setter:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from tox_broker_audit._diagnose import DiagnosisContext
 from tox_broker_audit._findings import Finding, Group, Severity
 from tox_broker_audit._hooks import hookimpl
-from tox_broker_audit._snapshot import Distribution
+from tox_broker_audit._snapshot import Distribution, PackageFiles, Snapshot
 
 from ._common import Facts, facts, finding, side_label, tox_fix
 
@@ -152,17 +154,44 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             def mode(d: Distribution) -> str:
                 return f"editable from {d.source_path}" if d.editable else f"installed in {d.location}"
 
-            sev2: Severity = "info"
             package = ctx.tox.package if ctx.tox is not None else None
+            content = _content_differences(ctx, dist.top_level)
+            modules = _package_modules(ctx, dist.top_level)
+            title = (
+                f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
+                f"{'editable' if t.editable else 'a regular install'} {tgt}"
+            )
+            detail = (
+                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to different files"
+            )
+            if content.missing or content.changed:
+                title += ", and " + content.headline(tgt)
+                detail += f". {content.sentence(base, tgt)}"
+                fix = content.fix(ctx, project and b.editable and not t.editable)
+                yield finding(
+                    "BA204",
+                    "error",
+                    title,
+                    name,
+                    detail + ".",
+                    fix,
+                    about=tokens,
+                    effects_on=[*tokens, *_module_tokens(dist), *(f"module:{m}" for m in modules)],
+                    group="cause",
+                    score=93.0,
+                    tox_package=package,
+                    missing=list(content.missing),
+                    extra=list(content.extra),
+                    changed=list(content.changed),
+                )
+                continue
             yield finding(
                 "BA204",
-                sev2,
-                f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
-                f"{'editable' if t.editable else 'a regular install'} {tgt}",
+                "info",
+                title,
                 name,
-                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to "
-                f"different files, "
-                "which matters when a module is imported under two names or patched by file.",
+                detail + ", which matters when a module is imported under two names or patched by file "
+                "(the packages' files themselves are the same on both sides).",
                 tox_fix(ctx, "package = editable   (to match a local `pip install -e .`)")[0]
                 if project and b.editable and not t.editable
                 else "install it the same way on both sides",
@@ -172,6 +201,97 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 score=30.0 if project else 10.0,
                 tox_package=package,
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Content:
+    """How a project package's files differ between the two sides (paths as ``pkg/rel``)."""
+
+    missing: tuple[str, ...]  # only in the baseline's copy
+    extra: tuple[str, ...]  # only in the target's copy
+    changed: tuple[str, ...]  # in both, different bytes
+
+    def headline(self, tgt: str) -> str:
+        if self.missing:
+            more = f" (+{len(self.missing) - 1} more)" if len(self.missing) > 1 else ""
+            return f"the copy {tgt} lacks {self.missing[0]}{more}"
+        more = f" (+{len(self.changed) - 1} more)" if len(self.changed) > 1 else ""
+        return f"{self.changed[0]}{more} differs {tgt}"
+
+    def sentence(self, base: str, tgt: str) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"files {base} but not {tgt}: {_few(self.missing)}")
+        if self.changed:
+            parts.append(f"files whose content differs: {_few(self.changed)}")
+        if self.extra:
+            parts.append(f"files only {tgt}: {_few(self.extra)}")
+        return "; ".join(parts).capitalize()
+
+    def fix(self, ctx: DiagnosisContext, editable_locally: bool) -> str:
+        data = [p for p in self.missing if not p.endswith(".py")]
+        if data:
+            pkg, _, rest = data[0].partition("/")
+            pattern = "*" + os.path.splitext(rest)[1] if os.path.splitext(rest)[1] else rest
+            return (
+                f"ship {data[0]} in the package: declare it as package data (setuptools: "
+                f'[tool.setuptools.package-data] {pkg} = ["{pattern}"]; or MANIFEST.in + '
+                "include_package_data) — tox installs the built package, not your source tree"
+            )
+        if self.missing:
+            return (
+                f"include {self.missing[0]} in the built package "
+                "(check packages / py-modules in the build configuration)"
+            )
+        if editable_locally:
+            return tox_fix(
+                ctx, "package = editable   (or rebuild: the installed copy differs from your source tree)"
+            )[0]
+        return "reinstall the package on both sides from the same source"
+
+
+def _few(paths: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" (+{len(paths) - limit} more)" if len(paths) > limit else "")
+
+
+#: Sources and docs that a build legitimately leaves out or compiles: not a difference.
+_BUILD_ONLY = (".c", ".h", ".cpp", ".pyx", ".pxd", ".so", ".pyd", ".md", ".rst")
+
+
+def _package_files(snapshot: Snapshot | None, name: str) -> PackageFiles | None:
+    if snapshot is None:
+        return None
+    return next((p for p in snapshot.imports.packages if p.name == name), None)
+
+
+def _content_differences(ctx: DiagnosisContext, tops: Sequence[str]) -> _Content:
+    missing: list[str] = []
+    extra: list[str] = []
+    changed: list[str] = []
+    for top_name in tops:
+        b, t = _package_files(ctx.baseline, top_name), _package_files(ctx.target, top_name)
+        if b is None or t is None or b.truncated or t.truncated:
+            continue
+        bf = {f.path: f for f in b.files if not f.path.endswith(_BUILD_ONLY)}
+        tf = {f.path: f for f in t.files if not f.path.endswith(_BUILD_ONLY)}
+        missing += [f"{top_name}/{p}" for p in sorted(bf.keys() - tf.keys())]
+        extra += [f"{top_name}/{p}" for p in sorted(tf.keys() - bf.keys())]
+        changed += [
+            f"{top_name}/{p}"
+            for p in sorted(bf.keys() & tf.keys())
+            if bf[p].sha256 is not None and tf[p].sha256 is not None and bf[p].sha256 != tf[p].sha256
+        ]
+    return _Content(tuple(missing), tuple(extra), tuple(changed))
+
+
+def _package_modules(ctx: DiagnosisContext, tops: Sequence[str]) -> set[str]:
+    """Every module of these top-level packages imported on either side."""
+    out: set[str] = set()
+    for snap in (ctx.baseline, ctx.target):
+        if snap is not None:
+            out.update(o.module for o in snap.imports.origins if o.module.partition(".")[0] in tops)
+    return out
 
 
 @hookimpl

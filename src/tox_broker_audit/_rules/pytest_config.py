@@ -91,6 +91,16 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         builtin = plugin.how == "builtin" or top(plugin.module) in ("_pytest", "pytest")
         app = _plugin_app_imports(f, _snap(ctx, side), plugin)
         effects = [f"module:{m}" for m in app]
+        if not builtin and change.kind in ("missing", "extra") and plugin.module:
+            # What the plugin's own code did (e.g. set a StubBroker) exists on one side only.
+            effects += [f"module:{plugin.module}"] + ([f"file:{plugin.file}"] if plugin.file else [])
+            # ... and the app modules it imported (and may have changed, e.g. settings.BROKER = "stub").
+            effects += [
+                f"module:{e.module}"
+                for e in _snap(ctx, side).imports.timeline
+                if f.is_app_module(e.module)
+                and (e.importer == plugin.module or (plugin.file and e.importer_file == plugin.file))
+            ]
         ini_keys: Sequence[str] = ()
         if change.kind == "missing" and not builtin:
             ini_keys = ctx.diff.unknown_ini_extra

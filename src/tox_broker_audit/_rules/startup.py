@@ -210,6 +210,9 @@ def customize_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         effects = [f"module:{m}" for m in app] + runtime_env_tokens(
             f, side, files=[custom.path], modules=[custom.module, *custom.imported]
         )
+        # Whatever this file itself did at start-up (e.g. dramatiq.set_broker(...)) is an effect:
+        # findings about that code (broker set/created there) are explained by this one.
+        acted = [f"module:{custom.module}"] + ([f"file:{custom.path}"] if custom.path else [])
         path = custom.path or custom.module
         if change.kind == "changed":
             title = f"{custom.module} differs between the two environments"
@@ -239,7 +242,7 @@ def customize_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             fix,
             location=Location(path) if custom.path else None,
             about=[f"file:{path}"],
-            effects_on=effects,
+            effects_on=effects + acted,
             group="cause",
             score=92.0 if effects else 65.0,
             side=side,
