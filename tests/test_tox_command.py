@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tox_broker_audit._audit import choose_formats as _formats
 from tox_broker_audit._errors import AuditError, ProbeError
-from tox_broker_audit._tox import _env_names, _formats, _package_mode, find_env_section
+from tox_broker_audit._tox import _env_names, _package_mode, find_env_section
 from tox_broker_audit._tox_baseline import is_tox_env, plan_baseline
 from tox_broker_audit._tox_command import (
     collection_args,

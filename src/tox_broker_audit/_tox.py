@@ -15,7 +15,6 @@ env's result. A bad option value is a tox error (``HandledError``) at start-up.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import shutil
@@ -23,10 +22,11 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _audit
 from ._errors import AuditError
 
 if TYPE_CHECKING:
@@ -52,18 +52,8 @@ __all__ = [
     "start",
 ]
 
-FAIL_ON = ("never", "error", "warning")
-ARTEFACT_DIR = "broker-audit"
-#: Formats written to files in the artefact directory instead of being printed.
-_FILE_FORMATS = {"sarif": "report.sarif", "gitlab": "gl-code-quality-report.json"}
-#: CI systems whose annotation format is added automatically (variable, value or None for "set").
-_CI_FORMATS: tuple[tuple[str, str | None, str], ...] = (
-    ("GITHUB_ACTIONS", "true", "github"),
-    ("GITLAB_CI", None, "gitlab"),
-    ("TF_BUILD", None, "azure"),
-)
-#: Where each CI checks the repository out: annotation paths are relative to it.
-_CI_ROOTS = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR", "BUILD_SOURCESDIRECTORY")
+FAIL_ON = _audit.FAIL_ON
+
 #: ``tox <command>`` names whose envs run their commands (others never reach the hooks).
 _RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
 
@@ -153,7 +143,7 @@ class AuditRun:
         #: The environment tox was started with: the baseline runs with it (DESIGN §7).
         self.environ: dict[str, str] = dict(os.environ)
         self.fail_on: str = options.broker_audit_fail_on
-        self.formats = _formats(options.broker_audit_format, self.environ)
+        self.formats = _audit.choose_formats(options.broker_audit_format, self.environ)
         self.installs: dict[str, _EnvRecord] = {}
         self._key: bytes | None = None
         self._lock = threading.Lock()
@@ -284,19 +274,6 @@ def _run_of(tox_env: ToxEnv) -> AuditRun | None:
     return _RUNS.get(tox_env.core)
 
 
-def _formats(requested: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for option in requested:
-        out.extend(part.strip().lower() for part in option.split(",") if part.strip())
-    if not out:
-        out.append("terminal")
-    for variable, expected, fmt in _CI_FORMATS:
-        present = environ.get(variable)
-        if present and (expected is None or present.lower() == expected) and fmt not in out:
-            out.append(fmt)
-    return tuple(dict.fromkeys(out))
-
-
 def start(core_conf: ConfigSet, state: State) -> None:
     """``tox_add_core_config``: validate the options and start the baseline early."""
     options = state.conf.options
@@ -311,7 +288,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
         config_file=_config_file(state),
     )
     try:
-        _check_formats(run.formats)
+        _audit.check_formats(run.formats, "--broker-audit-format")
         run.plan()
     except AuditError as exc:
         raise HandledError(f"--broker-audit: {exc}") from None
@@ -326,17 +303,6 @@ def _config_file(state: State) -> Path | None:
     except Exception:  # noqa: BLE001 - never let the audit break the run
         return None
     return path if path.is_file() else None
-
-
-def _check_formats(formats: Sequence[str]) -> None:
-    from ._render import available_formats
-
-    known = tuple(available_formats())
-    unknown = [fmt for fmt in formats if fmt not in known]
-    if unknown:
-        raise AuditError(
-            f"unknown --broker-audit-format {', '.join(unknown)} (choose from {', '.join(known)})"
-        )
 
 
 def _runs_commands(options: Parsed) -> bool:
@@ -380,26 +346,19 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
             f"broker-audit: {tox_env.conf.name}: internal error, audit skipped: {type(exc).__name__}: {exc}",
         )
         return
-    failing = _failing(report, run.fail_on)
+    failing = _audit.count_failing(report, run.fail_on)
     if failing and exit_code == 0:
         from tox.tox_env.errors import Fail
 
         raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
 
 
-def _failing(report: Report, fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    levels = ("error",) if fail_on == "error" else ("error", "warning")
-    return sum(1 for finding in report.findings if finding.severity in levels)
-
-
 def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     from ._tox_command import collection_args, find_pytest_command, split_args
 
     name = tox_env.conf.name
-    out_dir = Path(tox_env.env_dir) / ARTEFACT_DIR
-    _reset_dir(out_dir)
+    out_dir = Path(tox_env.env_dir) / _audit.ARTEFACT_DIR
+    _audit.reset_dir(out_dir)
     lines: list[str] = []
     failures: list[Finding] = []
     commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
@@ -409,35 +368,38 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     try:
         target = _take_target(run, tox_env, found, explicit or collection_args(found.args if found else ()))
     except AuditError as exc:
-        failures.append(_probe_failure("target", str(exc)))
+        failures.append(_audit.probe_failure("target", str(exc)))
         lines.append(f"broker-audit: {name}: could not capture the env: {exc}")
     baseline: Snapshot | None = None
     try:
         baseline = run.baseline()
     except AuditError as exc:
-        failures.append(_probe_failure("baseline", str(exc)))
+        failures.append(_audit.probe_failure("baseline", str(exc)))
         lines.append(f"broker-audit: {name}: no baseline: {exc}")
     if baseline is not None:
         saved = run.save_baseline(baseline)
         if saved:
             lines.append(saved)
-    report = _diagnose_env(run, tox_env, baseline, target, failures, lines)
-    artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
-    _print_report(run, tox_env, report, artefacts, lines)
+    output = _audit.OutputOptions(
+        formats=run.formats,
+        verbose=getattr(run.options, "verbosity", 2) > 2,
+        color=bool(getattr(run.options, "is_colored", False)),
+        root=_audit.ci_root(run.environ, str(run.tox_root)),
+        config_file=str(run.config_file) if run.config_file else None,
+    )
+    report = _audit.finish(
+        name,
+        out_dir,
+        baseline,
+        target,
+        failures,
+        lines,
+        ignore=tuple(tox_env.conf["broker_audit_ignore"]),
+        facts=lambda: tox_facts(run, tox_env),
+        output=output,
+    )
+    _write(tox_env, "\n".join(lines))
     return report
-
-
-def _reset_dir(out_dir: Path) -> None:
-    """Old artefacts of a previous run must not be mistaken for this run's."""
-    if out_dir.is_dir():
-        shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
-def _probe_failure(side: str, message: str) -> Finding:
-    from ._diagnose import probe_failure_finding
-
-    return probe_failure_finding(side, message)
 
 
 def _take_target(
@@ -484,124 +446,6 @@ def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
     if lines != -1:
         env.setdefault("LINES", str(lines))
     return env
-
-
-def _diagnose_env(  # noqa: PLR0917 - one private call site
-    run: AuditRun,
-    tox_env: ToxEnv,
-    baseline: Snapshot | None,
-    target: Snapshot | None,
-    failures: list[Finding],
-    lines: list[str],
-) -> Report:
-    from ._findings import Report
-
-    name = tox_env.conf.name
-    ignore = tuple(tox_env.conf["broker_audit_ignore"])
-    report: Report | None = None
-    if target is not None:
-        from ._diagnose import diagnose
-
-        try:
-            report = diagnose(baseline, target, env_name=name, ignore=ignore, tox=tox_facts(run, tox_env))
-        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-            message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
-            failures.append(_probe_failure("diagnosis", message))
-            lines.append(f"broker-audit: {name}: {message}")
-    if report is None:
-        report = Report(env=name, baseline=_describe(baseline), target=_describe(target), findings=())
-    if failures:
-        report = dataclasses.replace(report, findings=(*failures, *report.findings))
-    return report
-
-
-def _describe(snapshot: Snapshot | None) -> dict[str, Any]:
-    if snapshot is None:
-        return {}
-    from ._capture import describe
-
-    source = snapshot.meta.source
-    return {
-        "kind": source.kind,
-        "name": source.name,
-        "description": source.description,
-        "emulates": describe(snapshot),
-    }
-
-
-def _write_artefacts(
-    out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
-) -> tuple[str, ...]:
-    from ._diagnose import report_to_dict
-    from ._render import render
-    from ._snapshot import dump_snapshot
-
-    written: list[Path] = []
-    try:
-        for snapshot, file_name in ((baseline, "baseline.json"), (target, "target.json")):
-            if snapshot is not None:
-                dump_snapshot(snapshot, out_dir / file_name)
-                written.append(out_dir / file_name)
-        report_file = out_dir / "report.json"
-        report_file.write_text(json.dumps(report_to_dict(report), indent=1) + "\n", encoding="utf-8")
-        written.append(report_file)
-        markdown = out_dir / "report.md"
-        markdown.write_text(render(report, "markdown", artefacts=(str(report_file),)), encoding="utf-8")
-        written.append(markdown)
-    except OSError as exc:
-        lines.append(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}")
-    return tuple(_display_path(path) for path in written)
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def _print_report(
-    run: AuditRun, tox_env: ToxEnv, report: Report, artefacts: tuple[str, ...], lines: list[str]
-) -> None:
-    from ._render import render
-
-    verbose = getattr(run.options, "verbosity", 2) > 2
-    color = bool(getattr(run.options, "is_colored", False))
-    out_dir = Path(tox_env.env_dir) / ARTEFACT_DIR
-    root, config_file = _ci_root(run), str(run.config_file) if run.config_file else None
-    for fmt in run.formats:
-        try:
-            if fmt in _FILE_FORMATS:
-                path = out_dir / _FILE_FORMATS[fmt]
-                path.write_text(
-                    render(report, fmt, artefacts=artefacts, root=root, config_file=config_file),
-                    encoding="utf-8",
-                )
-                lines.append(f"broker-audit: {fmt} report written to {_display_path(path)}")
-            else:
-                text = render(
-                    report,
-                    fmt,
-                    verbose=verbose,
-                    color=color if fmt == "terminal" else None,
-                    artefacts=artefacts,
-                    root=root,
-                    config_file=config_file,
-                )
-                lines.append(text.rstrip("\n"))
-        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-            lines.append(
-                f"broker-audit: {tox_env.conf.name}: the {fmt} output failed: {type(exc).__name__}: {exc}"
-            )
-    _write(tox_env, "\n".join(lines))
-
-
-def _ci_root(run: AuditRun) -> str:
-    """The CI checkout (from the environment tox was started with), else the tox root."""
-    for variable in _CI_ROOTS:
-        if run.environ.get(variable):
-            return run.environ[variable]
-    return str(run.tox_root)
 
 
 def _write(tox_env: ToxEnv, text: str) -> None:

@@ -1,0 +1,264 @@
+"""The half of an audit that does not depend on the front door: once the snapshots are taken.
+
+The tox plugin (:mod:`._tox`) and the nox helper (:mod:`.nox`) each take the baseline and
+target snapshots their own way (they know the interpreter, environment and working
+directory of their test command), then hand over here: diagnose with BA901 for every side
+that could not be captured, write the artefacts, render the requested formats, and count
+the findings that ``fail-on`` turns into a failure. Each front door prints the lines and
+fails in its own way (a tox ``Fail``, ``session.error``).
+
+Never let the audit break the user's run (DESIGN §8): a diagnosis, artefact or renderer
+failure becomes a BA901 finding or one line of output, never an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AuditError
+
+if TYPE_CHECKING:
+    from ._diagnose import ToxFacts
+    from ._findings import Finding, Report
+    from ._snapshot import Snapshot
+
+__all__ = [
+    "ARTEFACT_DIR",
+    "FAIL_ON",
+    "FILE_FORMATS",
+    "OutputOptions",
+    "check_formats",
+    "choose_formats",
+    "ci_root",
+    "count_failing",
+    "display_path",
+    "finish",
+    "probe_failure",
+    "reset_dir",
+]
+
+FAIL_ON = ("never", "error", "warning")
+ARTEFACT_DIR = "broker-audit"
+#: Formats written to files in the artefact directory instead of being printed.
+FILE_FORMATS = {"sarif": "report.sarif", "gitlab": "gl-code-quality-report.json"}
+#: CI systems whose annotation format is added automatically (variable, value or None for "set").
+_CI_FORMATS: tuple[tuple[str, str | None, str], ...] = (
+    ("GITHUB_ACTIONS", "true", "github"),
+    ("GITLAB_CI", None, "gitlab"),
+    ("TF_BUILD", None, "azure"),
+)
+#: Where each CI checks the repository out: annotation paths are relative to it.
+_CI_ROOTS = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR", "BUILD_SOURCESDIRECTORY")
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputOptions:
+    """How a report is shown: formats, verbosity, colour (terminal only; None: decide from
+    stdout), the CI checkout and the config file the CI formats anchor findings at."""
+
+    formats: tuple[str, ...] = ("terminal",)
+    verbose: bool = False
+    color: bool | None = None
+    root: str | None = None
+    config_file: str | None = None
+
+
+# --------------------------------------------------------------------------- options
+
+
+def choose_formats(requested: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``requested`` (repeatable, comma separated; default ``terminal``) plus the annotation
+    format of the CI that ``environ`` shows."""
+    out: list[str] = []
+    for option in requested:
+        out.extend(part.strip().lower() for part in option.split(",") if part.strip())
+    if not out:
+        out.append("terminal")
+    for variable, expected, fmt in _CI_FORMATS:
+        present = environ.get(variable)
+        if present and (expected is None or present.lower() == expected) and fmt not in out:
+            out.append(fmt)
+    return tuple(dict.fromkeys(out))
+
+
+def check_formats(formats: Sequence[str], option: str) -> None:
+    """:class:`AuditError` naming ``option`` when a format is not registered."""
+    from ._render import available_formats
+
+    known = tuple(available_formats())
+    unknown = [fmt for fmt in formats if fmt not in known]
+    if unknown:
+        raise AuditError(f"unknown {option} {', '.join(unknown)} (choose from {', '.join(known)})")
+
+
+def ci_root(environ: Mapping[str, str], default: str) -> str:
+    """The CI checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``, …) from ``environ``, else ``default``."""
+    for variable in _CI_ROOTS:
+        if environ.get(variable):
+            return environ[variable]
+    return default
+
+
+def count_failing(report: Report, fail_on: str) -> int:
+    """How many findings are at or above ``fail_on`` (``never``: none)."""
+    if fail_on == "never":
+        return 0
+    levels = ("error",) if fail_on == "error" else ("error", "warning")
+    return sum(1 for finding in report.findings if finding.severity in levels)
+
+
+# --------------------------------------------------------------------------- one audit
+
+
+def reset_dir(out_dir: Path) -> None:
+    """Old artefacts of a previous run must not be mistaken for this run's."""
+    if out_dir.is_dir():
+        shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def probe_failure(side: str, message: str) -> Finding:
+    from ._diagnose import probe_failure_finding
+
+    return probe_failure_finding(side, message)
+
+
+def finish(  # noqa: PLR0917 - the two front doors' one call site each
+    name: str,
+    out_dir: Path,
+    baseline: Snapshot | None,
+    target: Snapshot | None,
+    failures: list[Finding],
+    lines: list[str],
+    *,
+    ignore: Sequence[str] = (),
+    facts: Callable[[], ToxFacts | None] | None = None,
+    output: OutputOptions = OutputOptions(),  # frozen: a shared default is safe
+) -> Report:
+    """Diagnose, write the artefacts into ``out_dir`` and render ``output.formats``.
+
+    ``failures`` are the BA901 findings of the sides that could not be captured; ``lines``
+    collects what the front door prints (the rendered text formats included). ``facts`` is
+    called inside the diagnosis' guard, so a failure there is a BA901 too.
+    """
+    report = _build_report(name, baseline, target, failures, lines, ignore=ignore, facts=facts)
+    artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
+    _render_outputs(name, report, out_dir, artefacts, lines, output)
+    return report
+
+
+def _build_report(
+    name: str,
+    baseline: Snapshot | None,
+    target: Snapshot | None,
+    failures: list[Finding],
+    lines: list[str],
+    *,
+    ignore: Sequence[str],
+    facts: Callable[[], ToxFacts | None] | None,
+) -> Report:
+    from ._findings import Report
+
+    report: Report | None = None
+    if target is not None:
+        from ._diagnose import diagnose
+
+        try:
+            tox = facts() if facts is not None else None
+            report = diagnose(baseline, target, env_name=name, ignore=tuple(ignore), tox=tox)
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
+            failures.append(probe_failure("diagnosis", message))
+            lines.append(f"broker-audit: {name}: {message}")
+    if report is None:
+        report = Report(env=name, baseline=_describe(baseline), target=_describe(target), findings=())
+    if failures:
+        report = dataclasses.replace(report, findings=(*failures, *report.findings))
+    return report
+
+
+def _describe(snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None:
+        return {}
+    from ._capture import describe
+
+    source = snapshot.meta.source
+    return {
+        "kind": source.kind,
+        "name": source.name,
+        "description": source.description,
+        "emulates": describe(snapshot),
+    }
+
+
+def _write_artefacts(
+    out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
+) -> tuple[str, ...]:
+    from ._diagnose import report_to_dict
+    from ._render import render
+    from ._snapshot import dump_snapshot
+
+    written: list[Path] = []
+    try:
+        for snapshot, file_name in ((baseline, "baseline.json"), (target, "target.json")):
+            if snapshot is not None:
+                dump_snapshot(snapshot, out_dir / file_name)
+                written.append(out_dir / file_name)
+        report_file = out_dir / "report.json"
+        report_file.write_text(json.dumps(report_to_dict(report), indent=1) + "\n", encoding="utf-8")
+        written.append(report_file)
+        markdown = out_dir / "report.md"
+        markdown.write_text(render(report, "markdown", artefacts=(str(report_file),)), encoding="utf-8")
+        written.append(markdown)
+    except OSError as exc:
+        lines.append(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}")
+    return tuple(display_path(path) for path in written)
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _render_outputs(  # noqa: PLR0917 - one private call site
+    name: str,
+    report: Report,
+    out_dir: Path,
+    artefacts: tuple[str, ...],
+    lines: list[str],
+    output: OutputOptions,
+) -> None:
+    from ._render import render
+
+    for fmt in output.formats:
+        try:
+            if fmt in FILE_FORMATS:
+                path = out_dir / FILE_FORMATS[fmt]
+                path.write_text(
+                    render(
+                        report, fmt, artefacts=artefacts, root=output.root, config_file=output.config_file
+                    ),
+                    encoding="utf-8",
+                )
+                lines.append(f"broker-audit: {fmt} report written to {display_path(path)}")
+            else:
+                text = render(
+                    report,
+                    fmt,
+                    verbose=output.verbose,
+                    color=output.color if fmt == "terminal" else None,
+                    artefacts=artefacts,
+                    root=output.root,
+                    config_file=output.config_file,
+                )
+                lines.append(text.rstrip("\n"))
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            lines.append(f"broker-audit: {name}: the {fmt} output failed: {type(exc).__name__}: {exc}")
