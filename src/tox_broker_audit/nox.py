@@ -1,0 +1,282 @@
+"""nox front door: ``tox_broker_audit.nox.audit(session, baseline=…)`` inside a session.
+
+nox has no plugin system, so the audit is a function the noxfile calls after
+``session.install(...)``. It snapshots the session's venv as ``session.run("pytest", …)``
+would run it — the venv's interpreter, ``os.environ`` + ``session.env`` with the venv's
+``bin`` first on ``PATH``, the current directory (nox's default: the noxfile's directory) —
+compares it with the developer's own environment, prints the report and writes the same
+artefacts as the tox plugin into ``{session venv}/broker-audit/``. See ``docs/nox.md``.
+
+The module imports nothing heavy at import time (nox itself only for type checking): the
+noxfile imports it on every ``nox`` run, audited session or not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import nox
+
+    from ._audit import OutputOptions
+    from ._findings import Finding, Report
+    from ._snapshot import Snapshot
+    from ._tox_baseline import BaselinePlan
+
+__all__ = ["audit"]
+
+_INVOCATIONS = ("pytest", "python-m")
+
+
+def audit(
+    session: nox.Session,
+    *,
+    baseline: str | os.PathLike[str] = "auto",
+    formats: Sequence[str] = ("terminal",),
+    fail_on: str = "never",
+    pytest_args: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    invocation: str = "pytest",
+    verbose: bool = False,
+) -> Report | None:
+    """Audit this session's environment against the local one; return the report.
+
+    ``baseline``: ``auto`` (``$VIRTUAL_ENV``, then ``.venv``/``venv`` next to the noxfile,
+    then ``python3`` on ``PATH``; never a nox or tox env), a Python, a venv directory or a
+    snapshot file. ``formats``: as ``--broker-audit-format`` (the CI's annotation format is
+    added). ``fail_on``: ``never`` | ``error`` | ``warning`` — ``session.error`` when a
+    finding is at or above it. ``pytest_args``: the arguments of your pytest run (e.g.
+    ``session.posargs``); run-only options such as ``-n``/``--cov`` are dropped.
+    ``invocation``: ``pytest`` (the console script) or ``python-m`` (``python -m pytest``).
+
+    A snapshot that cannot be taken is a BA901 finding and one warning, never an exception;
+    bad arguments end the session through ``session.error``. Returns ``None`` only when the
+    audit itself failed (one warning says why).
+    """
+    from . import _audit
+    from ._errors import AuditError
+
+    environ = dict(os.environ)
+    try:
+        if fail_on not in _audit.FAIL_ON:
+            raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
+        if invocation not in _INVOCATIONS:
+            raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
+        chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
+        _audit.check_formats(chosen, "format")
+        plan, plan_error = _plan(session, os.fspath(baseline), environ)
+    except AuditError as exc:
+        session.error(f"broker-audit: {exc}")
+    try:
+        report = _run(
+            session,
+            plan,
+            plan_error,
+            environ,
+            _audit.OutputOptions(
+                formats=chosen,
+                verbose=verbose,
+                root=_audit.ci_root(environ, str(_project_root(session))),
+                config_file=_noxfile(session),
+            ),
+            args=tuple(pytest_args or ()),
+            ignore=tuple(ignore),
+            invocation=invocation,
+        )
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run (DESIGN §8)
+        session.warn(
+            f"broker-audit: {session.name}: internal error, audit skipped: {type(exc).__name__}: {exc}"
+        )
+        return None
+    failing = _audit.count_failing(report, fail_on)
+    if failing:
+        session.error(f"broker audit: {failing} finding(s) at or above fail_on={fail_on}")
+    return report
+
+
+def _plan(session: nox.Session, spec: str, environ: dict[str, str]) -> tuple[BaselinePlan | None, str]:
+    """An explicit baseline must exist (else :class:`AuditError`); ``auto`` finding nothing is BA901."""
+    from ._errors import AuditError
+    from ._tox_baseline import AUTO, plan_baseline
+
+    try:
+        plan = plan_baseline(
+            spec or AUTO,
+            tox_root=_project_root(session),
+            # nox keeps its envs under one directory (``.nox``): none of them is a baseline.
+            work_dir=_env_location(session).parent,
+            environ=environ,
+        )
+    except AuditError as exc:
+        # plan_baseline speaks tox's option name; here it is audit()'s keyword.
+        message = str(exc).replace("--broker-audit-baseline", "baseline")
+        if spec and spec != AUTO:
+            raise AuditError(message) from None
+        return None, message
+    return plan, ""
+
+
+def _run(
+    session: nox.Session,
+    plan: BaselinePlan | None,
+    plan_error: str,
+    environ: dict[str, str],
+    output: OutputOptions,
+    *,
+    args: tuple[str, ...],
+    ignore: tuple[str, ...],
+    invocation: str,
+) -> Report:
+    from . import _audit
+    from ._capture import fingerprint_key
+    from ._errors import AuditError
+    from ._tox_command import collection_args
+
+    name = session.name
+    out_dir = _env_location(session) / _audit.ARTEFACT_DIR
+    _audit.reset_dir(out_dir)
+    key = fingerprint_key()
+    root = _project_root(session)
+    failures: list[Finding] = []
+    warnings: list[str] = []
+    # The baseline probe runs while the target probe runs (two interpreters, no shared state).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
+        pending = pool.submit(_take_baseline, plan, plan_error, environ, root, key)
+        target: Snapshot | None = None
+        try:
+            target = _take_target(session, environ, collection_args(args), invocation, root, key)
+        except AuditError as exc:
+            failures.append(_audit.probe_failure("target", str(exc)))
+            warnings.append(f"broker-audit: {name}: could not capture the session's env: {exc}")
+        baseline: Snapshot | None = None
+        try:
+            baseline = pending.result()
+        except AuditError as exc:
+            failures.append(_audit.probe_failure("baseline", str(exc)))
+            warnings.append(f"broker-audit: {name}: no baseline: {exc}")
+    for line in warnings:
+        session.warn(line)
+    lines: list[str] = []
+    report = _audit.finish(name, out_dir, baseline, target, failures, lines, ignore=ignore, output=output)
+    # nox's logger prefixes every record with "nox > "; the report is a block of its own.
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    return report
+
+
+def _take_baseline(
+    plan: BaselinePlan | None, plan_error: str, environ: dict[str, str], root: Path, key: bytes
+) -> Snapshot:
+    from ._capture import ProbeRequest, take_snapshot
+    from ._errors import AuditError
+    from ._snapshot import Source, load_snapshot
+
+    if plan is None:
+        raise AuditError(plan_error or "no baseline")
+    if plan.snapshot_file is not None:
+        return load_snapshot(plan.snapshot_file)
+    assert plan.python is not None
+    try:
+        return take_snapshot(
+            ProbeRequest(
+                python=plan.python,
+                cwd=root,
+                env=environ,
+                invocation="pytest",
+                source=Source(
+                    kind="plain-pytest",
+                    name="baseline",
+                    description=f"plain `pytest` in {root} with {plan.found_by}",
+                ),
+                project_root=root,
+                key=key,
+            )
+        )
+    except AuditError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
+
+
+def _take_target(  # noqa: PLR0917 - one private call site
+    session: nox.Session,
+    environ: dict[str, str],
+    args: tuple[str, ...],
+    invocation: str,
+    root: Path,
+    key: bytes,
+) -> Snapshot:
+    from ._capture import ProbeRequest, take_snapshot
+    from ._snapshot import Source
+
+    shown = "python -m pytest" if invocation == "python-m" else "pytest"
+    return take_snapshot(
+        ProbeRequest(
+            python=_session_python(session),
+            cwd=Path.cwd(),  # session.run() runs commands here (nox starts in the noxfile's dir)
+            env=_command_environment(session, environ),
+            invocation="python-m" if invocation == "python-m" else "pytest",
+            pytest_args=args,
+            source=Source(
+                kind="nox-session",
+                name=session.name,
+                description=f"nox session {session.name}: {' '.join((shown, *args))}",
+            ),
+            project_root=root,
+            key=key,
+        )
+    )
+
+
+def _command_environment(session: nox.Session, environ: dict[str, str]) -> dict[str, str]:
+    """What ``session.run`` gives a command: ``os.environ`` + ``session.env`` (a ``None`` value
+    unsets), with the venv's bin directories first on ``PATH`` (nox's ``ProcessEnv._get_env``)."""
+    merged: dict[str, str | None] = {**environ, **session.env}
+    env = {name: value for name, value in merged.items() if value is not None}
+    bin_paths = session.bin_paths if session.venv_backend != "none" else None
+    if bin_paths:
+        env["PATH"] = os.pathsep.join([*bin_paths, *([env["PATH"]] if env.get("PATH") else [])])
+    return env
+
+
+def _session_python(session: nox.Session) -> str:
+    """The session venv's interpreter. ``venv_backend="none"`` has no venv: commands run with
+    what is on ``PATH``, so it is the ``python`` there (``session.run("python", …)``), else
+    the interpreter running nox."""
+    from ._errors import AuditError
+
+    if session.venv_backend == "none":
+        return shutil.which("python3") or shutil.which("python") or sys.executable
+    for directory in session.bin_paths or ():
+        for exe in ("python", "python3", "python.exe"):
+            candidate = Path(directory) / exe
+            if candidate.is_file():
+                return str(candidate)
+    raise AuditError(f"no Python interpreter in the session's env ({', '.join(session.bin_paths or ())})")
+
+
+def _env_location(session: nox.Session) -> Path:
+    """The session's venv directory (also for ``venv_backend="none"``: nox's would-be env dir,
+    relative to the noxfile's directory as nox's ``--envdir`` is, whatever the cwd is now)."""
+    location = getattr(session.virtualenv, "location", None)
+    return Path(location) if location else _project_root(session) / session.env_dir
+
+
+def _noxfile(session: nox.Session) -> str | None:
+    """The noxfile being run. nox has no public accessor: read it defensively."""
+    config = getattr(getattr(session, "_runner", None), "global_config", None)
+    noxfile = getattr(config, "noxfile", None)
+    return os.path.realpath(noxfile) if isinstance(noxfile, str) else None
+
+
+def _project_root(session: nox.Session) -> Path:
+    """Where plain ``pytest`` runs locally: the noxfile's directory (nox runs sessions there,
+    as tox runs from its root), else where nox was invoked from."""
+    noxfile = _noxfile(session)
+    return Path(noxfile).parent if noxfile else Path(session.invoked_from)
