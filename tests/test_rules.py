@@ -582,3 +582,23 @@ def test_variable_read_before_its_setter_ran_is_explained_by_the_early_import() 
     assert late.id in by_code["BA301"].explains
     assert report.findings[0].code == "BA301"
     assert not late.root_cause
+
+
+def test_warning_root_of_an_error_is_escalated_only_in_a_comparison() -> None:
+    def cause(ctx: DiagnosisContext) -> Iterator[Finding]:
+        yield finding(
+            "BA303", "warning", "c", "sitecustomize", "d", "f", effects_on=["broker:X"], group="cause"
+        )
+
+    def effect(ctx: DiagnosisContext) -> Iterator[Finding]:
+        yield finding("BA602", "error", "e", "RabbitmqBroker", "d", "f", about=["broker:X"], group="cause")
+
+    cause.needs_baseline = False  # type: ignore[attr-defined]
+    effect.needs_baseline = False  # type: ignore[attr-defined]
+    snap = make_snapshot(prefix=B)
+    compared = diagnose(snap, snap, rules=[cause, effect])
+    alone = diagnose(None, snap, rules=[cause, effect])
+    for report, expected in ((compared, "error"), (alone, "warning")):
+        top = report.findings[0]
+        assert (top.code, top.root_cause, top.severity) == ("BA303", True, expected)
+        assert top.explains == (report.findings[1].id,)

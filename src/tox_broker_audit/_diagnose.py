@@ -239,8 +239,13 @@ def _chain_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequen
     return best
 
 
-def rank(findings: Sequence[Finding]) -> list[Finding]:
-    """Link, mark root causes, order (chains kept together) and assign ids."""
+def rank(findings: Sequence[Finding], *, escalate: bool = False) -> list[Finding]:
+    """Link, mark root causes, order (chains kept together) and assign ids.
+
+    With ``escalate`` (a comparison of two snapshots), a warning-level root cause of an error
+    is reported as an error: the difference is what made the failure. A single snapshot has
+    no such evidence (using dramatiq's default broker may be intended), so severities stay.
+    """
     findings = list(findings)
     edges = link(findings)
     explained_by_strong: set[int] = set()
@@ -298,7 +303,12 @@ def rank(findings: Sequence[Finding]) -> list[Finding]:
     def severity(i: int) -> Severity:
         # The root cause of an error is itself an error, whatever its rule thought on its own
         # (e.g. a local-only sitecustomize that turns out to set the broker).
-        if i in roots and findings[i].severity == "warning" and _chain_severity(i, edges, findings) == 0:
+        if (
+            escalate
+            and i in roots
+            and findings[i].severity == "warning"
+            and _chain_severity(i, edges, findings) == 0
+        ):
             return "error"
         return findings[i].severity
 
@@ -401,5 +411,5 @@ def diagnose(
         env=env_name,
         baseline=describe_snapshot(baseline),
         target=describe_snapshot(target),
-        findings=tuple(rank(found)),
+        findings=tuple(rank(found, escalate=baseline is not None)),
     )
