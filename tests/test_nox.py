@@ -159,6 +159,10 @@ def test_the_session_is_explained_and_artefacts_are_written(project: Path) -> No
     findings = report["findings"]
     assert isinstance(findings, list)
     assert (findings[0]["code"], findings[0]["subject"]) == ("BA401", "pytest-env"), findings[:3]
+    # Said the nox way: where it differs and what to change in the noxfile.
+    assert "in nox session tests" in findings[0]["detail"]
+    assert findings[0]["fix"] == 'noxfile.py: session.install("pytest-env") in the session'
+    assert "under tox" not in out
     assert report["env"] == "tests"
     assert report["target"]["kind"] == "nox-session"  # type: ignore[index]
     out_dir = project / ".nox" / "tests" / "broker-audit"

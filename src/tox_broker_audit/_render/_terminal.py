@@ -92,11 +92,16 @@ def _chain(out: _Out, root: Finding, effects: Sequence[Finding]) -> None:
     out.add(f"  {out.paint('fix:', 'fix')} {root.fix}")
 
 
+def _runner(report: Report) -> str:
+    """Whose own noise the expected differences are: tox's, or nox's for a nox session."""
+    return "nox" if report.target.get("kind") == "nox-session" else "tox"
+
+
 def _verbose(out: _Out, report: Report) -> None:
     groups = (
         ("cause", "likely causes"),
         ("other", "other differences"),
-        ("expected", "expected tox differences"),
+        ("expected", f"expected {_runner(report)} differences"),
     )
     for group, label in groups:
         items = [f for f in report.findings if f.group == group]
@@ -154,7 +159,8 @@ class TerminalRenderer:
                     )
                 )
             if lay.expected:
-                out.add(out.paint(f"expected tox differences: {_noise_words(lay.expected)}", "dim"))
+                noise = _noise_words(lay.expected)
+                out.add(out.paint(f"expected {_runner(report)} differences: {noise}", "dim"))
         artefacts = getattr(options, "artefacts", ())
         if artefacts:
             out.add(f"artefacts: {', '.join(artefacts)}")

@@ -279,8 +279,16 @@ def facts(ctx: DiagnosisContext) -> Facts:
     return result
 
 
+def is_nox(ctx: DiagnosisContext) -> bool:
+    """The target is a nox session (``tox_broker_audit.nox.audit``): say nox, not tox."""
+    return ctx.target.meta.source.kind == "nox-session"
+
+
 def side_label(ctx: DiagnosisContext, side: str) -> str:
     """How the report names a side: "locally" / "under tox (py312)", or baseline/target."""
+    if is_nox(ctx):
+        name = ctx.target.meta.source.name
+        return "locally" if side == "baseline" else (f"in nox session {name}" if name else "under nox")
     tox_like = ctx.tox is not None or ctx.env_name is not None
     if side == "baseline":
         return "locally" if tox_like else "in the baseline"
@@ -289,8 +297,37 @@ def side_label(ctx: DiagnosisContext, side: str) -> str:
     return "in the target"
 
 
+_NOX_FIXES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"^add\s+pass_env = (\S+).*"),
+        'nox passes your environment: set session.env["\\1"] in the session (or stop removing/overriding it)',
+    ),
+    (re.compile(r"^add\s+set_env = (\S+?)=.*"), 'set session.env["\\1"] in the session'),
+    (re.compile(r"^add (\S+) to deps$"), 'session.install("\\1") in the session'),
+    (
+        re.compile(r"^package = editable.*"),
+        'session.install("-e", ".") in the session (to match a local `pip install -e .`)',
+    ),
+    (re.compile(r"^remove (\S+) from set_env.*"), 'do not set session.env["\\1"] in the session'),
+    (
+        re.compile(r"^set_env overrides (\S+):.*"),
+        'session.env["\\1"] overrides it: remove it or give it the local value',
+    ),
+    (re.compile(r"^pin (\S+) in deps.*"), 'session.install("\\1") in the session (or upgrade locally)'),
+)
+
+
 def tox_fix(ctx: DiagnosisContext, change: str) -> tuple[str, Location | None]:
-    """``"tox.ini:4 [testenv]  add  pass_env = X"``-style fix text and its location."""
+    """``"tox.ini:4 [testenv]  add  pass_env = X"``-style fix text and its location.
+
+    For a nox session the same change is said the nox way (``session.install(...)``,
+    ``session.env[...]``), located in the noxfile's session.
+    """
+    if is_nox(ctx):
+        for pattern, replacement in _NOX_FIXES:
+            if pattern.match(change):
+                return f"noxfile.py: {pattern.sub(replacement, change)}", None
+        return f"noxfile.py: in the session, {change}", None
     tox = ctx.tox
     if tox is None:
         return f"tox: under [testenv] {change}", None
