@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -476,17 +475,6 @@ def test_sarif_on_the_unit_tests_chain() -> None:
     assert caused["message"]["text"].endswith("[BA602]")
     names = {rule["id"]: rule["name"] for rule in run["tool"]["driver"]["rules"]}
     assert names["BA601"] == "actor-real-broker"
-
-
-def test_sarif_validates_against_the_schema_when_available_offline() -> None:
-    """Validate with jsonschema only when it and a local copy of the schema exist (no download)."""
-    jsonschema = pytest.importorskip("jsonschema")
-    schema_file = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
-    if not schema_file.is_file():
-        pytest.skip("no offline copy of the SARIF 2.1.0 schema")
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    for report in (chain_report(), evil_report()):
-        jsonschema.validate(json.loads(_render(report, "sarif")), schema)
 
 
 # --------------------------------------------------------------------------- paths
