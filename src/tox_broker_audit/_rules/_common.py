@@ -279,6 +279,17 @@ def facts(ctx: DiagnosisContext) -> Facts:
     return result
 
 
+#: How a phase is said in a sentence ("read by app/broker.py:7 during collection").
+PHASE_WORDS = {
+    "startup": "at interpreter start-up",
+    "pytest-import": "while pytest was imported",
+    "plugin-load": "while pytest plugins loaded",
+    "conftest": "while conftest.py files loaded",
+    "configure": "during pytest_configure",
+    "collection": "during collection",
+}
+
+
 def is_nox(ctx: DiagnosisContext) -> bool:
     """The target is a nox session (``tox_broker_audit.nox.audit``): say nox, not tox."""
     return ctx.target.meta.source.kind == "nox-session"

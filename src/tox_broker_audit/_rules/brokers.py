@@ -30,7 +30,7 @@ from tox_broker_audit._snapshot import (
 )
 
 from . import rule
-from ._common import finding, rel, side_label
+from ._common import PHASE_WORDS, finding, rel, side_label
 
 __all__ = [
     "actor_real_broker_rule",
@@ -41,14 +41,6 @@ __all__ = [
     "unreachable_rule",
 ]
 
-_PHASE_WORDS = {
-    "startup": "at interpreter start-up",
-    "pytest-import": "while pytest was imported",
-    "plugin-load": "while pytest plugins loaded",
-    "conftest": "while conftest.py files loaded",
-    "configure": "during pytest_configure",
-    "collection": "during collection",
-}
 #: Phases before the test suite's own setup (conftest) could have set a StubBroker.
 _EARLY = ("startup", "pytest-import", "plugin-load")
 _BAD = ("refused", "timeout", "wrong-protocol", "unresolvable", "error")
@@ -245,7 +237,7 @@ def _set_words(ctx: DiagnosisContext, section: BrokersSection, skip: str | None)
     last = later[-1]
     return (
         f"; {last.cls} was set as the global broker later ({_where(ctx, last.file, last.line)}, "
-        f"{_PHASE_WORDS.get(last.phase, last.phase)}), but set_broker() never rebinds actors that "
+        f"{PHASE_WORDS.get(last.phase, last.phase)}), but set_broker() never rebinds actors that "
         "already exist"
     )
 
@@ -268,7 +260,7 @@ def implicit_default_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         bound = [a for a in section.actors if a.broker_id == creation.broker_id]
         is_global = section.global_broker is not None and section.global_broker.id == creation.broker_id
         where = _where(ctx, creation.file, creation.line)
-        phase = _PHASE_WORDS.get(creation.phase, creation.phase)
+        phase = PHASE_WORDS.get(creation.phase, creation.phase)
         importer = _importer(ctx, creation)
         status = reach.get(creation.target or "")
         severity: Severity = "error" if bound and (not is_global or _expects_stub(section)) else "warning"
@@ -384,7 +376,7 @@ def actor_real_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             detail += (
                 f", created {'implicitly by get_broker() ' if implicit else ''}at "
                 f"{_where(ctx, creation.file, creation.line)} "
-                f"{_PHASE_WORDS.get(creation.phase, creation.phase)}"
+                f"{PHASE_WORDS.get(creation.phase, creation.phase)}"
             )
         if not any(a.bound_to_global for a in actors) and section.global_broker is not None:
             detail += (
@@ -473,7 +465,7 @@ def global_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     if site is not None:
         detail += (
             f"; {tgt_words} it was set at {_where(ctx, site.file, site.line)} "
-            f"{_PHASE_WORDS.get(site.phase, site.phase)}"
+            f"{PHASE_WORDS.get(site.phase, site.phase)}"
         )
         if creation is not None and creation.implicit_default:
             detail += " (dramatiq's implicit default)"

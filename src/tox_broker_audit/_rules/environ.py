@@ -11,6 +11,7 @@ from tox_broker_audit._hooks import hookimpl
 from tox_broker_audit._snapshot import EnvRead, EnvVar
 
 from ._common import (
+    PHASE_WORDS,
     USE_WEIGHT,
     Facts,
     SideFacts,
@@ -25,15 +26,6 @@ from ._common import (
 
 __all__ = ["broker_audit_rules", "env_rule", "hashseed_rule"]
 
-_PHASE_WORDS = {
-    "startup": "at interpreter start-up",
-    "pytest-import": "while pytest was imported",
-    "plugin-load": "while pytest plugins loaded",
-    "conftest": "while conftest.py files loaded",
-    "configure": "during pytest_configure",
-    "collection": "during collection",
-}
-
 
 def _setter(ctx: DiagnosisContext, f: Facts, name: str, side: str) -> str | None:
     """Where ``name`` was set at run time on ``side`` (from the probe's write trace), in words."""
@@ -43,7 +35,7 @@ def _setter(ctx: DiagnosisContext, f: Facts, name: str, side: str) -> str | None
     for write in facts_side.snapshot.environ.writes:
         if write.name == name and write.how in ("setitem", "setdefault") and write.file:
             where = rel(ctx, write.file) + (f":{write.line}" if write.line else "")
-            return f"{where} {_PHASE_WORDS.get(write.phase, '')}".rstrip()
+            return f"{where} {PHASE_WORDS.get(write.phase, '')}".rstrip()
     return None
 
 
@@ -55,7 +47,7 @@ def _late_setter(ctx: DiagnosisContext, f: Facts, name: str) -> tuple[str, set[s
     early = [r for r in f.target.snapshot.environ.reads if r.name == name and not r.present and r.module]
     if not early:
         return None
-    when = _PHASE_WORDS.get(early[0].phase, early[0].phase)
+    when = PHASE_WORDS.get(early[0].phase, early[0].phase)
     return setter, {r.module for r in early if r.module}, when
 
 
@@ -97,7 +89,7 @@ def _read_words(
     call = {"getenv": f'os.getenv("{name}")', "get": f'os.environ.get("{name}")'}.get(
         read.how, f'os.environ["{name}"]'
     )
-    words = f"read by {where} {_PHASE_WORDS.get(read.phase, '')}".rstrip()
+    words = f"read by {where} {PHASE_WORDS.get(read.phase, '')}".rstrip()
     if read.how in ("get", "getenv") and not read.present:
         words += f" → {call} returned None {side_label(ctx, side.side)}"
     effects: list[str] = []
