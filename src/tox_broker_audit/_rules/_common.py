@@ -18,6 +18,7 @@ from tox_broker_audit._snapshot import EnvRead, Snapshot
 __all__ = [
     "CODES",
     "INTERNAL_TOPS",
+    "PHASE_WORDS",
     "TESTISH",
     "USE_WEIGHT",
     "Facts",
@@ -26,6 +27,7 @@ __all__ = [
     "facts",
     "finding",
     "is_expected_env",
+    "is_nox",
     "leaves_first",
     "side_label",
     "top",
