@@ -602,3 +602,25 @@ def test_warning_root_of_an_error_is_escalated_only_in_a_comparison() -> None:
         top = report.findings[0]
         assert (top.code, top.root_cause, top.severity) == ("BA303", True, expected)
         assert top.explains == (report.findings[1].id,)
+
+
+def test_installed_copy_is_named_by_its_source_file() -> None:
+    """Under tox the reader runs from site-packages; the report names the file the user edits."""
+    installed = f"{T}/lib/python3.12/site-packages/app"
+    base = make_snapshot(
+        prefix=B,
+        env={"UNIT_TESTS": "1"},
+        reads=[read("UNIT_TESTS", f"{PROJECT}/src/app/broker.py", module="app.broker", line=7)],
+        origins=APP,
+        packages=[package("app", f"{PROJECT}/src/app", APP_FILES)],
+    )
+    target = make_snapshot(
+        prefix=T,
+        env={},
+        reads=[read("UNIT_TESTS", f"{installed}/broker.py", module="app.broker", line=7, present=False)],
+        origins=APP,
+        packages=[package("app", installed, APP_FILES)],
+    )
+    top = diagnose(base, target, tox=TOX).findings[0]
+    assert (top.code, top.subject) == ("BA101", "UNIT_TESTS")
+    assert top.evidence["summary"].startswith("read by src/app/broker.py:7 during collection")

@@ -30,6 +30,7 @@ __all__ = [
     "is_nox",
     "leaves_first",
     "side_label",
+    "source_of",
     "top",
     "tox_fix",
 ]
@@ -359,10 +360,31 @@ def rel(ctx: DiagnosisContext, path: str | None) -> str:
     if not path:
         return "?"
     f = facts(ctx)
-    norm = os.path.normpath(path)
+    norm = source_of(ctx, os.path.normpath(path))
     for root in f.project_roots:
         if norm.startswith(root + os.sep):
             return os.path.relpath(norm, root)
+    return path
+
+
+def source_of(ctx: DiagnosisContext, path: str) -> str:
+    """The project source file an installed copy came from, when the snapshots tell.
+
+    Under tox the app usually runs from a wheel in site-packages; the user edits the source
+    tree. A file of an imported project package maps to the same relative file of that
+    package on the baseline side, if the baseline's copy (editable: the source) has it.
+    """
+    if ctx.baseline is None:
+        return path
+    sources = {p.name: p for p in ctx.baseline.imports.packages}
+    for package in ctx.target.imports.packages:
+        root = os.path.normpath(package.root)
+        source = sources.get(package.name)
+        if source is None or not path.startswith(root + os.sep):
+            continue
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        if os.path.normpath(source.root) != root and any(f.path == relative for f in source.files):
+            return os.path.join(os.path.normpath(source.root), *relative.split("/"))
     return path
 
 
