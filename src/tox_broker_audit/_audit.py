@@ -32,7 +32,9 @@ __all__ = [
     "ARTEFACT_DIR",
     "FAIL_ON",
     "FILE_FORMATS",
+    "Captured",
     "OutputOptions",
+    "capture",
     "check_formats",
     "choose_formats",
     "ci_root",
@@ -127,6 +129,45 @@ def probe_failure(side: str, message: str) -> Finding:
     from ._diagnose import probe_failure_finding
 
     return probe_failure_finding(side, message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Captured:
+    """Both sides' snapshots (None where capturing failed), the BA901 findings and lines."""
+
+    target: Snapshot | None
+    baseline: Snapshot | None
+    failures: tuple[Finding, ...]
+    lines: tuple[str, ...]
+
+
+def capture(
+    name: str,
+    take_target: Callable[[], Snapshot],
+    take_baseline: Callable[[], Snapshot],
+    *,
+    target_words: str = "the env",
+) -> Captured:
+    """Take the target, then the baseline; a side that fails is a BA901 finding and one line.
+
+    ``take_baseline`` may be the ``result`` of a future started earlier: the baseline is
+    waited for only after the target was taken.
+    """
+    failures: list[Finding] = []
+    lines: list[str] = []
+    target: Snapshot | None = None
+    try:
+        target = take_target()
+    except AuditError as exc:
+        failures.append(probe_failure("target", str(exc)))
+        lines.append(f"broker-audit: {name}: could not capture {target_words}: {exc}")
+    baseline: Snapshot | None = None
+    try:
+        baseline = take_baseline()
+    except AuditError as exc:
+        failures.append(probe_failure("baseline", str(exc)))
+        lines.append(f"broker-audit: {name}: no baseline: {exc}")
+    return Captured(target, baseline, tuple(failures), tuple(lines))
 
 
 def finish(  # noqa: PLR0917 - the two front doors' one call site each

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from tox.tox_env.api import ToxEnv
 
     from ._diagnose import ToxFacts
-    from ._findings import Finding, Report
+    from ._findings import Report
     from ._snapshot import Snapshot
     from ._tox_baseline import BaselinePlan
     from ._tox_command import PytestCommand
@@ -359,23 +359,13 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     name = tox_env.conf.name
     out_dir = Path(tox_env.env_dir) / _audit.ARTEFACT_DIR
     _audit.reset_dir(out_dir)
-    lines: list[str] = []
-    failures: list[Finding] = []
     commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
     found = find_pytest_command(commands)
     explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
-    target: Snapshot | None = None
-    try:
-        target = _take_target(run, tox_env, found, explicit or collection_args(found.args if found else ()))
-    except AuditError as exc:
-        failures.append(_audit.probe_failure("target", str(exc)))
-        lines.append(f"broker-audit: {name}: could not capture the env: {exc}")
-    baseline: Snapshot | None = None
-    try:
-        baseline = run.baseline()
-    except AuditError as exc:
-        failures.append(_audit.probe_failure("baseline", str(exc)))
-        lines.append(f"broker-audit: {name}: no baseline: {exc}")
+    args = explicit or collection_args(found.args if found else ())
+    captured = _audit.capture(name, lambda: _take_target(run, tox_env, found, args), run.baseline)
+    target, baseline = captured.target, captured.baseline
+    failures, lines = list(captured.failures), list(captured.lines)
     if baseline is not None:
         saved = run.save_baseline(baseline)
         if saved:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import nox
 
     from ._audit import OutputOptions
-    from ._findings import Finding, Report
+    from ._findings import Report
     from ._snapshot import Snapshot
     from ._tox_baseline import BaselinePlan
 
@@ -135,7 +135,6 @@ def _run(
 ) -> Report:
     from . import _audit
     from ._capture import fingerprint_key
-    from ._errors import AuditError
     from ._tox_command import collection_args
 
     name = session.name
@@ -143,27 +142,28 @@ def _run(
     _audit.reset_dir(out_dir)
     key = fingerprint_key()
     root = _project_root(session)
-    failures: list[Finding] = []
-    warnings: list[str] = []
     # The baseline probe runs while the target probe runs (two interpreters, no shared state).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
         pending = pool.submit(_take_baseline, plan, plan_error, environ, root, key)
-        target: Snapshot | None = None
-        try:
-            target = _take_target(session, environ, collection_args(args), invocation, root, key)
-        except AuditError as exc:
-            failures.append(_audit.probe_failure("target", str(exc)))
-            warnings.append(f"broker-audit: {name}: could not capture the session's env: {exc}")
-        baseline: Snapshot | None = None
-        try:
-            baseline = pending.result()
-        except AuditError as exc:
-            failures.append(_audit.probe_failure("baseline", str(exc)))
-            warnings.append(f"broker-audit: {name}: no baseline: {exc}")
-    for line in warnings:
+        captured = _audit.capture(
+            name,
+            lambda: _take_target(session, environ, collection_args(args), invocation, root, key),
+            pending.result,
+            target_words="the session's env",
+        )
+    for line in captured.lines:
         session.warn(line)
     lines: list[str] = []
-    report = _audit.finish(name, out_dir, baseline, target, failures, lines, ignore=ignore, output=output)
+    report = _audit.finish(
+        name,
+        out_dir,
+        captured.baseline,
+        captured.target,
+        list(captured.failures),
+        lines,
+        ignore=ignore,
+        output=output,
+    )
     # nox's logger prefixes every record with "nox > "; the report is a block of its own.
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
