@@ -1035,6 +1035,19 @@ def _package_files(tops: set) -> list:
 # --------------------------------------------------------------------------- main
 
 
+def _startup_modules(names, startup_by: dict, is_stdlib) -> list:
+    """Non-stdlib modules imported during start-up, with the .pth / customize file behind each."""
+    out = []
+    for name in sorted(names):
+        module = sys.modules.get(name)
+        if name.startswith(_OWN_MODULES) or module is None:
+            continue
+        file = _module_file(module)
+        if not is_stdlib(name, file):
+            out.append({"name": name, "file": file, "by": startup_by.get(name)})
+    return out
+
+
 def _invocation_entry(request: dict) -> str | None:
     if getattr(sys.flags, "safe_path", False):
         return None
@@ -1112,13 +1125,7 @@ def main(argv: list[str]) -> int:
         "usercustomize": info["customize"].get("usercustomize"),
         "user_site": info.get("user_site"),
         "user_site_enabled": info.get("user_site_enabled", False),
-        "modules": [
-            {"name": name, "file": _module_file(sys.modules.get(name)), "by": startup_by.get(name)}
-            for name in sorted(startup_modules)
-            if not name.startswith(_OWN_MODULES)
-            and sys.modules.get(name) is not None
-            and not is_stdlib(name, _module_file(sys.modules.get(name)))
-        ],
+        "modules": _startup_modules(startup_modules, startup_by, is_stdlib),
     }
 
     pytest_section = _run_pytest(request, dist_by_top)
