@@ -10,8 +10,9 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tox_broker_audit._snapshot import Snapshot, snapshot_from_dict
 from tox_broker_audit.probe._tba_redact import fingerprint, key_id, redact_value
+from tox_broker_audit.snapshot.io import snapshot_from_dict
+from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["KEY", "PROJECT", "dist", "make_snapshot", "origin", "plugin", "pth", "read"]
 

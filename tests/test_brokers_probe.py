@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from helpers import install, make_venv, write_tree
-from tox_broker_audit._capture import ProbeRequest, take_snapshot
-from tox_broker_audit._diagnose import diagnose
-from tox_broker_audit._findings import Finding, Report
-from tox_broker_audit._rules import brokers as broker_rules
-from tox_broker_audit._snapshot import Snapshot, snapshot_to_dict
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.diagnosis.rules import brokers as broker_rules
+from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+from tox_broker_audit.snapshot.io import snapshot_to_dict
+from tox_broker_audit.snapshot.model import Snapshot
 
 if TYPE_CHECKING:
     from _rabbitmq import RabbitNode

@@ -238,7 +238,8 @@ def test_instrumentation_keeps_dramatiq_behaviour() -> None:
 
     import dramatiq.brokers.rabbitmq as rabbit_mod
 
-    from tox_broker_audit._snapshot import BrokersSection, _from_dict
+    from tox_broker_audit.snapshot.io import _from_dict
+    from tox_broker_audit.snapshot.model import BrokersSection
 
     probe_dir = Path(brokers.__file__).parent
     code = _INSTRUMENTED.replace("PROBE_DIR", repr(str(probe_dir)))

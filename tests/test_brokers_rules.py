@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from _snapshot_factory import PROJECT, make_snapshot, read
-from tox_broker_audit._diagnose import diagnose
-from tox_broker_audit._findings import Finding, Report
-from tox_broker_audit._rules import brokers as broker_rules
-from tox_broker_audit._snapshot import Snapshot
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.diagnosis.rules import brokers as broker_rules
+from tox_broker_audit.snapshot.model import Snapshot
 
 RABBIT = {
     "id": "RabbitmqBroker@127.0.0.1:5672",

@@ -10,8 +10,9 @@ import pytest
 
 from _snapshot_factory import PROJECT, make_snapshot, origin, read
 from helpers import run
-from tox_broker_audit._snapshot import Snapshot, dump_snapshot
 from tox_broker_audit.cli import main
+from tox_broker_audit.snapshot.io import dump_snapshot
+from tox_broker_audit.snapshot.model import Snapshot
 
 B, T = "/proj/.venv", "/proj/.tox/py"
 

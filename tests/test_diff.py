@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from _snapshot_factory import PROJECT, dist, make_snapshot, plugin, pth
-from tox_broker_audit._diff import diff_snapshots, normalize_path
+from tox_broker_audit.diff import diff_snapshots, normalize_path
 
 B, T = "/proj/.venv", "/proj/.tox/py"
 

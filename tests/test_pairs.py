@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from helpers import make_venv, write_tree
-from tox_broker_audit._capture import ProbeRequest, take_snapshot
-from tox_broker_audit._diagnose import ToxFacts, diagnose
-from tox_broker_audit._findings import Report
-from tox_broker_audit._render import render
-from tox_broker_audit._snapshot import Snapshot
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Report, ToxFacts
+from tox_broker_audit.render import render
+from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+from tox_broker_audit.snapshot.model import Snapshot
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from helpers import CLI, bin_dir, install, make_venv, run, write_tree
-from tox_broker_audit._capture import ProbeRequest, take_snapshot
 from tox_broker_audit._errors import ProbeError
-from tox_broker_audit._snapshot import Snapshot, Source, snapshot_to_dict
+from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+from tox_broker_audit.snapshot.io import snapshot_to_dict
+from tox_broker_audit.snapshot.model import Snapshot, Source
 
 pytestmark = pytest.mark.slow
 

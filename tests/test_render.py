@@ -8,9 +8,10 @@ import sys
 from io import StringIO
 
 from _snapshot_factory import PROJECT, make_snapshot, origin, read
-from tox_broker_audit._diagnose import ToxFacts, diagnose, report_to_dict
-from tox_broker_audit._findings import Finding, Report
-from tox_broker_audit._render import available_formats, render, should_color
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
+from tox_broker_audit.render import available_formats, render, should_color
+from tox_broker_audit.render.json import report_to_dict
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

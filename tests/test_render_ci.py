@@ -16,10 +16,13 @@ import pytest
 
 from _snapshot_factory import PROJECT
 from test_brokers_rules import _unit_tests_pair
-from tox_broker_audit._diagnose import ToxFacts, diagnose
-from tox_broker_audit._findings import Finding, Location, Report
-from tox_broker_audit._render import _azure, _ci, _github, available_formats, render
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Finding, Location, Report, ToxFacts
 from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.render import available_formats, render
+from tox_broker_audit.render import ci as _ci
+from tox_broker_audit.render.ci import azure as _azure
+from tox_broker_audit.render.ci import github as _github
 
 CANARY = "CANARY"
 TOKEN = "ghp_" + "Zz9" * 12

@@ -7,17 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from _snapshot_factory import KEY, PROJECT, dist, event, make_snapshot, origin, package, plugin, pth, read
-from tox_broker_audit._diagnose import (
-    DiagnosisContext,
-    ToxFacts,
-    collect_rules,
-    diagnose,
-    probe_failure_finding,
-    propagate_imports,
-)
-from tox_broker_audit._findings import Finding
-from tox_broker_audit._rules import rule
-from tox_broker_audit._rules._common import CODES, finding
+from tox_broker_audit.diagnosis.codes import CODES
+from tox_broker_audit.diagnosis.engine import diagnose, probe_failure_finding, propagate_imports
+from tox_broker_audit.diagnosis.hooks import rule
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, ToxFacts
+from tox_broker_audit.diagnosis.registry import collect_rules
+from tox_broker_audit.diagnosis.rules._common import finding
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 APP = [
@@ -360,7 +355,7 @@ def test_secret_values_compare_only_with_the_same_key() -> None:
     assert equal.findings == ()
 
 
-def test_a_crashing_rule_becomes_a_ba901_info_finding() -> None:
+def test_a_crashing_rule_becomes_a_ba903_info_finding() -> None:
     @rule(needs_baseline=False)
     def broken(ctx: DiagnosisContext) -> Iterator[Finding]:
         raise RuntimeError("bug")
@@ -368,7 +363,7 @@ def test_a_crashing_rule_becomes_a_ba901_info_finding() -> None:
 
     report = diagnose(None, make_snapshot(prefix=T), rules=[broken])
     (only,) = report.findings
-    assert (only.code, only.severity) == ("BA901", "info")
+    assert (only.code, only.slug, only.severity) == ("BA903", "rule-failed", "info")
     assert "bug" in only.title
 
 
@@ -435,7 +430,7 @@ def test_rules_without_marker_do_not_run_without_baseline(fail: bool) -> None:
 
 
 def test_linker_breaks_mutual_links_and_ids_are_unique() -> None:
-    from tox_broker_audit._diagnose import link, rank
+    from tox_broker_audit.diagnosis.engine import link, rank
 
     a = finding(
         "BA501",

@@ -9,8 +9,9 @@ import pytest
 
 from helpers import CLI, make_venv, run
 from tox_broker_audit import SnapshotError, dump_snapshot, load_snapshot
-from tox_broker_audit._snapshot import SCHEMA_VERSION, snapshot_from_dict, snapshot_to_dict
 from tox_broker_audit.probe._tba_redact import fingerprint, is_secret_name, redact_text, redact_value
+from tox_broker_audit.snapshot.io import snapshot_from_dict, snapshot_to_dict
+from tox_broker_audit.snapshot.model import SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")

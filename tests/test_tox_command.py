@@ -8,15 +8,10 @@ from pathlib import Path
 import pytest
 
 from tox_broker_audit._audit import choose_formats as _formats
+from tox_broker_audit._command import collection_args, find_pytest_command, parse_pytest_command, split_args
 from tox_broker_audit._errors import AuditError, ProbeError
-from tox_broker_audit._tox import _env_names, _package_mode, find_env_section
-from tox_broker_audit._tox_baseline import is_tox_env, plan_baseline
-from tox_broker_audit._tox_command import (
-    collection_args,
-    find_pytest_command,
-    parse_pytest_command,
-    split_args,
-)
+from tox_broker_audit._tox.facts import _env_names, _package_mode, find_env_section
+from tox_broker_audit.snapshot.baseline import is_tox_env, plan_baseline
 
 
 @pytest.mark.parametrize(

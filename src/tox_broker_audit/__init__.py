@@ -1,8 +1,9 @@
 """tox-broker-audit: why do my tests pass with plain pytest locally but fail under tox?
 
-The small public API; everything else lives in private modules. tox imports this package
-on every run (audited or not) to load the plugin, so the public names are resolved lazily
-(PEP 562): importing the package costs next to nothing until one is used.
+The public API, for tools that read snapshots and reports and for extensions that add
+rules and output formats (``docs/extending.md``); every other module is private. tox
+imports this package on every run (audited or not) to load the plugin, so the public names
+are resolved lazily (PEP 562): importing the package costs next to nothing until one is used.
 """
 
 from __future__ import annotations
@@ -10,41 +11,60 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from tox_broker_audit._version import __version__
 
 if TYPE_CHECKING:
-    from ._diagnose import DiagnosisContext, ToxFacts, diagnose
-    from ._errors import AuditError, ProbeError, SnapshotError
-    from ._findings import Finding, Report
-    from ._hooks import hookimpl
-    from ._render import available_formats, render
-    from ._rules import rule
-    from ._snapshot import Snapshot, dump_snapshot, load_snapshot
+    from tox_broker_audit._errors import AuditError, ProbeError, SnapshotError
+    from tox_broker_audit.diagnosis.codes import CODES, Code
+    from tox_broker_audit.diagnosis.engine import diagnose
+    from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions, Rule, hookimpl, hookspec, rule
+    from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Location, Report, ToxFacts
+    from tox_broker_audit.diagnosis.registry import make_plugin_manager
+    from tox_broker_audit.render import available_formats, render, report_to_dict
+    from tox_broker_audit.snapshot.io import dump_snapshot, load_snapshot
+    from tox_broker_audit.snapshot.model import Snapshot
 
 _LAZY = {
     "AuditError": "._errors",
-    "DiagnosisContext": "._diagnose",
-    "Finding": "._findings",
+    "CODES": ".diagnosis.codes",
+    "Code": ".diagnosis.codes",
+    "DiagnosisContext": ".diagnosis.model",
+    "Finding": ".diagnosis.model",
+    "Fix": ".diagnosis.model",
+    "Location": ".diagnosis.model",
     "ProbeError": "._errors",
-    "Report": "._findings",
-    "Snapshot": "._snapshot",
+    "RenderOptions": ".diagnosis.hooks",
+    "Renderer": ".diagnosis.hooks",
+    "Report": ".diagnosis.model",
+    "Rule": ".diagnosis.hooks",
+    "Snapshot": ".snapshot.model",
     "SnapshotError": "._errors",
-    "ToxFacts": "._diagnose",
-    "available_formats": "._render",
-    "diagnose": "._diagnose",
-    "dump_snapshot": "._snapshot",
-    "hookimpl": "._hooks",
-    "load_snapshot": "._snapshot",
-    "render": "._render",
-    "rule": "._rules",
+    "ToxFacts": ".diagnosis.model",
+    "available_formats": ".render",
+    "diagnose": ".diagnosis.engine",
+    "dump_snapshot": ".snapshot.io",
+    "hookimpl": ".diagnosis.hooks",
+    "hookspec": ".diagnosis.hooks",
+    "load_snapshot": ".snapshot.io",
+    "make_plugin_manager": ".diagnosis.registry",
+    "render": ".render",
+    "report_to_dict": ".render",
+    "rule": ".diagnosis.hooks",
 }
 
 __all__ = [
+    "CODES",
     "AuditError",
+    "Code",
     "DiagnosisContext",
     "Finding",
+    "Fix",
+    "Location",
     "ProbeError",
+    "RenderOptions",
+    "Renderer",
     "Report",
+    "Rule",
     "Snapshot",
     "SnapshotError",
     "ToxFacts",
@@ -53,8 +73,11 @@ __all__ = [
     "diagnose",
     "dump_snapshot",
     "hookimpl",
+    "hookspec",
     "load_snapshot",
+    "make_plugin_manager",
     "render",
+    "report_to_dict",
     "rule",
 ]
 

@@ -19,14 +19,14 @@ import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._errors import AuditError
+from tox_broker_audit._errors import AuditError
 
 if TYPE_CHECKING:
-    from ._diagnose import ToxFacts
-    from ._findings import Finding, Report
-    from ._snapshot import Snapshot
+    from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
+    from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = [
     "ARTEFACT_DIR",
@@ -43,6 +43,7 @@ __all__ = [
     "finish",
     "probe_failure",
     "reset_dir",
+    "take_baseline",
 ]
 
 FAIL_ON = ("never", "error", "warning")
@@ -91,7 +92,7 @@ def choose_formats(requested: Sequence[str], environ: Mapping[str, str]) -> tupl
 
 def check_formats(formats: Sequence[str], option: str) -> None:
     """:class:`AuditError` naming ``option`` when a format is not registered."""
-    from ._render import available_formats
+    from tox_broker_audit.render import available_formats
 
     known = tuple(available_formats())
     unknown = [fmt for fmt in formats if fmt not in known]
@@ -126,9 +127,45 @@ def reset_dir(out_dir: Path) -> None:
 
 
 def probe_failure(side: str, message: str) -> Finding:
-    from ._diagnose import probe_failure_finding
+    from tox_broker_audit.diagnosis.engine import probe_failure_finding
 
     return probe_failure_finding(side, message)
+
+
+def take_baseline(
+    plan: BaselinePlan | None, plan_error: str, environ: Mapping[str, str], root: Path, key: bytes
+) -> Snapshot:
+    """The baseline ``plan`` names: a snapshot file, or plain ``pytest`` run from ``root`` with
+    the environment the front door was started with. Any failure is an :class:`AuditError`."""
+    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.io import load_snapshot
+    from tox_broker_audit.snapshot.model import Source
+
+    if plan is None:
+        raise AuditError(plan_error or "no baseline")
+    try:
+        if plan.snapshot_file is not None:
+            return load_snapshot(plan.snapshot_file)
+        assert plan.python is not None
+        return take_snapshot(
+            ProbeRequest(
+                python=plan.python,
+                cwd=root,
+                env=dict(environ),
+                invocation="pytest",
+                source=Source(
+                    kind="plain-pytest",
+                    name="baseline",
+                    description=f"plain `pytest` in {root} with {plan.found_by}",
+                ),
+                project_root=root,
+                key=key,
+            )
+        )
+    except AuditError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,46 +241,33 @@ def _build_report(
     ignore: Sequence[str],
     facts: Callable[[], ToxFacts | None] | None,
 ) -> Report:
-    from ._findings import Report
+    from tox_broker_audit.diagnosis.engine import describe_snapshot, diagnose, diagnosis_failure_finding
+    from tox_broker_audit.diagnosis.model import Report
 
     report: Report | None = None
     if target is not None:
-        from ._diagnose import diagnose
-
         try:
             tox = facts() if facts is not None else None
             report = diagnose(baseline, target, env_name=name, ignore=tuple(ignore), tox=tox)
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
             message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
-            failures.append(probe_failure("diagnosis", message))
+            failures.append(diagnosis_failure_finding(message))
             lines.append(f"broker-audit: {name}: {message}")
     if report is None:
-        report = Report(env=name, baseline=_describe(baseline), target=_describe(target), findings=())
+        report = Report(
+            env=name, baseline=describe_snapshot(baseline), target=describe_snapshot(target), findings=()
+        )
     if failures:
         report = dataclasses.replace(report, findings=(*failures, *report.findings))
     return report
 
 
-def _describe(snapshot: Snapshot | None) -> dict[str, Any]:
-    if snapshot is None:
-        return {}
-    from ._capture import describe
-
-    source = snapshot.meta.source
-    return {
-        "kind": source.kind,
-        "name": source.name,
-        "description": source.description,
-        "emulates": describe(snapshot),
-    }
-
-
 def _write_artefacts(
     out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
 ) -> tuple[str, ...]:
-    from ._diagnose import report_to_dict
-    from ._render import render
-    from ._snapshot import dump_snapshot
+    from tox_broker_audit.render import render
+    from tox_broker_audit.render.json import report_to_dict
+    from tox_broker_audit.snapshot.io import dump_snapshot
 
     written: list[Path] = []
     try:
@@ -277,7 +301,7 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
     lines: list[str],
     output: OutputOptions,
 ) -> None:
-    from ._render import render
+    from tox_broker_audit.render import render
 
     for fmt in output.formats:
         try:

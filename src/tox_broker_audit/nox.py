@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import nox
 
-    from ._audit import OutputOptions
-    from ._findings import Report
-    from ._snapshot import Snapshot
-    from ._tox_baseline import BaselinePlan
+    from tox_broker_audit._audit import OutputOptions
+    from tox_broker_audit.diagnosis.model import Report
+    from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["audit"]
 
@@ -59,8 +59,8 @@ def audit(
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
     audit itself failed (one warning says why).
     """
-    from . import _audit
-    from ._errors import AuditError
+    from tox_broker_audit import _audit
+    from tox_broker_audit._errors import AuditError
 
     environ = dict(os.environ)
     try:
@@ -102,8 +102,8 @@ def audit(
 
 def _plan(session: nox.Session, spec: str, environ: dict[str, str]) -> tuple[BaselinePlan | None, str]:
     """An explicit baseline must exist (else :class:`AuditError`); ``auto`` finding nothing is BA901."""
-    from ._errors import AuditError
-    from ._tox_baseline import AUTO, plan_baseline
+    from tox_broker_audit._errors import AuditError
+    from tox_broker_audit.snapshot.baseline import AUTO, plan_baseline
 
     try:
         plan = plan_baseline(
@@ -133,9 +133,9 @@ def _run(
     ignore: tuple[str, ...],
     invocation: str,
 ) -> Report:
-    from . import _audit
-    from ._capture import fingerprint_key
-    from ._tox_command import collection_args
+    from tox_broker_audit import _audit
+    from tox_broker_audit._command import collection_args
+    from tox_broker_audit.snapshot.capture import fingerprint_key
 
     name = session.name
     out_dir = _env_location(session) / _audit.ARTEFACT_DIR
@@ -144,7 +144,7 @@ def _run(
     root = _project_root(session)
     # The baseline probe runs while the target probe runs (two interpreters, no shared state).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
-        pending = pool.submit(_take_baseline, plan, plan_error, environ, root, key)
+        pending = pool.submit(_audit.take_baseline, plan, plan_error, environ, root, key)
         captured = _audit.capture(
             name,
             lambda: _take_target(session, environ, collection_args(args), invocation, root, key),
@@ -170,40 +170,6 @@ def _run(
     return report
 
 
-def _take_baseline(
-    plan: BaselinePlan | None, plan_error: str, environ: dict[str, str], root: Path, key: bytes
-) -> Snapshot:
-    from ._capture import ProbeRequest, take_snapshot
-    from ._errors import AuditError
-    from ._snapshot import Source, load_snapshot
-
-    if plan is None:
-        raise AuditError(plan_error or "no baseline")
-    if plan.snapshot_file is not None:
-        return load_snapshot(plan.snapshot_file)
-    assert plan.python is not None
-    try:
-        return take_snapshot(
-            ProbeRequest(
-                python=plan.python,
-                cwd=root,
-                env=environ,
-                invocation="pytest",
-                source=Source(
-                    kind="plain-pytest",
-                    name="baseline",
-                    description=f"plain `pytest` in {root} with {plan.found_by}",
-                ),
-                project_root=root,
-                key=key,
-            )
-        )
-    except AuditError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-        raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
-
-
 def _take_target(  # noqa: PLR0917 - one private call site
     session: nox.Session,
     environ: dict[str, str],
@@ -212,8 +178,8 @@ def _take_target(  # noqa: PLR0917 - one private call site
     root: Path,
     key: bytes,
 ) -> Snapshot:
-    from ._capture import ProbeRequest, take_snapshot
-    from ._snapshot import Source
+    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.model import Source
 
     shown = "python -m pytest" if invocation == "python-m" else "pytest"
     return take_snapshot(
@@ -249,7 +215,7 @@ def _session_python(session: nox.Session) -> str:
     """The session venv's interpreter. ``venv_backend="none"`` has no venv: commands run with
     what is on ``PATH``, so it is the ``python`` there (``session.run("python", …)``), else
     the interpreter running nox."""
-    from ._errors import AuditError
+    from tox_broker_audit._errors import AuditError
 
     if session.venv_backend == "none":
         return shutil.which("python3") or shutil.which("python") or sys.executable

@@ -53,9 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("broker_audit_snapshot", default=None)
     if not target or hasattr(config, "workerinput"):  # xdist workers: the controller writes it
         return
-    from ._capture import ProbeRequest, take_snapshot
-    from ._errors import AuditError
-    from ._snapshot import Source, dump_snapshot
+    from tox_broker_audit._errors import AuditError
+    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.io import dump_snapshot
+    from tox_broker_audit.snapshot.model import Source
 
     params = config.invocation_params
     env: dict[str, Any] = dict(os.environ)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tox.plugin import impl
 
-from . import _tox
+from tox_broker_audit._tox import options, run
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
@@ -32,30 +32,30 @@ __all__ = [
 
 @impl
 def tox_add_option(parser: ToxParser) -> None:
-    _tox.add_options(parser)
+    options.add_options(parser)
 
 
 @impl
 def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
     # The options are parsed by now: validate them and start the baseline in the background.
-    _tox.start(core_conf, state)
+    run.start(core_conf, state)
 
 
 @impl
 def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
-    _tox.add_env_keys(env_conf)
+    options.add_env_keys(env_conf)
 
 
 @impl
 def tox_on_install(tox_env: ToxEnv, arguments: Any, section: str, of_type: str) -> None:
-    _tox.on_install(tox_env, arguments, of_type)
+    run.on_install(tox_env, arguments)
 
 
 @impl
 def tox_before_run_commands(tox_env: ToxEnv) -> None:
-    _tox.before_commands(tox_env)
+    run.before_commands(tox_env)
 
 
 @impl
 def tox_after_run_commands(tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]) -> None:
-    _tox.after_commands(tox_env, exit_code)
+    run.after_commands(tox_env, exit_code)

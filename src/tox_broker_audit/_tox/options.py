@@ -1,0 +1,73 @@
+"""``tox --broker-audit*`` options and the ``broker_audit_*`` env keys (docs/tox.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tox_broker_audit._audit import FAIL_ON
+
+if TYPE_CHECKING:
+    from tox.config.cli.parser import ToxParser
+    from tox.config.sets import EnvConfigSet
+
+__all__ = ["add_env_keys", "add_options"]
+
+
+def add_options(parser: ToxParser) -> None:
+    """The command-line options (DESIGN §7). No default is ``None``: tox 4 cannot infer a type
+    from it and fails at start-up (every tox run, audited or not)."""
+    parser.add_argument(
+        "--broker-audit",
+        action="store_true",
+        default=False,
+        dest="broker_audit",
+        help="explain differences between a plain local pytest run and each tox env (tox-broker-audit)",
+    )
+    parser.add_argument(
+        "--broker-audit-baseline",
+        default="auto",
+        dest="broker_audit_baseline",
+        metavar="auto|PYTHON|VENV_DIR|SNAPSHOT.json",
+        help="what the envs are compared with; auto: $VIRTUAL_ENV, then .venv/venv in the project, "
+        "then python3 on PATH (never a tox env)",
+    )
+    parser.add_argument(
+        "--broker-audit-format",
+        action="append",
+        default=[],
+        dest="broker_audit_format",
+        metavar="FORMAT",
+        help="output format (repeatable, or comma separated): terminal, json, markdown, github, gitlab, "
+        "sarif, azure; default terminal, and in CI the matching annotation format is added",
+    )
+    parser.add_argument(
+        "--broker-audit-fail-on",
+        choices=FAIL_ON,
+        default="never",
+        dest="broker_audit_fail_on",
+        help="make an env fail when it has findings of this severity or worse (default never: "
+        "the audit does not change tox's result)",
+    )
+    parser.add_argument(
+        "--broker-audit-save-baseline",
+        default="",
+        dest="broker_audit_save_baseline",
+        metavar="PATH",
+        help="also write the baseline snapshot to PATH (e.g. to commit it for CI drift checks)",
+    )
+
+
+def add_env_keys(env_conf: EnvConfigSet) -> None:
+    """The ``[testenv]`` keys; they also work in ``pyproject.toml`` and ``tox.toml``."""
+    env_conf.add_config(
+        keys=["broker_audit_ignore"],
+        of_type=list[str],
+        default=[],
+        desc="tox-broker-audit: finding codes or CODE:subject-glob to silence",
+    )
+    env_conf.add_config(
+        keys=["broker_audit_pytest_args"],
+        of_type=list[str],
+        default=[],
+        desc="tox-broker-audit: pytest arguments for the collection run when commands do not show them",
+    )

@@ -1,0 +1,336 @@
+"""The work behind ``tox --broker-audit``: options, env keys, probes, report, artefacts.
+
+``tox_plugin`` only forwards tox's hooks here. One :class:`AuditRun` lives per tox
+invocation (keyed by tox's core configuration, so tox's in-process test fixtures that run
+tox many times never share state). Its baseline snapshot is taken once, in a background
+thread started as soon as the options are known, while tox sets up the envs; every env —
+also under ``tox run-parallel``, whose envs are threads of this same process — joins it
+when its own commands are done.
+
+Never let the audit break the user's run (DESIGN §8): every probe or diagnosis failure
+becomes a BA901 finding and one clear line; only ``--broker-audit-fail-on`` changes the
+env's result. A bad option value is a tox error (``HandledError``) at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tox_broker_audit import _audit
+from tox_broker_audit._errors import AuditError
+
+if TYPE_CHECKING:
+    from tox.config.cli.parser import Parsed
+    from tox.config.sets import ConfigSet
+    from tox.session.state import State
+    from tox.tox_env.api import ToxEnv
+
+    from tox_broker_audit._command import PytestCommand
+    from tox_broker_audit.diagnosis.model import Report
+    from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.model import Snapshot
+
+__all__ = [
+    "AuditRun",
+    "after_commands",
+    "before_commands",
+    "on_install",
+    "start",
+]
+
+#: ``tox <command>`` names whose envs run their commands (others never reach the hooks).
+_RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
+
+
+# --------------------------------------------------------------------------- one tox invocation
+
+
+class AuditRun:
+    """The audit of one tox invocation: options, the shared baseline, install records."""
+
+    def __init__(self, options: Parsed, *, tox_root: Path, work_dir: Path, config_file: Path | None) -> None:
+        self.options = options
+        self.tox_root = tox_root
+        self.work_dir = work_dir
+        self.config_file = config_file
+        #: The environment tox was started with: the baseline runs with it (DESIGN §7).
+        self.environ: dict[str, str] = dict(os.environ)
+        self.fail_on: str = options.broker_audit_fail_on
+        self.formats = _audit.choose_formats(options.broker_audit_format, self.environ)
+        #: Per env, the kinds of package tox installed (``WheelPackage``, ``EditablePackage``…).
+        self.package_kinds: dict[str, list[str]] = {}
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+        self._plan: BaselinePlan | None = None
+        self._plan_error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._baseline: Snapshot | None = None
+        self._baseline_error: str | None = None
+        self._baseline_seconds = 0.0
+        self._saved = False
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Resolve the baseline option now: a bad explicit value is a tox error, not a finding."""
+        from tox_broker_audit.snapshot.baseline import AUTO, plan_baseline
+
+        spec: str = self.options.broker_audit_baseline or AUTO
+        try:
+            self._plan = plan_baseline(
+                spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ
+            )
+        except AuditError as exc:
+            if spec != AUTO:
+                raise
+            self._plan_error = str(exc)
+
+    @property
+    def key(self) -> bytes:
+        """One fingerprint key for the baseline and every target, so their values compare."""
+        with self._lock:
+            if self._key is None:
+                from tox_broker_audit.snapshot.capture import fingerprint_key
+
+                self._key = fingerprint_key()
+            return self._key
+
+    def start_baseline(self) -> None:
+        """Start the baseline in the background (idempotent); it runs while tox sets up envs."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._take_baseline, name="broker-audit-baseline", daemon=True
+            )
+        self._thread.start()
+
+    def _take_baseline(self) -> None:
+        started = time.monotonic()
+        try:
+            self._baseline = _audit.take_baseline(
+                self._plan, self._plan_error or "", self.environ, self.tox_root, self.key
+            )
+        except AuditError as exc:
+            self._baseline_error = str(exc)
+        finally:
+            self._baseline_seconds = time.monotonic() - started
+
+    def baseline(self) -> Snapshot:
+        """The baseline snapshot (waits for the background probe); :class:`AuditError` if none."""
+        self.start_baseline()
+        assert self._thread is not None
+        self._thread.join()
+        if self._baseline is None:
+            raise AuditError(self._baseline_error or "the baseline could not be taken")
+        return self._baseline
+
+    def save_baseline(self, baseline: Snapshot) -> str | None:
+        """Write ``--broker-audit-save-baseline`` once; returns a line to print, if any."""
+        target: str = self.options.broker_audit_save_baseline
+        with self._lock:
+            if not target or self._saved:
+                return None
+            self._saved = True
+        from tox_broker_audit.snapshot.io import dump_snapshot
+
+        path = Path(target).expanduser().absolute()
+        try:
+            dump_snapshot(baseline, path)
+        except OSError as exc:
+            return f"broker-audit: cannot write the baseline to {path}: {exc.strerror or exc}"
+        return f"broker-audit: baseline snapshot saved to {path}"
+
+    def record_install(self, env_name: str, arguments: Any) -> None:
+        """Remember which kind of package tox installed (wheel, sdist, editable)."""
+        if isinstance(arguments, Sequence) and not isinstance(arguments, str):
+            kinds = self.package_kinds.setdefault(env_name, [])
+            kinds.extend(type(item).__name__ for item in arguments if type(item).__name__.endswith("Package"))
+
+
+_RUNS: weakref.WeakKeyDictionary[Any, AuditRun] = weakref.WeakKeyDictionary()
+
+
+def _run_of(tox_env: ToxEnv) -> AuditRun | None:
+    return _RUNS.get(tox_env.core)
+
+
+def start(core_conf: ConfigSet, state: State) -> None:
+    """``tox_add_core_config``: validate the options and start the baseline early."""
+    options = state.conf.options
+    if not getattr(options, "broker_audit", False):
+        return
+    from tox.report import HandledError
+
+    run = AuditRun(
+        options,
+        tox_root=Path(core_conf["tox_root"]),
+        work_dir=Path(core_conf["work_dir"]),
+        config_file=_config_file(state),
+    )
+    try:
+        _audit.check_formats(run.formats, "--broker-audit-format")
+        run.plan()
+    except AuditError as exc:
+        raise HandledError(f"--broker-audit: {exc}") from None
+    _RUNS[core_conf] = run
+    if _runs_commands(options):
+        run.start_baseline()
+
+
+def _config_file(state: State) -> Path | None:
+    try:
+        path = Path(state.conf.src_path)
+    except Exception:  # noqa: BLE001 - never let the audit break the run
+        return None
+    return path if path.is_file() else None
+
+
+def _runs_commands(options: Parsed) -> bool:
+    if getattr(options, "command", "legacy") not in _RUN_COMMANDS:
+        return False
+    if getattr(options, "no_test", False) or getattr(options, "package_only", False):
+        return False
+    listing = ("list_envs", "list_envs_all", "show_config")
+    return not any(getattr(options, name, False) for name in listing) and not getattr(
+        options, "devenv_path", None
+    )
+
+
+def on_install(tox_env: ToxEnv, arguments: Any) -> None:
+    """``tox_on_install``: remember what tox installed (for :class:`ToxFacts`)."""
+    run = _run_of(tox_env)
+    if run is not None:
+        run.record_install(tox_env.conf.name, arguments)
+
+
+def before_commands(tox_env: ToxEnv) -> None:
+    """``tox_before_run_commands``: make sure the baseline is under way (if tox skipped ``start``)."""
+    run = _run_of(tox_env)
+    if run is not None:
+        run.start_baseline()
+
+
+# --------------------------------------------------------------------------- after the commands
+
+
+def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
+    """``tox_after_run_commands``: probe the env, diagnose, write artefacts, print, maybe fail."""
+    run = _run_of(tox_env)
+    if run is None:
+        return
+    try:
+        report = _audit_env(run, tox_env)
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        _write(
+            tox_env,
+            f"broker-audit: {tox_env.conf.name}: internal error, audit skipped: {type(exc).__name__}: {exc}",
+        )
+        return
+    failing = _audit.count_failing(report, run.fail_on)
+    if failing and exit_code == 0:
+        from tox.tox_env.errors import Fail
+
+        raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
+
+
+def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
+    from tox_broker_audit._command import collection_args, find_pytest_command, split_args
+    from tox_broker_audit._tox.facts import tox_facts
+
+    name = tox_env.conf.name
+    out_dir = Path(tox_env.env_dir) / _audit.ARTEFACT_DIR
+    _audit.reset_dir(out_dir)
+    commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
+    found = find_pytest_command(commands)
+    explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
+    args = explicit or collection_args(found.args if found else ())
+    captured = _audit.capture(name, lambda: _take_target(run, tox_env, found, args), run.baseline)
+    target, baseline = captured.target, captured.baseline
+    failures, lines = list(captured.failures), list(captured.lines)
+    if baseline is not None:
+        saved = run.save_baseline(baseline)
+        if saved:
+            lines.append(saved)
+    output = _audit.OutputOptions(
+        formats=run.formats,
+        verbose=getattr(run.options, "verbosity", 2) > 2,
+        color=bool(getattr(run.options, "is_colored", False)),
+        root=_audit.ci_root(run.environ, str(run.tox_root)),
+        config_file=str(run.config_file) if run.config_file else None,
+    )
+    report = _audit.finish(
+        name,
+        out_dir,
+        baseline,
+        target,
+        failures,
+        lines,
+        ignore=tuple(tox_env.conf["broker_audit_ignore"]),
+        facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
+        output=output,
+    )
+    _write(tox_env, "\n".join(lines))
+    return report
+
+
+def _take_target(
+    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+) -> Snapshot:
+    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.model import Source
+
+    env_python = getattr(tox_env, "env_python", None)
+    if env_python is None:
+        raise AuditError(f"{type(tox_env).__name__} envs are not Python environments; nothing to probe")
+    python = str(env_python())
+    env = _command_environment(tox_env)
+    cwd = Path(tox_env.conf["change_dir"])
+    invocation = found.invocation if found else "pytest"
+    script = None
+    if found is not None and found.script is not None:
+        # tox looks the command up on the env's PATH, as a shell would.
+        script = shutil.which(found.script, path=env.get("PATH")) or found.script
+    shown = " ".join(found.command) if found else f"pytest {' '.join(args)}".strip() + " (not in commands)"
+    return take_snapshot(
+        ProbeRequest(
+            python=python,
+            cwd=cwd,
+            env=env,
+            invocation=invocation,
+            pytest_args=args,
+            source=Source(
+                kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
+            ),
+            project_root=run.tox_root,
+            pytest_script=script,
+            key=run.key,
+        )
+    )
+
+
+def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
+    """The environment tox gives a command: pass_env + set_env + PATH, then what its executor adds."""
+    env = dict(tox_env.environment_variables)
+    columns, lines = shutil.get_terminal_size(fallback=(-1, -1))
+    if columns != -1:
+        env.setdefault("COLUMNS", str(columns))
+    if lines != -1:
+        env.setdefault("LINES", str(lines))
+    return env
+
+
+def _write(tox_env: ToxEnv, text: str) -> None:
+    """Print under the env's output: under ``run-parallel`` tox buffers it with the env's own."""
+    handler = getattr(tox_env, "log_handler", None)
+    stream = getattr(handler, "stdout", None) or sys.stdout
+    stream.write(text + "\n")
+    stream.flush()

@@ -1,0 +1,206 @@
+"""``broker-audit demo``: the whole story on the shipped example, in one command.
+
+1. copy ``examples/stubbroker-under-tox`` (shipped inside the package) to a temporary dir;
+2. build the "local" venv the way a developer would (``python -m venv`` + ``pip install -e``);
+3. run plain ``pytest`` there with the developer's shell (``UNIT_TESTS=1`` exported): passes;
+4. run ``tox --broker-audit`` with the same shell: fails inside ``actor.send()``;
+5. show the audit report and, in one line, what to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tox_broker_audit._errors import AuditError
+
+__all__ = ["EXAMPLE", "register", "run_demo"]
+
+EXAMPLE = Path(__file__).parent.parent / "_example" / "stubbroker-under-tox"
+#: What the example's developers export in their shell (dramatiq's testing guide).
+DEVELOPER_SHELL = {"UNIT_TESTS": "1"}
+_OFFLINE = re.compile(
+    r"NewConnectionError|Temporary failure in name resolution|Name or service not known|"
+    r"No matching distribution found|Could not find a version|Network is unreachable|ProxyError",
+)
+_SYMPTOM = re.compile(r"^E\s+((?:pika\.exceptions|dramatiq\.errors)\.\w+.*)$", re.MULTILINE)
+_NOISE = re.compile(r"^(ERROR|WARNING|INFO|DEBUG)\s+\S+:\S+\.py:\d+ ")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="run the shipped example: passes with plain pytest, fails under tox, the audit explains why",
+        description=(
+            "Copy the shipped example project to a temporary directory, build a local venv as a "
+            "developer would, run plain pytest (passes), run tox --broker-audit (fails) and show "
+            "the audit's explanation. Needs the package index (pip installs dramatiq, pika, pytest)."
+        ),
+    )
+    parser.add_argument("--keep", metavar="DIR", type=Path, help="work in DIR and keep it afterwards")
+    parser.set_defaults(run=lambda args: run_demo(keep=args.keep))
+
+
+class _Steps:
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.done, self.out = total, 0, out
+
+    def start(self, text: str) -> float:
+        self.done += 1
+        self.out.write(f"[{self.done}/{self.total}] {text} ...\n")
+        self.out.flush()
+        return time.monotonic()
+
+    def finish(self, started: float, text: str = "done") -> None:
+        self.out.write(f"      {text} ({time.monotonic() - started:.1f} s)\n")
+        self.out.flush()
+
+
+def _run(
+    cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            list(cmd),
+            cwd=str(cwd),
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise AuditError(f"`{' '.join(cmd)}` did not finish within {timeout:g} s") from None
+    except OSError as exc:
+        raise AuditError(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _shell_env() -> dict[str, str]:
+    """The developer's shell: this environment, outside any venv, with the team's exports."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "TOX_ENV_DIR")}
+    env.pop("PYTHONPATH", None)
+    env.update(DEVELOPER_SHELL)
+    return env
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _tox_section(output: str) -> list[str]:
+    """What to show of tox's output: pytest's summary onwards, without pika's log noise."""
+    lines = output.splitlines()
+    start = next((i for i, ln in enumerate(lines) if "short test summary info" in ln), 0)
+    return [ln for ln in lines[start:] if not _NOISE.match(ln)]
+
+
+def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    if not EXAMPLE.is_dir():
+        raise AuditError(f"the shipped example is missing from this installation: {EXAMPLE}")
+    try:
+        import tox  # noqa: F401
+    except ImportError:
+        raise AuditError(f"tox is not installed in {sys.executable}: pip install tox") from None
+    workdir = keep.absolute() if keep is not None else Path(tempfile.mkdtemp(prefix="broker-audit-demo-"))
+    project = workdir / "stubbroker-under-tox"
+    try:
+        return _demo(project, stream)
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            stream.write(f"kept: {project}\n")
+
+
+def _demo(project: Path, out: TextIO) -> int:
+    if project.exists():
+        raise AuditError(f"{project} already exists: choose an empty --keep directory")
+    shutil.copytree(
+        EXAMPLE, project, ignore=shutil.ignore_patterns(".venv", ".tox", "__pycache__", "*.egg-info")
+    )
+    env = _shell_env()
+    steps = _Steps(4, out)
+    out.write(f"example project: {project}\nthe developer's shell exports: UNIT_TESTS=1\n\n")
+
+    started = steps.start("creating the local venv the way a developer would: python -m venv .venv")
+    proc = _run([sys.executable, "-m", "venv", ".venv"], cwd=project, env=env, timeout=300)
+    if proc.returncode != 0:
+        raise AuditError(f"python -m venv failed: {_last_line(proc.stderr or proc.stdout)}")
+    python = str(project / ".venv" / "bin" / "python")
+    steps.finish(started)
+
+    started = steps.start(
+        "installing it: pip install -e '.[test]' (dramatiq, pika, pytest from the package index)"
+    )
+    proc = _run([python, "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env, timeout=900)
+    if proc.returncode != 0:
+        said = proc.stderr + proc.stdout
+        if _OFFLINE.search(said):
+            raise AuditError(f"cannot reach the package index to install the example: {_last_line(said)}")
+        raise AuditError(f"pip install -e '.[test]' failed: {_last_line(said)}")
+    steps.finish(started)
+
+    started = steps.start("plain pytest in the local venv: .venv/bin/pytest")
+    proc = _run(
+        [str(project / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        raise AuditError(f"the local pytest run should pass but did not: {_last_line(proc.stdout)}")
+    steps.finish(started, f"PASSED — {_last_line(proc.stdout)}")
+
+    if _port_open("127.0.0.1", 5672):
+        out.write("note: something listens on 127.0.0.1:5672, so the tox run may reach a real broker\n")
+    started = steps.start("tox --broker-audit (tox builds its own env; the audit runs after the tests)")
+    proc = _run(
+        [sys.executable, "-m", "tox", "-e", "py", "--broker-audit"], cwd=project, env=env, timeout=900
+    )
+    steps.finish(started, "FAILED, as the team sees it" if proc.returncode != 0 else "passed (!)")
+    symptom = _SYMPTOM.search(proc.stdout)
+    if symptom:
+        out.write(f"      symptom: {symptom.group(1).strip()}\n")
+    out.write("\n" + "\n".join(_tox_section(proc.stdout)) + "\n\n")
+
+    report_file = project / ".tox" / "py" / "broker-audit" / "report.json"
+    try:
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise AuditError(
+            f"tox ran but wrote no audit report ({report_file}): {_last_line(proc.stdout)}"
+        ) from None
+    findings = report.get("findings") or []
+    if proc.returncode == 0:
+        out.write(
+            "tox passed here, so there is nothing to explain (is a broker running on 127.0.0.1:5672?)\n"
+        )
+        return 1
+    if not findings:
+        raise AuditError("tox failed but the audit found no difference; please report this")
+    top = findings[0]
+    out.write(f"what to change: {top['fix']}\n")
+    return 0

@@ -1,0 +1,151 @@
+"""``broker-audit diff`` and ``broker-audit compare``: findings from two snapshots.
+
+``diff BASELINE TARGET`` reads two snapshot files; ``compare --baseline X --target Y`` accepts
+for each side an interpreter, a venv directory or a ``.json`` snapshot file and captures what
+is needed. Exit codes (DESIGN §7): 0 no finding at/above ``--fail-on``, 1 findings, 2 usage or
+input error (raised as :class:`AuditError`, turned into 2 by ``cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tox_broker_audit._audit import FAIL_ON, count_failing
+from tox_broker_audit._errors import AuditError
+from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Report
+from tox_broker_audit.render import available_formats, render, should_color
+from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+from tox_broker_audit.snapshot.io import load_snapshot
+from tox_broker_audit.snapshot.model import Snapshot, Source
+
+__all__ = ["exit_code", "register"]
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    """1 when a finding is at or above ``fail_on`` (``never``: always 0)."""
+    return int(count_failing(report, fail_on) > 0)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", default="terminal", metavar="FMT", help="terminal (default), json, markdown, …"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="error",
+        help="exit 1 on findings at/above this severity (error)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every finding with its explanation"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, help="write the report here instead of stdout"
+    )
+    parser.add_argument("--env", metavar="NAME", help="name shown in the report (e.g. the tox env)")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CODE[:GLOB]",
+        help="silence a code, or CODE:subject-glob",
+    )
+
+
+def register(sub: Any) -> None:
+    diff: argparse.ArgumentParser = sub.add_parser(
+        "diff",
+        help="explain the differences between two snapshot files",
+        description="Diagnose TARGET against BASELINE (two snapshot files from `broker-audit snapshot`).",
+    )
+    diff.add_argument("baseline", metavar="BASELINE", type=Path)
+    diff.add_argument("target", metavar="TARGET", type=Path)
+    _common(diff)
+    diff.set_defaults(run=_run_diff)
+
+    compare: argparse.ArgumentParser = sub.add_parser(
+        "compare",
+        help="snapshot two environments (or reuse snapshot files) and explain the differences",
+        description=(
+            "Each side is an interpreter, a venv directory or a snapshot .json file. "
+            "Arguments after `--` are passed to the pytest collection run."
+        ),
+    )
+    compare.add_argument("--baseline", required=True, metavar="PY|VENV|FILE")
+    compare.add_argument("--target", required=True, metavar="PY|VENV|FILE")
+    compare.add_argument(
+        "--cwd", type=Path, default=None, metavar="DIR", help="directory the tests run from (.)"
+    )
+    compare.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="probe time-out per side (120)"
+    )
+    _common(compare)
+    compare.set_defaults(run=_run_compare)
+
+
+def _load(path: Path) -> Snapshot:
+    return load_snapshot(path)
+
+
+def _obtain(spec: str, side: str, args: argparse.Namespace) -> Snapshot:
+    if spec.endswith(".json"):
+        return load_snapshot(spec)
+    cwd = (args.cwd or Path.cwd()).absolute()
+    request = ProbeRequest(
+        python=spec,
+        cwd=cwd,
+        pytest_args=tuple(args.pytest_args),
+        source=Source(kind="cli", name=side, description=f"{side}: {spec} in {cwd}"),
+        timeout=args.timeout,
+    )
+    return take_snapshot(request)
+
+
+def _emit(report: Report, args: argparse.Namespace) -> int:
+    if args.format not in available_formats():
+        raise AuditError(f"unknown --format {args.format!r} (available: {', '.join(available_formats())})")
+    to_file = args.output is not None
+    text = render(
+        report,
+        args.format,
+        verbose=args.verbose,
+        color=False if to_file else should_color(sys.stdout),
+        artefacts=[str(args.output)] if to_file and args.format == "terminal" else (),
+    )
+    if to_file:
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AuditError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        summary = report.summary
+        print(
+            f"broker-audit: report written to {args.output} "
+            f"({summary['error']} errors, {summary['warning']} warnings, {summary['info']} info)",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    return exit_code(report, args.fail_on)
+
+
+def _diagnose(baseline: Snapshot, target: Snapshot, args: argparse.Namespace) -> Report:
+    ignore: Sequence[str] = [p for item in args.ignore for p in item.split(",") if p.strip()]
+    return diagnose(baseline, target, env_name=args.env, ignore=ignore)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    if args.pytest_args:
+        raise AuditError("diff takes no pytest arguments (they belong to `snapshot` or `compare`)")
+    return _emit(_diagnose(_load(args.baseline), _load(args.target), args), args)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    baseline = _obtain(args.baseline, "baseline", args)
+    target = _obtain(args.target, "target", args)
+    return _emit(_diagnose(baseline, target, args), args)

@@ -1,0 +1,98 @@
+"""The one table of finding codes: slug, what the code means, and how reports group it.
+
+Codes and slugs are stable public identifiers (ignore lists, SARIF rule ids, CI
+dashboards). Everything that names a code reads it from here: the rules (``slug``), the
+SARIF ``shortDescription``, the terminal/markdown grouping ("3 variables, 1 package"), and
+``docs/findings.md``, whose ``## CODE slug`` headings a test compares with this table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+__all__ = ["CODES", "Code", "category_of", "meaning_of", "slug_of"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Code:
+    code: str
+    slug: str
+    #: One line: what the finding says (the SARIF rule's shortDescription).
+    meaning: str
+    #: How the reader's summary counts it: singular and plural noun.
+    noun: tuple[str, str]
+
+
+_VARIABLE = ("variable", "variables")
+_PACKAGE = ("package", "packages")
+_PTH = (".pth", ".pth")
+_STARTUP = ("start-up/sys.path item", "start-up/sys.path items")
+_PYTEST = ("pytest setting", "pytest settings")
+_MODULE = ("module", "modules")
+_BROKER = ("broker item", "broker items")
+_NOTE = ("probe note", "probe notes")
+
+_TABLE = (
+    Code("BA101", "env-missing", "variable present in baseline, missing under tox (pass_env)", _VARIABLE),
+    Code("BA102", "env-added", "variable only under tox (set_env, tox-injected, CI leak)", _VARIABLE),
+    Code("BA103", "env-changed", "variable value differs (compared through redaction)", _VARIABLE),
+    Code("BA104", "hashseed", "PYTHONHASHSEED differs or is random", _VARIABLE),
+    Code("BA201", "package-missing", "distribution only in baseline", _PACKAGE),
+    Code("BA202", "package-extra", "distribution only under tox", _PACKAGE),
+    Code("BA203", "package-version", "package versions differ", _PACKAGE),
+    Code("BA204", "install-mode", "installed editable vs regular, or in another location", _PACKAGE),
+    Code("BA301", "pth-exec", ".pth file with executable lines differs", _PTH),
+    Code("BA302", "pth-path", ".pth path entries differ", _PTH),
+    Code("BA303", "sitecustomize", "sitecustomize/usercustomize differs", _STARTUP),
+    Code("BA305", "sys-path", "sys.path entries or order differ", _STARTUP),
+    Code("BA306", "interpreter", "interpreter version, implementation or flags differ", _STARTUP),
+    Code("BA401", "pytest-plugins", "pytest plugin set differs", _PYTEST),
+    Code("BA402", "plugin-order", "pytest plugin load order differs", _PYTEST),
+    Code(
+        "BA403",
+        "pytest-config",
+        "pytest rootdir, inifile, addopts, import mode or testpaths differ",
+        _PYTEST,
+    ),
+    Code("BA404", "conftest", "conftest files differ", _PYTEST),
+    Code("BA405", "unknown-ini-option", "an ini option is unknown (its plugin is missing)", _PYTEST),
+    Code("BA406", "early-import", "an app module was imported before the test suite's setup ran", _PYTEST),
+    Code("BA501", "double-import", "same file imported under two module names", _MODULE),
+    Code(
+        "BA502",
+        "module-origin",
+        "a module resolves to different files or is importable on one side only",
+        _MODULE,
+    ),
+    Code(
+        "BA601", "actor-real-broker", "an actor is bound to a real broker where tests expect a stub", _BROKER
+    ),
+    Code("BA602", "global-broker", "the global broker differs", _BROKER),
+    Code("BA603", "broker-unreachable", "a bound broker or broker URL target cannot be reached", _BROKER),
+    Code("BA604", "isolation-illusion", "the baseline run was bound to a real, reachable broker", _BROKER),
+    Code("BA605", "implicit-default-broker", "dramatiq created its implicit default broker", _BROKER),
+    Code("BA901", "probe-failed", "a snapshot could not be taken", _NOTE),
+    Code("BA902", "collection-error", "pytest collection errors on one side only", _NOTE),
+    Code("BA903", "rule-failed", "a diagnosis rule or the diagnosis itself failed", _NOTE),
+)
+
+#: Every built-in code, in documentation order.
+CODES: Mapping[str, Code] = {c.code: c for c in _TABLE}
+
+
+def slug_of(code: str) -> str:
+    """The stable slug of ``code``; a third-party code without an entry gets its lower-case form."""
+    known = CODES.get(code)
+    return known.slug if known is not None else code.lower()
+
+
+def meaning_of(code: str, default: str) -> str:
+    known = CODES.get(code)
+    return known.meaning if known is not None else default
+
+
+def category_of(code: str) -> tuple[str, str]:
+    """Singular and plural noun that a report's summary counts ``code`` under."""
+    known = CODES.get(code)
+    return known.noun if known is not None else ("other", "other")

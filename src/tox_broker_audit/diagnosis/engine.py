@@ -1,0 +1,407 @@
+"""Diagnosis: run the rules over a baseline/target pair, link causes to effects, rank, report.
+
+``diagnose()`` is the one entry point (tox plugin, CLI, nox and pytest front doors all call
+it). The pipeline is:
+
+1. :func:`~tox_broker_audit.diff.diff_snapshots` (when there is a baseline);
+2. every rule registered through the ``broker_audit_rules`` hook (ours and third parties',
+   see ``diagnosis/rules/__init__.py`` for the contract) is called with a
+   :class:`DiagnosisContext`; a rule that raises becomes a BA903 ``info`` finding instead of
+   breaking the run;
+3. ``ignore`` entries (``BA202`` or ``BA202:pytest-*``) drop findings;
+4. causal linking (:func:`link`): C *explains* E when ``C.evidence["effects_on"]`` and
+   ``E.evidence["about"]`` share a token; a ``cause``-group finding that explains others
+   and is explained by no error/warning finding is a *root cause*;
+5. ranking (:func:`rank`): group (cause < other < expected), then the severity of the whole
+   chain, root causes first, then the rule's ``score``; each root cause is followed by the
+   findings it explains (the chain the terminal shows as "so …" lines);
+6. structured fixes are worded for the front door (:mod:`.wording`);
+7. ids: ``{code}-{subject slug}`` (``BA101-unit-tests``; ``-2``… when two would collide).
+   Ids depend only on code and subject, so they are stable across runs of the same case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable
+
+import pluggy
+
+from tox_broker_audit.diagnosis.model import (
+    SEVERITY_ORDER,
+    DiagnosisContext,
+    Finding,
+    Report,
+    Severity,
+    ToxFacts,
+)
+from tox_broker_audit.diagnosis.registry import collect_rules
+from tox_broker_audit.diagnosis.wording import Wording, nox_wording, tox_wording
+from tox_broker_audit.diff import diff_snapshots
+from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.snapshot.model import Snapshot, emulated_command
+
+__all__ = [
+    "describe_snapshot",
+    "diagnose",
+    "diagnosis_failure_finding",
+    "link",
+    "probe_failure_finding",
+    "rank",
+    "word_fixes",
+]
+
+_GROUP_ORDER = {"cause": 0, "other": 1, "expected": 2}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def describe_snapshot(snapshot: Snapshot | None) -> dict[str, Any]:
+    """The ``baseline``/``target`` object of report.json: where the snapshot came from.
+
+    The same shape whether or not the diagnosis ran (a side that could not be captured is
+    ``{"kind": "none", …}``).
+    """
+    if snapshot is None:
+        return {"kind": "none", "description": "no snapshot"}
+    meta = snapshot.meta
+    return {
+        "kind": meta.source.kind,
+        "name": meta.source.name,
+        "description": meta.source.description,
+        "emulates": emulated_command(snapshot),
+        "python": snapshot.interpreter.executable,
+        "python_version": snapshot.interpreter.version,
+        "invocation": meta.invocation,
+        "command": list(meta.command),
+        "cwd": meta.cwd,
+        "created": meta.created,
+        "tool_version": meta.tool_version,
+    }
+
+
+def probe_failure_finding(side: str, message: str) -> Finding:
+    """BA901 for a snapshot that could not be taken at all (crash, time-out, no interpreter)."""
+    message = redact_text(message)
+    return Finding(
+        code="BA901",
+        slug="probe-failed",
+        severity="warning",
+        title=f"the {side} snapshot could not be taken: "
+        f"{message.splitlines()[0] if message else 'unknown error'}",
+        subject=side,
+        detail=(
+            f"The probe that records the {side} environment failed, so the audit cannot compare it. "
+            f"Your tests' own result is unaffected. Probe message: {message}"
+        ),
+        fix=(
+            "check that the interpreter exists and that importing your conftest/plugins does not hang; "
+            "run `broker-audit snapshot --python PY` by hand to see the full error"
+        ),
+        evidence={"side": side, "message": message, "about": [f"probe:{side}"], "effects_on": []},
+        group="cause",
+        score=5.0,
+    )
+
+
+def diagnosis_failure_finding(message: str) -> Finding:
+    """BA903 when the diagnosis itself failed: the report then holds only the failures."""
+    message = redact_text(message)
+    return Finding(
+        code="BA903",
+        slug="rule-failed",
+        severity="warning",
+        title=message.splitlines()[0] if message else "the diagnosis failed",
+        subject="diagnosis",
+        detail=(
+            "The diagnosis failed, so this report has no findings. "
+            f"Your tests' own result is unaffected. {message}"
+        ),
+        fix="report this to tox-broker-audit with the snapshots in the artefact directory",
+        evidence={"message": message, "about": [], "effects_on": []},
+        group="cause",
+        score=5.0,
+    )
+
+
+def _rule_name(rule: Any) -> str:
+    return str(getattr(rule, "__qualname__", None) or getattr(rule, "__name__", None) or type(rule).__name__)
+
+
+def _rule_crashed(rule: Any, exc: BaseException) -> Finding:
+    name = _rule_name(rule)
+    message = redact_text(f"{type(exc).__name__}: {exc}")[:300]
+    return Finding(
+        code="BA903",
+        slug="rule-failed",
+        severity="info",
+        title=f"diagnosis rule {name} failed: {message}",
+        subject=name,
+        detail=f"The rule {name} raised {message}; its findings are missing from this report.",
+        fix="report this to the rule's authors (it may be a third-party rule)",
+        evidence={"rule": name, "about": [], "effects_on": []},
+        group="other",
+    )
+
+
+def _matches_ignore(finding: Finding, patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        code, sep, glob = pattern.strip().partition(":")
+        if code.upper() != finding.code:
+            continue
+        if not sep or fnmatch.fnmatchcase(finding.subject, glob):
+            return True
+    return False
+
+
+def _tokens(finding: Finding, key: str) -> set[str]:
+    value = finding.evidence.get(key) or ()
+    return {str(v) for v in value}
+
+
+def link(findings: Sequence[Finding]) -> list[tuple[int, ...]]:
+    """For each finding, the indexes of the findings it explains (see module docstring).
+
+    Two findings that would explain each other keep only the direction from the one with the
+    higher score (ties: the lower code), so chains stay acyclic for the common pairs.
+    """
+    effects = [_tokens(f, "effects_on") for f in findings]
+    abouts = [_tokens(f, "about") for f in findings]
+    edges = [
+        {j for j in range(len(findings)) if j != i and effects[i] & abouts[j]} for i in range(len(findings))
+    ]
+    for i, out in enumerate(edges):
+        for j in list(out):
+            if i in edges[j]:
+                keep_i = (findings[i].score, findings[j].code) > (findings[j].score, findings[i].code)
+                (edges[j] if keep_i else out).discard(i if keep_i else j)
+    return [tuple(sorted(e)) for e in edges]
+
+
+def _chain_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequence[Finding]) -> int:
+    best = SEVERITY_ORDER[findings[index].severity]
+    if findings[index].group != "cause":
+        return best
+    seen = {index}
+    stack = list(edges[index])
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        best = min(best, SEVERITY_ORDER[findings[j].severity])
+        stack.extend(edges[j])
+    return best
+
+
+def _roots(findings: Sequence[Finding], edges: Sequence[Sequence[int]]) -> set[int]:
+    """Cause findings that explain others and are explained by no error/warning finding."""
+    explained_by_strong: set[int] = set()
+    for i, out in enumerate(edges):
+        if findings[i].severity in ("error", "warning"):
+            explained_by_strong.update(out)
+    return {
+        i
+        for i, out in enumerate(edges)
+        if out and findings[i].group == "cause" and i not in explained_by_strong
+    }
+
+
+def _order(findings: Sequence[Finding], edges: Sequence[Sequence[int]], roots: set[int]) -> list[int]:
+    """Indexes in report order: each root cause followed by the chain it explains."""
+
+    def key(i: int) -> tuple[Any, ...]:
+        f = findings[i]
+        return (
+            _GROUP_ORDER.get(f.group, 1),
+            _chain_severity(i, edges, findings),
+            i not in roots,
+            SEVERITY_ORDER[f.severity],
+            -f.score,
+            f.code,
+            f.subject,
+        )
+
+    emitted: list[int] = []
+    done: set[int] = set()
+
+    def emit_chain(i: int) -> None:
+        if i in done:
+            return
+        done.add(i)
+        emitted.append(i)
+        for j in sorted(edges[i], key=key):
+            if findings[j].severity != "info" or findings[i].severity == "info":
+                emit_chain(j)
+
+    for i in sorted(range(len(findings)), key=key):
+        if i in roots:
+            emit_chain(i)
+        elif i not in done:
+            done.add(i)
+            emitted.append(i)
+    return emitted
+
+
+def _ids(findings: Sequence[Finding], emitted: Sequence[int]) -> dict[int, str]:
+    """``{code}-{subject slug}``, with ``-2``… where two would collide."""
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    for i in emitted:
+        base = f"{findings[i].code}-{_slugify(findings[i].subject)}".rstrip("-")
+        candidate, n = base, 2
+        while candidate in used:
+            candidate, n = f"{base}-{n}", n + 1
+        used.add(candidate)
+        ids[i] = candidate
+    return ids
+
+
+def rank(findings: Sequence[Finding], *, escalate: bool = False) -> list[Finding]:
+    """Link, mark root causes, order (chains kept together) and assign ids.
+
+    With ``escalate`` (a comparison of two snapshots), a warning-level root cause of an error
+    is reported as an error: the difference is what made the failure. A single snapshot has
+    no such evidence (using dramatiq's default broker may be intended), so severities stay.
+    """
+    findings = list(findings)
+    edges = link(findings)
+    roots = _roots(findings, edges)
+    emitted = _order(findings, edges, roots)
+    ids = _ids(findings, emitted)
+
+    def severity(i: int) -> Severity:
+        # The root cause of an error is itself an error, whatever its rule thought on its own
+        # (e.g. a local-only sitecustomize that turns out to set the broker).
+        if (
+            escalate
+            and i in roots
+            and findings[i].severity == "warning"
+            and _chain_severity(i, edges, findings) == 0
+        ):
+            return "error"
+        return findings[i].severity
+
+    return [
+        dataclasses.replace(
+            findings[i],
+            id=ids[i],
+            severity=severity(i),
+            root_cause=i in roots,
+            explains=tuple(ids[j] for j in sorted(edges[i], key=emitted.index)),
+        )
+        for i in emitted
+    ]
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+_LIBRARY_IMPORTERS = ("_pytest", "pytest", "pluggy", "importlib", "_frozen_importlib", "runpy", "site")
+
+
+def propagate_imports(findings: Sequence[Finding], baseline: Snapshot, target: Snapshot) -> list[Finding]:
+    """Extend causes' effects along the import graph from modules importable on one side only.
+
+    A module that exists on one side only (``local_settings.py`` on the cwd, a module left out
+    of the wheel) changes what its importers do: a cause that affects it also affects them, and
+    so explains findings about them (e.g. the broker module that chose RabbitMQ). Modules that
+    exist on both sides are not followed, so ordinary differences do not spread.
+    """
+    imported = [{o.module for o in snap.imports.origins} for snap in (baseline, target)]
+    one_sided = imported[0] ^ imported[1]
+    if not one_sided:
+        return list(findings)
+    importers: dict[str, set[str]] = {}
+    for snap in (baseline, target):
+        for event in snap.imports.timeline:
+            if event.importer and not event.importer.startswith(_LIBRARY_IMPORTERS):
+                importers.setdefault(event.module, set()).add(event.importer)
+    out = []
+    for finding in findings:
+        effects = _tokens(finding, "effects_on")
+        start = {t[len("module:") :] for t in effects if t.startswith("module:")} & one_sided
+        if finding.group != "cause" or not start:
+            out.append(finding)
+            continue
+        reached: set[str] = set()
+        frontier = set(start)
+        for _depth in range(4):  # the broker module is rarely far from the settings it reads
+            frontier = {imp for m in frontier for imp in importers.get(m, ())} - reached - start
+            if not frontier:
+                break
+            reached |= frontier
+        added = {f"module:{m}" for m in reached} - effects
+        if not added:
+            out.append(finding)
+            continue
+        evidence = dict(finding.evidence)
+        evidence["effects_on"] = sorted(effects | added)
+        out.append(dataclasses.replace(finding, evidence=evidence))
+    return out
+
+
+def word_fixes(findings: Iterable[Finding], wording: Wording, tox: ToxFacts | None) -> list[Finding]:
+    """Say every structured fix the way the front door's user needs it (``fix``, ``location``)."""
+    out = []
+    for finding in findings:
+        if finding.change is not None and not finding.fix:
+            text, where = wording(finding.change, tox)
+            out.append(dataclasses.replace(finding, fix=text, location=finding.location or where))
+        else:
+            out.append(finding)
+    return out
+
+
+def _default_wording(target: Snapshot) -> Wording:
+    return nox_wording if target.meta.source.kind == "nox-session" else tox_wording
+
+
+def diagnose(
+    baseline: Snapshot | None,
+    target: Snapshot,
+    *,
+    env_name: str | None = None,
+    ignore: Sequence[str] = (),
+    tox: ToxFacts | None = None,
+    rules: Sequence[Callable[[DiagnosisContext], Iterable[Finding]]] | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+    extra_findings: Sequence[Finding] = (),
+    wording: Wording | None = None,
+) -> Report:
+    """Diagnose ``target`` against ``baseline`` (``None``: only single-snapshot rules run).
+
+    ``rules`` replaces the registered rules (tests); ``extra_findings`` (e.g. a
+    :func:`probe_failure_finding`) are ranked together with the rules' findings.
+    ``wording`` says structured fixes for the front door (default: nox's words for a nox
+    session, tox's otherwise).
+    """
+    diff = diff_snapshots(baseline, target) if baseline is not None else None
+    ctx = DiagnosisContext(baseline=baseline, target=target, diff=diff, tox=tox, env_name=env_name)
+    found: list[Finding] = list(extra_findings)
+    for rule in collect_rules(plugin_manager) if rules is None else rules:
+        if baseline is None and getattr(rule, "needs_baseline", True):
+            continue
+        try:
+            found.extend(rule(ctx))
+        except Exception as exc:  # noqa: BLE001 - a broken (third-party) rule must not break the run
+            found.append(_rule_crashed(rule, exc))
+    if ignore:
+        found = [f for f in found if not _matches_ignore(f, ignore)]
+    if baseline is not None:
+        found = propagate_imports(found, baseline, target)
+    found = word_fixes(found, wording or _default_wording(target), tox)
+    return Report(
+        env=env_name,
+        baseline=describe_snapshot(baseline),
+        target=describe_snapshot(target),
+        findings=tuple(rank(found, escalate=baseline is not None)),
+    )

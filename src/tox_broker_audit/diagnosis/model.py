@@ -1,0 +1,142 @@
+"""What the diagnosis works on and produces: its context, findings, fixes and the report.
+
+A leaf of the ``diagnosis`` package: rules, the engine, the registry and every renderer
+import it; it imports only the snapshot model and the diff. The finding and report fields
+are the public report.json contract (docs/findings.md, docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from tox_broker_audit.diff import SnapshotDiff
+from tox_broker_audit.snapshot.model import Snapshot
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "REPORT_SCHEMA_VERSION",
+    "SEVERITY_ORDER",
+    "DiagnosisContext",
+    "Finding",
+    "Fix",
+    "FixAction",
+    "Group",
+    "Location",
+    "Report",
+    "Severity",
+    "ToxFacts",
+]
+
+REPORT_SCHEMA = "tox-broker-audit/report"
+REPORT_SCHEMA_VERSION = 1
+
+_FROZEN: dict[str, bool] = {"frozen": True}
+if sys.version_info >= (3, 10):  # pragma: no branch
+    _FROZEN["slots"] = True
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+#: How a finding is grouped for the reader: ``cause`` is something the code used (ranked
+#: first), ``other`` a difference nobody touched, ``expected`` tox's own noise.
+Group = Literal["cause", "other", "expected"]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Location:
+    path: str
+    line: int | None = None
+
+
+#: What a structured fix changes. Each front door words it its own way (``pass_env = X`` at
+#: ``tox.ini:4`` for tox, ``session.env["X"]`` for nox); see :mod:`.wording`.
+FixAction = Literal[
+    "pass_env",  # pass the variable ``subject`` into the env (``value``: its local value, not secret)
+    "set_env",  # set ``subject`` in the env (something sets it at run time locally)
+    "unset_env",  # stop setting ``subject`` in the env
+    "override_env",  # the env overrides ``subject`` with another value
+    "add_dep",  # install distribution ``subject`` in the env
+    "pin_dep",  # install ``subject`` at version ``value``
+    "editable",  # install the project editable (``value``: "match" a local -e install | "rebuild")
+]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Fix:
+    """A fix as data: what to change (``action``) on what (``subject``), to which ``value``."""
+
+    action: FixAction
+    subject: str = ""
+    value: str = ""
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Finding:
+    """One explained difference. ``code``/``slug`` are stable public identifiers (:mod:`.codes`).
+
+    A rule gives either ``fix`` (free text) or ``change`` (a structured :class:`Fix`); the
+    diagnosis words a ``change`` for the front door into ``fix`` (and ``location``, where the
+    front door knows the config line).
+    """
+
+    code: str
+    slug: str
+    severity: Severity
+    title: str
+    subject: str
+    detail: str
+    fix: str
+    location: Location | None = None
+    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    root_cause: bool = False
+    explains: tuple[str, ...] = ()
+    id: str = ""
+    #: Ranking score: higher is more likely the cause. Not a contract, only an order.
+    score: float = 0.0
+    group: Group = "other"
+    change: Fix | None = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Report:
+    """The diagnosis of one baseline/target pair, findings ordered most-likely cause first."""
+
+    env: str | None
+    baseline: Mapping[str, Any]
+    target: Mapping[str, Any]
+    findings: tuple[Finding, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class ToxFacts:
+    """What the tox plugin knows about the env under audit (used for concrete fixes)."""
+
+    ini_path: str | None = None
+    ini_section: str | None = None  # "testenv" or "testenv:py312"
+    section_line: int | None = None
+    pass_env: tuple[str, ...] = ()
+    set_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    package: str | None = None  # "wheel" | "sdist" | "editable" | "skip"
+
+
+@dataclasses.dataclass(frozen=True)
+class DiagnosisContext:
+    """What every rule receives. ``baseline``/``diff`` are ``None`` in single-snapshot mode."""
+
+    baseline: Snapshot | None
+    target: Snapshot
+    diff: SnapshotDiff | None = None
+    tox: ToxFacts | None = None
+    env_name: str | None = None
+    #: Scratch space for derived facts shared between rules (see ``rules._common``).
+    cache: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)

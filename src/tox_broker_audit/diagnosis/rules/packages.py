@@ -1,0 +1,295 @@
+"""BA201–BA204: installed distributions that differ, ranked by whether their modules were imported."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from tox_broker_audit.diagnosis.hooks import hookimpl
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Severity
+from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
+
+from ._common import Facts, facts, finding, side_label
+
+__all__ = ["broker_audit_rules", "packages_rule"]
+
+#: Seeded by virtualenv/venv/tox, or the installers themselves: expected to differ.
+SEED_DISTS = frozenset({"pip", "setuptools", "wheel", "distribute", "uv", "virtualenv"})
+#: Distributions that change which broker dramatiq builds by default, or how tests run.
+KEY_DISTS = frozenset({"dramatiq", "pika", "redis", "pytest", "pluggy"})
+
+
+def _plugin_dists(ctx: DiagnosisContext) -> set[str]:
+    out: set[str] = set()
+    for snap in (ctx.baseline, ctx.target):
+        if snap is not None:
+            out.update(
+                p.distribution for p in snap.pytest.plugins if p.distribution and p.how == "entry-point"
+            )
+    return out
+
+
+def _imported(f: Facts, name: str, side: str) -> bool:
+    return any(s.side == side and name in s.imported_dists for s in f.sides())
+
+
+def _module_tokens(dist: Distribution) -> list[str]:
+    return [f"module:{t}" for t in dist.top_level]
+
+
+def _classify(
+    f: Facts, name: str, imported: bool, plugin_dist: bool, project: bool
+) -> tuple[Severity, Group, float]:
+    if name in SEED_DISTS:
+        return "info", "expected", 0.0
+    if plugin_dist:
+        return "info", "other", 20.0  # reported (and fixed) as BA401
+    if project:
+        return "info", "other", 30.0
+    if imported and name in KEY_DISTS:
+        return "warning", "cause", 60.0
+    if imported:
+        return "warning", "cause", 40.0
+    return "info", "other", 0.0
+
+
+def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    fix: str | Fix
+    assert ctx.diff is not None
+    f = facts(ctx)
+    plugin_dists = _plugin_dists(ctx)
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    for change in ctx.diff.distributions:
+        dist = change.baseline or change.target
+        assert dist is not None
+        name = change.name
+        project = any(t in f.app_tops for t in dist.top_level)
+        plugin_dist = name in plugin_dists
+        tokens = [f"dist:{name}"]
+        if change.kind == "missing":
+            imported = _imported(f, name, "baseline")
+            sev, group, score = _classify(f, name, imported, plugin_dist, project)
+            fix, loc = Fix("add_dep", dist.raw_name), None
+            yield finding(
+                "BA201",
+                sev,
+                f"{dist.raw_name} {dist.version} is installed {base} but not {tgt}",
+                name,
+                f"{dist.raw_name} {dist.version} is installed {base} and missing {tgt}; "
+                + (
+                    "its modules were imported during the local run."
+                    if imported
+                    else "nothing imported it locally."
+                )
+                + (" It provides a pytest plugin (see BA401)." if plugin_dist else ""),
+                fix if name not in SEED_DISTS else "nothing to do: seeded by the venv tool",
+                location=loc,
+                about=tokens,
+                effects_on=[*tokens, *_module_tokens(dist)] if imported else tokens,
+                group=group,
+                score=score,
+                imported=imported,
+                version=dist.version,
+            )
+        elif change.kind == "extra":
+            imported = _imported(f, name, "target")
+            sev, group, score = _classify(f, name, imported, plugin_dist, project)
+            if name == "pika" and group == "other":
+                sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
+            yield finding(
+                "BA202",
+                sev,
+                f"{dist.raw_name} {dist.version} is installed only {tgt}",
+                name,
+                f"{dist.raw_name} {dist.version} is installed {tgt} but not {base}; "
+                + ("its modules were imported there." if imported else "nothing imported it.")
+                + (
+                    " With pika installed, dramatiq's implicit default broker is RabbitMQ."
+                    if name == "pika"
+                    else ""
+                ),
+                "nothing to do: seeded by the venv tool"
+                if name in SEED_DISTS
+                else f"find which of tox's deps pulls in {dist.raw_name} (e.g. `pip show` / `uv pip tree`) "
+                "and align the dependencies",
+                about=tokens,
+                effects_on=[*tokens, *_module_tokens(dist)] if imported or name == "pika" else tokens,
+                group=group,
+                score=score,
+                imported=imported,
+                version=dist.version,
+            )
+        elif change.kind == "version":
+            assert change.baseline is not None
+            assert change.target is not None
+            imported = _imported(f, name, "target") or _imported(f, name, "baseline")
+            sev, group, score = _classify(f, name, imported, False, project)
+            if sev == "warning" and name not in KEY_DISTS:
+                sev, score = "info", score - 10
+            yield finding(
+                "BA203",
+                sev,
+                f"{dist.raw_name} {change.baseline.version} {base} vs {change.target.version} {tgt}",
+                name,
+                f"{dist.raw_name} is {change.baseline.version} {base} and {change.target.version} {tgt}"
+                + ("; its modules were imported." if imported else "; nothing imported it."),
+                "nothing to do: seeded by the venv tool"
+                if name in SEED_DISTS
+                else Fix("pin_dep", dist.raw_name, change.baseline.version),
+                about=tokens,
+                effects_on=tokens,
+                group=group,
+                score=score,
+                baseline=change.baseline.version,
+                target=change.target.version,
+            )
+        else:  # install-mode
+            assert change.baseline is not None
+            assert change.target is not None
+            b, t = change.baseline, change.target
+
+            def mode(d: Distribution) -> str:
+                return f"editable from {d.source_path}" if d.editable else f"installed in {d.location}"
+
+            package = ctx.tox.package if ctx.tox is not None else None
+            content = _content_differences(ctx, dist.top_level)
+            modules = _package_modules(ctx, dist.top_level)
+            title = (
+                f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
+                f"{'editable' if t.editable else 'a regular install'} {tgt}"
+            )
+            detail = (
+                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to different files"
+            )
+            if content.missing or content.changed:
+                title += ", and " + content.headline(tgt)
+                detail += f". {content.sentence(base, tgt)}"
+                fix = content.fix(ctx, project and b.editable and not t.editable)
+                yield finding(
+                    "BA204",
+                    "error",
+                    title,
+                    name,
+                    detail + ".",
+                    fix,
+                    about=tokens,
+                    effects_on=[*tokens, *_module_tokens(dist), *(f"module:{m}" for m in modules)],
+                    group="cause",
+                    score=93.0,
+                    tox_package=package,
+                    missing=list(content.missing),
+                    extra=list(content.extra),
+                    changed=list(content.changed),
+                )
+                continue
+            yield finding(
+                "BA204",
+                "info",
+                title,
+                name,
+                detail + ", which matters when a module is imported under two names or patched by file "
+                "(the packages' files themselves are the same on both sides).",
+                Fix("editable", value="match")
+                if project and b.editable and not t.editable
+                else "install it the same way on both sides",
+                about=tokens,
+                effects_on=[*tokens, *_module_tokens(dist)],
+                group="other",
+                score=30.0 if project else 10.0,
+                tox_package=package,
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Content:
+    """How a project package's files differ between the two sides (paths as ``pkg/rel``)."""
+
+    missing: tuple[str, ...]  # only in the baseline's copy
+    extra: tuple[str, ...]  # only in the target's copy
+    changed: tuple[str, ...]  # in both, different bytes
+
+    def headline(self, tgt: str) -> str:
+        if self.missing:
+            more = f" (+{len(self.missing) - 1} more)" if len(self.missing) > 1 else ""
+            return f"the copy {tgt} lacks {self.missing[0]}{more}"
+        more = f" (+{len(self.changed) - 1} more)" if len(self.changed) > 1 else ""
+        return f"{self.changed[0]}{more} differs {tgt}"
+
+    def sentence(self, base: str, tgt: str) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"files {base} but not {tgt}: {_few(self.missing)}")
+        if self.changed:
+            parts.append(f"files whose content differs: {_few(self.changed)}")
+        if self.extra:
+            parts.append(f"files only {tgt}: {_few(self.extra)}")
+        return "; ".join(parts).capitalize()
+
+    def fix(self, ctx: DiagnosisContext, editable_locally: bool) -> str | Fix:
+        data = [p for p in self.missing if not p.endswith(".py")]
+        if data:
+            pkg, _, rest = data[0].partition("/")
+            pattern = "*" + os.path.splitext(rest)[1] if os.path.splitext(rest)[1] else rest
+            return (
+                f"ship {data[0]} in the package: declare it as package data (setuptools: "
+                f'[tool.setuptools.package-data] {pkg} = ["{pattern}"]; or MANIFEST.in + '
+                "include_package_data) — tox installs the built package, not your source tree"
+            )
+        if self.missing:
+            return (
+                f"include {self.missing[0]} in the built package "
+                "(check packages / py-modules in the build configuration)"
+            )
+        if editable_locally:
+            return Fix("editable", value="rebuild")
+        return "reinstall the package on both sides from the same source"
+
+
+def _few(paths: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" (+{len(paths) - limit} more)" if len(paths) > limit else "")
+
+
+#: Sources and docs that a build legitimately leaves out or compiles: not a difference.
+_BUILD_ONLY = (".c", ".h", ".cpp", ".pyx", ".pxd", ".so", ".pyd", ".md", ".rst")
+
+
+def _package_files(snapshot: Snapshot | None, name: str) -> PackageFiles | None:
+    if snapshot is None:
+        return None
+    return next((p for p in snapshot.imports.packages if p.name == name), None)
+
+
+def _content_differences(ctx: DiagnosisContext, tops: Sequence[str]) -> _Content:
+    missing: list[str] = []
+    extra: list[str] = []
+    changed: list[str] = []
+    for top_name in tops:
+        b, t = _package_files(ctx.baseline, top_name), _package_files(ctx.target, top_name)
+        if b is None or t is None or b.truncated or t.truncated:
+            continue
+        bf = {f.path: f for f in b.files if not f.path.endswith(_BUILD_ONLY)}
+        tf = {f.path: f for f in t.files if not f.path.endswith(_BUILD_ONLY)}
+        missing += [f"{top_name}/{p}" for p in sorted(bf.keys() - tf.keys())]
+        extra += [f"{top_name}/{p}" for p in sorted(tf.keys() - bf.keys())]
+        changed += [
+            f"{top_name}/{p}"
+            for p in sorted(bf.keys() & tf.keys())
+            if bf[p].sha256 is not None and tf[p].sha256 is not None and bf[p].sha256 != tf[p].sha256
+        ]
+    return _Content(tuple(missing), tuple(extra), tuple(changed))
+
+
+def _package_modules(ctx: DiagnosisContext, tops: Sequence[str]) -> set[str]:
+    """Every module of these top-level packages imported on either side."""
+    out: set[str] = set()
+    for snap in (ctx.baseline, ctx.target):
+        if snap is not None:
+            out.update(o.module for o in snap.imports.origins if o.module.partition(".")[0] in tops)
+    return out
+
+
+@hookimpl
+def broker_audit_rules() -> list[Callable[[DiagnosisContext], Iterable[Finding]]]:
+    return [packages_rule]

@@ -1,0 +1,107 @@
+"""Renderers (output formats): the built-in ones and those extensions add through our pluggy
+hook ``broker_audit_renderers`` (a built-in format keeps its name).
+
+:func:`render` is the one entry point. Every renderer's output passes through
+:func:`~tox_broker_audit.probe._tba_redact.redact_text` (defence in depth: snapshot values are
+already redacted by the probe, but a rule might quote something else).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+import pluggy
+
+from tox_broker_audit._errors import AuditError
+from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions
+from tox_broker_audit.diagnosis.model import Report
+from tox_broker_audit.diagnosis.registry import collect_renderers
+from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.render.builtin import builtin_renderers
+from tox_broker_audit.render.json import report_to_dict
+
+__all__ = [
+    "RenderOptions",
+    "available_formats",
+    "get_renderer",
+    "render",
+    "report_to_dict",
+    "should_color",
+]
+
+
+def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a TTY; ``NO_COLOR`` (any value) disables, ``FORCE_COLOR`` enables.
+
+    Read at call time, never at import time. https://no-color.org/
+    """
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    stream = sys.stdout if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+#: Formats whose renderer redacts every string itself, before escaping it: a second pass over
+#: the output could cut through its syntax (JSON quoting; a ``sig=…`` match in a workflow
+#: command's property list running on over ``,line=…,title=…``).
+_REDACTED_FIELD_BY_FIELD = frozenset({"json", "sarif", "gitlab", "github", "azure"})
+
+
+def _renderers(pm: pluggy.PluginManager | None) -> dict[str, Renderer]:
+    found: dict[str, Renderer] = {str(r.name): r for r in builtin_renderers()}
+    for name, renderer in collect_renderers(pm).items():
+        found.setdefault(name, renderer)
+    return found
+
+
+def available_formats(plugin_manager: pluggy.PluginManager | None = None) -> list[str]:
+    """Names accepted by :func:`render` (built-in and from installed extensions)."""
+    return sorted(_renderers(plugin_manager))
+
+
+def get_renderer(fmt: str, plugin_manager: pluggy.PluginManager | None = None) -> Renderer:
+    renderers = _renderers(plugin_manager)
+    try:
+        return renderers[fmt]
+    except KeyError:
+        raise AuditError(
+            f"unknown report format {fmt!r} (available: {', '.join(sorted(renderers))})"
+        ) from None
+
+
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    verbose: bool = False,
+    color: bool | None = None,
+    artefacts: Sequence[str] = (),
+    plugin_manager: pluggy.PluginManager | None = None,
+    root: str | None = None,
+    config_file: str | None = None,
+) -> str:
+    """Render ``report`` in format ``fmt``; ``color=None`` decides from stdout/NO_COLOR now.
+
+    ``root`` (the CI checkout) and ``config_file`` (the tox config) only matter to the CI
+    formats: paths are written relative to ``root``, and a finding without a file of its own
+    is anchored at ``config_file`` where the platform requires a location.
+    """
+    renderer = get_renderer(fmt, plugin_manager)
+    if color is None:
+        color = should_color()
+    options = RenderOptions(
+        verbose=verbose, color=bool(color), artefacts=tuple(artefacts), root=root, config_file=config_file
+    )
+    text = renderer(report, options)
+    if fmt in _REDACTED_FIELD_BY_FIELD:
+        return str(text)  # already redacted field by field
+    return "\n".join(redact_text(line) for line in str(text).split("\n"))

@@ -1,0 +1,26 @@
+"""The built-in output formats, in the order ``--format`` lists them."""
+
+from __future__ import annotations
+
+from tox_broker_audit.diagnosis.hooks import Renderer
+from tox_broker_audit.render.ci.azure import AzureRenderer
+from tox_broker_audit.render.ci.github import GithubRenderer
+from tox_broker_audit.render.ci.gitlab import GitlabRenderer
+from tox_broker_audit.render.ci.sarif import SarifRenderer
+from tox_broker_audit.render.json import JsonRenderer
+from tox_broker_audit.render.markdown import MarkdownRenderer
+from tox_broker_audit.render.terminal import TerminalRenderer
+
+__all__ = ["builtin_renderers"]
+
+
+def builtin_renderers() -> list[Renderer]:
+    return [
+        TerminalRenderer(),
+        JsonRenderer(),
+        MarkdownRenderer(),
+        GithubRenderer(),
+        GitlabRenderer(),
+        SarifRenderer(),
+        AzureRenderer(),
+    ]

@@ -1,0 +1,87 @@
+"""The ``markdown`` format: report.md, for humans reading artefacts or a CI summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.render.layout import layout
+
+__all__ = ["MarkdownRenderer", "escape_cell"]
+
+_ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
+
+
+def escape_cell(text: str) -> str:
+    """Make text safe inside a Markdown table cell (one line, no column breaks, no HTML)."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
+def _block(f: Finding, lines: list[str], heading: str) -> None:
+    lines.append(f"{heading} {_ICON[f.severity]} {escape_cell(f.title)} ({f.code} `{f.slug}`)")
+    lines.append("")
+    lines.append(escape_cell(f.detail))
+    lines.append("")
+    location = ""
+    if f.location is not None:
+        location = f" — at {_code(f.location.path + (':' + str(f.location.line) if f.location.line else ''))}"
+    lines.append(f"**Fix:** {escape_cell(f.fix)}{location}")
+    lines.append("")
+
+
+class MarkdownRenderer:
+    name = "markdown"
+
+    def __call__(self, report: Report, options: Any, /) -> str:
+        lay = layout(report)
+        summary = report.summary
+        b_desc = escape_cell(str(report.baseline.get("description") or report.baseline.get("python") or "?"))
+        t_desc = escape_cell(str(report.target.get("description") or report.target.get("python") or "?"))
+        lines = [
+            f"## Broker audit{': ' + escape_cell(report.env) if report.env else ''}",
+            "",
+            f"**{summary['error']} error(s), {summary['warning']} warning(s), {summary['info']} info** — "
+            f"baseline: {b_desc}; target: {t_desc}",
+            "",
+        ]
+        for root, effects in lay.chains:
+            _block(root, lines, "###")
+            if effects:
+                lines.append("It explains:")
+                lines.append("")
+                lines.extend(f"- {_ICON[e.severity]} {escape_cell(e.title)} ({e.code})" for e in effects)
+                lines.append("")
+        for f in lay.causes:
+            _block(f, lines, "###")
+        if report.findings:
+            lines += [
+                "<details><summary>All findings</summary>",
+                "",
+                "| # | code | severity | group | subject | finding |",
+                "|---|---|---|---|---|---|",
+            ]
+            for i, f in enumerate(report.findings, 1):
+                lines.append(
+                    f"| {i} | {f.code} | {f.severity} | {f.group} | {escape_cell(f.subject)} | "
+                    f"{escape_cell(f.title)} |"
+                )
+            lines += ["", "</details>", ""]
+        else:
+            lines += ["No differences found.", ""]
+        artefacts = getattr(options, "artefacts", ())
+        if artefacts:
+            lines.append("Artefacts: " + ", ".join(_code(a) for a in artefacts))
+            lines.append("")
+        return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""The ``terminal`` format: root cause first in one sentence, the chain, the fix, then the rest counted.
+
+Without ``verbose`` the report of a single-cause case fits on one screen; ``-v`` lists every
+finding with its explanation and fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.render.layout import Layout, count_words, layout
+
+__all__ = ["TerminalRenderer"]
+
+_MARK = {"error": "✖", "warning": "▲", "info": "·"}
+_COLOR = {"error": "31;1", "warning": "33;1", "info": "2", "dim": "2", "fix": "32", "head": "1"}
+_MAX_CAUSES = 3
+_MAX_EFFECTS = 5
+
+
+class _Out:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.lines: list[str] = []
+
+    def paint(self, text: str, style: str) -> str:
+        if not self.color or not text:
+            return text
+        return f"\x1b[{_COLOR[style]}m{text}\x1b[0m"
+
+    def add(self, text: str = "") -> None:
+        self.lines.append(text)
+
+
+def _noise_words(findings: Sequence[Finding]) -> str:
+    names: list[str] = []
+    for f in findings:
+        subject = f.subject
+        if f.code.startswith("BA10"):
+            for prefix in ("TOX_", "PIP_"):
+                if subject.startswith(prefix):
+                    subject = prefix + "*"
+        elif f.code == "BA203":
+            subject = f"{f.subject} {f.evidence.get('baseline')} vs {f.evidence.get('target')}"
+        if subject not in names:
+            names.append(subject)
+    shown = ", ".join(names[:8])
+    return shown + (f", … (+{len(names) - 8})" if len(names) > 8 else "")
+
+
+def _headline(report: Report, lay: Layout) -> str:
+    env = f"{report.env}: broker audit" if report.env else "broker audit"
+    n_causes = len(lay.chains) + len(lay.causes)
+    others = len(lay.other) + len(lay.expected)
+    first = lay.chains[0][0] if lay.chains else (lay.causes[0] if lay.causes else None)
+    named = f" ({first.subject} [{first.code}])" if first is not None else ""
+    parts = [
+        f"{n_causes} cause{'s' if n_causes != 1 else ''} found{named}"
+        if n_causes
+        else "no likely cause found"
+    ]
+    if lay.effect_count:
+        parts.append(f"{lay.effect_count} effect{'s' if lay.effect_count != 1 else ''}")
+    parts.append(f"{others} other difference{'s' if others != 1 else ''}")
+    return f"{env} — {', '.join(parts)}"
+
+
+def _finding_line(out: _Out, f: Finding, indent: str = "") -> None:
+    mark = out.paint(_MARK[f.severity], f.severity)
+    out.add(f"{indent}{mark} {f.title}   {out.paint('[' + f.code + ']', 'dim')}")
+
+
+def _summary_line(f: Finding) -> str:
+    summary = f.evidence.get("summary")
+    return str(summary) if summary else ""
+
+
+def _chain(out: _Out, root: Finding, effects: Sequence[Finding]) -> None:
+    _finding_line(out, root)
+    summary = _summary_line(root)
+    if summary:
+        out.add(f"    {summary}")
+    shown = effects[:_MAX_EFFECTS]
+    for i, effect in enumerate(shown):
+        word = "and" if i == len(shown) - 1 and len(shown) > 1 else "so"
+        out.add(f"    {word:<8} {effect.title}   {out.paint('[' + effect.code + ']', 'dim')}")
+    if len(effects) > len(shown):
+        out.add(f"    {'':<8} … {len(effects) - len(shown)} more effects — -v to list")
+    out.add(f"  {out.paint('fix:', 'fix')} {root.fix}")
+
+
+def _runner(report: Report) -> str:
+    """Whose own noise the expected differences are: tox's, or nox's for a nox session."""
+    return "nox" if report.target.get("kind") == "nox-session" else "tox"
+
+
+def _verbose(out: _Out, report: Report) -> None:
+    groups = (
+        ("cause", "likely causes"),
+        ("other", "other differences"),
+        ("expected", f"expected {_runner(report)} differences"),
+    )
+    for group, label in groups:
+        items = [f for f in report.findings if f.group == group]
+        if not items:
+            continue
+        out.add(out.paint(f"{label} ({len(items)}):", "head"))
+        for f in items:
+            _finding_line(out, f, "  ")
+            out.add(f"      {f.detail}")
+            if f.explains:
+                out.add(f"      explains: {', '.join(f.explains)}")
+            loc = (
+                f" ({f.location.path}{':' + str(f.location.line) if f.location and f.location.line else ''})"
+                if f.location
+                else ""
+            )
+            out.add(f"      {out.paint('fix:', 'fix')} {f.fix}{loc}   id={f.id}")
+
+
+class TerminalRenderer:
+    name = "terminal"
+
+    def __call__(self, report: Report, options: Any, /) -> str:
+        out = _Out(bool(getattr(options, "color", False)))
+        lay = layout(report)
+        out.add(out.paint(_headline(report, lay), "head"))
+        if getattr(options, "verbose", False):
+            _verbose(out, report)
+        else:
+            shown = 0
+            for root, effects in lay.chains:
+                if shown >= _MAX_CAUSES:
+                    break
+                _chain(out, root, effects)
+                shown += 1
+            for f in lay.causes:
+                if shown >= _MAX_CAUSES:
+                    break
+                _finding_line(out, f)
+                summary = _summary_line(f)
+                if summary:
+                    out.add(f"    {summary}")
+                out.add(f"  {out.paint('fix:', 'fix')} {f.fix}")
+                shown += 1
+            hidden = len(lay.chains) + len(lay.causes) - shown
+            if hidden > 0:
+                out.add(f"{hidden} more possible cause{'s' if hidden != 1 else ''} — -v to list")
+            if not (lay.chains or lay.causes):
+                out.add("nothing that could break broker isolation differs between the two runs")
+            if lay.other:
+                out.add(
+                    out.paint(
+                        f"other differences (not used by your code): {count_words(lay.other)} — -v to list",
+                        "dim",
+                    )
+                )
+            if lay.expected:
+                noise = _noise_words(lay.expected)
+                out.add(out.paint(f"expected {_runner(report)} differences: {noise}", "dim"))
+        artefacts = getattr(options, "artefacts", ())
+        if artefacts:
+            out.add(f"artefacts: {', '.join(artefacts)}")
+        return "\n".join(out.lines) + "\n"

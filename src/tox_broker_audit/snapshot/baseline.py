@@ -1,0 +1,106 @@
+"""What ``tox --broker-audit`` compares with: resolving ``--broker-audit-baseline`` (DESIGN §7).
+
+``auto`` looks for the developer's own environment — ``$VIRTUAL_ENV`` of the shell tox was
+started from, then ``.venv`` / ``venv`` in the project, then ``python3`` on ``PATH`` — and
+never picks a tox env (running tox from inside a tox env must not compare tox with itself).
+An explicit value is a Python, a venv directory or a snapshot file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from tox_broker_audit._errors import AuditError, ProbeError
+from tox_broker_audit.snapshot.capture import resolve_python
+
+__all__ = ["BaselinePlan", "is_tox_env", "plan_baseline"]
+
+AUTO = "auto"
+_PROJECT_VENVS = (".venv", "venv")
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselinePlan:
+    """Either an interpreter to probe or a snapshot file to load, and how it was chosen."""
+
+    found_by: str
+    python: str | None = None
+    snapshot_file: Path | None = None
+
+
+def is_tox_env(path: Path, work_dir: Path) -> bool:
+    """A directory tox created as an environment (any project's ``.tox/…``), not a developer's venv."""
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    if (resolved / ".tox-info.json").is_file():
+        return True
+    work = work_dir.resolve()
+    return resolved == work or work in resolved.parents
+
+
+def _venv_python(venv: Path) -> str | None:
+    try:
+        return resolve_python(str(venv))
+    except ProbeError:
+        return None
+
+
+def _python_on_path(environ: Mapping[str, str], work_dir: Path) -> str | None:
+    entries = [
+        entry
+        for entry in environ.get("PATH", "").split(os.pathsep)
+        if entry and not is_tox_env(Path(entry).parent, work_dir)
+    ]
+    return shutil.which("python3", path=os.pathsep.join(entries))
+
+
+def plan_baseline(spec: str, *, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) -> BaselinePlan:
+    """Resolve ``spec``; raises :class:`AuditError` (one line) when nothing fits.
+
+    For ``auto`` the error means "no local environment found" (reported as BA901); for an
+    explicit value it is a bad option value.
+    """
+    if spec == AUTO:
+        return _plan_auto(tox_root=tox_root, work_dir=work_dir, environ=environ)
+    path = Path(spec).expanduser().absolute()
+    if path.suffix == ".json" or (path.is_file() and not os.access(path, os.X_OK)):
+        if not path.is_file():
+            raise AuditError(f"snapshot file not found: {path}")
+        return BaselinePlan(found_by=f"snapshot file {path}", snapshot_file=path)
+    python = resolve_python(str(path) if path.exists() else spec)  # else a name on PATH
+    kind = "venv" if path.is_dir() else "interpreter"
+    return BaselinePlan(found_by=f"{kind} {spec} (--broker-audit-baseline)", python=python)
+
+
+def _plan_auto(*, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) -> BaselinePlan:
+    active = environ.get("VIRTUAL_ENV")
+    skipped: list[str] = []
+    if active:
+        venv = Path(active)
+        if is_tox_env(venv, work_dir):
+            skipped.append(f"$VIRTUAL_ENV={active} is a tox env")
+        else:
+            python = _venv_python(venv)
+            if python is not None:
+                return BaselinePlan(found_by=f"$VIRTUAL_ENV ({active})", python=python)
+            skipped.append(f"$VIRTUAL_ENV={active} has no interpreter")
+    for name in _PROJECT_VENVS:
+        venv = tox_root / name
+        if venv.is_dir() and not is_tox_env(venv, work_dir):
+            python = _venv_python(venv)
+            if python is not None:
+                return BaselinePlan(found_by=f"{name} in the project ({venv})", python=python)
+    python = _python_on_path(environ, work_dir)
+    if python is not None:
+        return BaselinePlan(found_by=f"python3 on PATH ({python})", python=python)
+    why = "; ".join(skipped) + "; " if skipped else ""
+    raise ProbeError(
+        f"no local environment found for the baseline ({why}no .venv/venv in {tox_root}, "
+        "no python3 on PATH); pass --broker-audit-baseline=PYTHON|VENV|SNAPSHOT.json"
+    )

@@ -1,0 +1,217 @@
+"""Host side of the probe: run it in any interpreter, with a time-out, and load its snapshot."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from tox_broker_audit._errors import ProbeError, SnapshotError
+from tox_broker_audit._version import __version__
+from tox_broker_audit.snapshot.io import load_snapshot
+from tox_broker_audit.snapshot.model import Snapshot, Source
+
+__all__ = [
+    "PROBE_SCRIPT",
+    "ProbeRequest",
+    "find_pytest_script",
+    "fingerprint_key",
+    "resolve_python",
+    "take_snapshot",
+]
+
+PROBE_SCRIPT = Path(__file__).parent.parent / "probe" / "_tba_probe.py"
+Invocation = Literal["pytest", "python-m"]
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeRequest:
+    """Everything that defines one snapshot: which interpreter, where, with which environment."""
+
+    python: str
+    cwd: Path
+    env: Mapping[str, str] | None = None  # None: this process's environment
+    invocation: Invocation = "pytest"
+    pytest_args: tuple[str, ...] = ()
+    source: Source = dataclasses.field(default_factory=lambda: Source(kind="cli"))
+    timeout: float = DEFAULT_TIMEOUT
+    project_root: Path | None = None
+    pytest_script: str | None = None  # None: looked up next to the interpreter
+    brokers: bool = True
+    key: bytes | None = None  # fingerprint key; None: the user's cached key
+
+
+def _executable_in(venv: Path) -> Path | None:
+    for rel in ("bin/python", "bin/python3", "Scripts/python.exe"):
+        candidate = venv / rel
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_python(spec: str) -> str:
+    """Turn ``PY`` (path or name on PATH) or ``VENV_DIR`` into an interpreter path, or fail clearly."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        exe = _executable_in(path)
+        if exe is None:
+            raise ProbeError(f"{spec} is a directory but not a virtual environment (no bin/python in it)")
+        return str(exe.absolute())
+    if path.is_file():
+        if not os.access(path, os.X_OK):
+            raise ProbeError(f"{spec} is not executable")
+        return str(path.absolute())
+    if os.sep not in spec:
+        found = shutil.which(spec)
+        if found:
+            return found
+    raise ProbeError(f"Python interpreter not found: {spec}")
+
+
+def find_pytest_script(python: str) -> str | None:
+    """The ``pytest`` console script that belongs to ``python`` (same directory), if any.
+
+    The directory is taken from the path as given, not resolved: a venv's ``bin/python`` is
+    often a symlink to the base interpreter, while its ``pytest`` script sits in the venv.
+    """
+    directory = Path(python).parent
+    for name in ("pytest", "pytest.exe", "py.test"):
+        candidate = directory / name
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tox-broker-audit"
+
+
+def fingerprint_key() -> bytes:
+    """The key for value fingerprints: stable per user so snapshots taken apart compare.
+
+    It is kept in the user's cache directory (mode 0600) and never written into a snapshot;
+    where that is not writable a per-process random key is used (fingerprints then only
+    compare within this run).
+    """
+    key_file = _cache_dir() / "fingerprint.key"
+    try:
+        data = key_file.read_bytes()
+        if len(data) >= 32:
+            return data[:32]
+    except OSError:
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(str(key_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+    except FileExistsError:
+        return fingerprint_key()
+    except OSError:
+        pass
+    return key
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    from tox_broker_audit.probe._tba_redact import redact_text
+
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return redact_text(" | ".join(lines[-count:]))[:400]
+
+
+def take_snapshot(request: ProbeRequest) -> Snapshot:
+    """Run the probe as ``request`` says and return the validated snapshot.
+
+    Raises :class:`ProbeError` (one line) when the interpreter is missing, the probe crashes
+    or does not finish within ``request.timeout`` seconds.
+    """
+    python = resolve_python(request.python)
+    cwd = request.cwd
+    if not cwd.is_dir():
+        raise ProbeError(f"working directory does not exist: {cwd}")
+    script = request.pytest_script if request.pytest_script is not None else find_pytest_script(python)
+    env = dict(os.environ if request.env is None else request.env)
+    with tempfile.TemporaryDirectory(prefix="tba-probe-") as tmp:
+        out = Path(tmp) / "snapshot.json"
+        req_file = Path(tmp) / "request.json"
+        payload = {
+            "out": str(out),
+            "key": (request.key or fingerprint_key()).hex(),
+            "invocation": request.invocation,
+            "pytest_script": script,
+            "pytest_args": list(request.pytest_args),
+            "source": dataclasses.asdict(request.source),
+            "project_root": str(request.project_root or cwd),
+            "command": _emulated_command(request, python, script),
+            "tool_version": __version__,
+            "brokers": request.brokers,
+        }
+        fd = os.open(str(req_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh)
+        cmd = [python, "-S", str(PROBE_SCRIPT), str(req_file)]
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=str(cwd),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ProbeError(f"cannot start {python}: {exc.strerror or exc}") from None
+        try:
+            stdout, stderr = proc.communicate(timeout=request.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise ProbeError(
+                f"the probe in {python} did not finish within {request.timeout:g} s "
+                "(a conftest or plugin may hang at import or collection)"
+            ) from None
+        if not out.is_file():
+            tail = _last_lines(stderr) or _last_lines(stdout) or "no output"
+            raise ProbeError(f"the probe crashed in {python} (exit code {proc.returncode}): {tail}")
+        try:
+            return load_snapshot(out)
+        except SnapshotError as exc:
+            raise ProbeError(f"the probe in {python} wrote an unreadable snapshot: {exc}") from None
+
+
+def _emulated_command(request: ProbeRequest, python: str, script: str | None) -> list[str]:
+    if request.invocation == "python-m":
+        return [python, "-m", "pytest", *request.pytest_args]
+    return [script or "pytest", *request.pytest_args]
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):  # pragma: no cover - races
+        proc.kill()
+    proc.communicate()
+
+
+def default_python() -> str:
+    """The interpreter a plain ``broker-audit snapshot`` audits: the active venv, else this one."""
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv:
+        exe = _executable_in(Path(venv))
+        if exe is not None:
+            return str(exe)
+    return sys.executable

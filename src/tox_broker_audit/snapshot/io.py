@@ -1,0 +1,185 @@
+"""Strict loading and dumping of snapshot files (docs/snapshot.md).
+
+This is the only place that turns a snapshot file into typed objects. Loading is strict: a
+foreign file, a truncated file, a wrong type or an unknown ``schema_version`` is a
+:class:`SnapshotError` with one line of explanation, never a traceback. Unknown *keys* are
+tolerated so that newer probes can add fields without breaking older readers (extend, never
+rename).
+
+Like :mod:`.model`, no ``from __future__ import annotations``: the loader evaluates the
+model's field types at run time, also on Python 3.9.
+"""
+
+import dataclasses
+import json
+import sys
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from tox_broker_audit._errors import SnapshotError
+from tox_broker_audit.snapshot.model import SCHEMA, SCHEMA_VERSION, Snapshot
+
+__all__ = ["dump_snapshot", "load_snapshot", "snapshot_from_dict", "snapshot_to_dict"]
+
+# --------------------------------------------------------------------------- loading
+
+_T = TypeVar("_T")
+_NoneType = type(None)
+_UNION_TYPES: tuple[Any, ...] = (Union,)
+if sys.version_info >= (3, 10):  # pragma: no branch
+    _UNION_TYPES = (Union, types.UnionType)
+
+
+def _fail(where: str, problem: str) -> SnapshotError:
+    return SnapshotError(f"not a valid snapshot: {where}: {problem}")
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    if tp is Any:
+        return value
+    origin = get_origin(tp)
+    if origin in _UNION_TYPES:
+        args = get_args(tp)
+        if value is None:
+            if _NoneType in args:
+                return None
+            raise _fail(where, "is null")
+        others = [a for a in args if a is not _NoneType]
+        if len(others) == 1:
+            return _convert(others[0], value, where)
+        errors = []
+        for arg in others:
+            try:
+                return _convert(arg, value, where)
+            except SnapshotError as exc:
+                errors.append(str(exc))
+        raise _fail(where, "matches none of the allowed types")
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise _fail(where, f"{value!r} is not one of {', '.join(map(repr, get_args(tp)))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise _fail(where, f"expected a list, got {type(value).__name__}")
+        (item_tp, _ellipsis) = get_args(tp)
+        return tuple(_convert(item_tp, item, f"{where}[{i}]") for i, item in enumerate(value))
+    if origin in (Mapping, dict):
+        if not isinstance(value, dict):
+            raise _fail(where, f"expected an object, got {type(value).__name__}")
+        key_tp, val_tp = get_args(tp)
+        return {
+            _convert(key_tp, k, f"{where} key"): _convert(val_tp, v, f"{where}.{k}") for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _from_dict(tp, value, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(where, f"expected true/false, got {type(value).__name__}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(where, f"expected an integer, got {type(value).__name__}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(where, f"expected a number, got {type(value).__name__}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(where, f"expected a string, got {type(value).__name__}")
+        return value
+    raise TypeError(f"unsupported field type {tp!r} at {where}")  # pragma: no cover - model bug
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _from_dict(cls: type[_T], data: Any, where: str) -> _T:
+    if not isinstance(data, dict):
+        raise _fail(where, f"expected an object, got {type(data).__name__}")
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        # ``cls`` is a "reserved" word only in our Python API; the JSON says "class".
+        key = "class" if field.name == "cls" else field.name
+        if key not in data:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise _fail(where, f"missing field {key!r}")
+            continue
+        kwargs[field.name] = _convert(hints[field.name], data[key], f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def snapshot_from_dict(data: Any) -> Snapshot:
+    """Validate a decoded JSON value and build a :class:`Snapshot` from it."""
+    if not isinstance(data, dict):
+        raise SnapshotError(f"not a snapshot: expected a JSON object, got {type(data).__name__}")
+    schema = data.get("schema")
+    if schema != SCHEMA:
+        raise SnapshotError(f"not a tox-broker-audit snapshot (schema is {schema!r}, expected {SCHEMA!r})")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise SnapshotError(
+            f"unsupported snapshot schema_version {version!r}: this tox-broker-audit reads version "
+            f"{SCHEMA_VERSION}; re-capture it with this version or upgrade"
+        )
+    return _from_dict(Snapshot, data, "snapshot")
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for field in dataclasses.fields(value):
+            key = "class" if field.name == "cls" else field.name
+            out[key] = _to_jsonable(getattr(value, field.name))
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
+    result: dict[str, Any] = _to_jsonable(snapshot)
+    return result
+
+
+def load_snapshot(path: "Union[str, Path]") -> Snapshot:
+    """Read and validate a snapshot file; every problem is a one-line :class:`SnapshotError`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot file not found: {file}") from None
+    except IsADirectoryError:
+        raise SnapshotError(f"snapshot path is a directory, not a file: {file}") from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{file}: not a snapshot (not UTF-8 text)") from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot {file}: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise SnapshotError(f"{file}: empty file, not a snapshot")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{file}: not a snapshot (invalid or truncated JSON at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    try:
+        return snapshot_from_dict(data)
+    except SnapshotError as exc:
+        raise SnapshotError(f"{file}: {exc}") from None
+
+
+def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
+    """Write ``snapshot`` as JSON (atomically, so a crash never leaves half a file)."""
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(json.dumps(snapshot_to_dict(snapshot), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(file)

@@ -1,0 +1,435 @@
+"""The snapshot model: frozen dataclasses mirroring the snapshot JSON (docs/snapshot.md).
+
+The probe (``probe/``) writes plain JSON inside the audited interpreter; :mod:`.io` turns
+such a file back into these typed objects, strictly.
+
+The module deliberately avoids ``from __future__ import annotations`` and PEP 604 unions:
+the field types are evaluated at run time by the loader, also on Python 3.9.
+"""
+
+import dataclasses
+import sys
+from collections.abc import Mapping
+from typing import Literal, Optional, get_args
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "BrokerCreation",
+    "BrokerInfo",
+    "BrokerSet",
+    "BrokerUrl",
+    "BrokersSection",
+    "CallSite",
+    "CeleryUrl",
+    "CollectionError",
+    "CustomizeFile",
+    "Distribution",
+    "DoubleImport",
+    "DramatiqActor",
+    "EnvRead",
+    "EnvVar",
+    "EnvWrite",
+    "EnvironSection",
+    "ImportEvent",
+    "ImportsSection",
+    "InterpreterSection",
+    "Meta",
+    "ModuleOrigin",
+    "PackageFile",
+    "PackageFiles",
+    "ProbeIssue",
+    "PthFile",
+    "PytestPlugin",
+    "PytestSection",
+    "Reachability",
+    "Snapshot",
+    "Source",
+    "StartupModule",
+    "StartupSection",
+    "SysPathEntry",
+    "emulated_command",
+]
+
+SCHEMA = "tox-broker-audit/snapshot"
+SCHEMA_VERSION = 1
+
+_FROZEN = {"frozen": True}
+if sys.version_info >= (3, 10):  # pragma: no branch - slots need 3.10
+    _FROZEN["slots"] = True
+
+#: Phases of a test run, in order. ``startup`` is interpreter start-up (``.pth`` files,
+#: ``sitecustomize``); ``pytest-import`` is importing pytest itself; ``plugin-load`` covers
+#: entry-point, ``-p`` and ``PYTEST_PLUGINS`` plugins; ``conftest`` the initial conftests;
+#: ``configure`` the ``pytest_configure`` calls; ``collection`` the collection of tests.
+Phase = Literal["startup", "pytest-import", "plugin-load", "conftest", "configure", "collection", "unknown"]
+PHASES: tuple[str, ...] = get_args(Phase)
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Source:
+    """How a snapshot was captured."""
+
+    kind: Literal["tox-env", "plain-pytest", "cli", "pytest-run", "nox-session"]
+    name: Optional[str] = None
+    description: str = ""
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Meta:
+    tool_version: str
+    created: str
+    host: str
+    source: Source
+    invocation: Literal["pytest", "python-m", "pytest-run"]
+    command: tuple[str, ...]
+    cwd: str
+    duration_s: float = 0.0
+
+
+@dataclasses.dataclass(**_FROZEN)
+class InterpreterSection:
+    executable: str
+    version: str
+    implementation: str
+    prefix: str
+    base_prefix: str
+    in_venv: bool
+    venv_creator: Optional[str]
+    pyvenv_cfg: Mapping[str, str]
+    flags: Mapping[str, int]
+    hashseed: Optional[str]
+    platform: str
+
+
+@dataclasses.dataclass(**_FROZEN)
+class EnvVar:
+    """One environment variable. ``value`` is already redacted when ``secret`` is true."""
+
+    name: str
+    value: str
+    secret: bool
+    fingerprint: str
+
+
+@dataclasses.dataclass(**_FROZEN)
+class EnvRead:
+    """A read of ``os.environ`` by some code: which variable, where, and whether it was set."""
+
+    name: str
+    present: bool
+    how: Literal["getitem", "get", "contains", "getenv", "pop", "setdefault"]
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class EnvWrite:
+    """A change to ``os.environ`` made by some code during start-up or collection."""
+
+    name: str
+    how: Literal["setitem", "delitem", "pop", "setdefault"]
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str]
+    value: Optional[str] = None  # redacted like every value; None for deletions
+
+
+@dataclasses.dataclass(**_FROZEN)
+class EnvironSection:
+    variables: tuple[EnvVar, ...]
+    reads: tuple[EnvRead, ...]
+    fingerprint_key_id: str
+    writes: tuple[EnvWrite, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class SysPathEntry:
+    path: str
+    origin: Literal[
+        "invocation",
+        "pythonpath",
+        "stdlib",
+        "site-packages",
+        "user-site",
+        "pth",
+        "pytest-rootdir",
+        "conftest",
+        "pythonpath-ini",
+        "runtime",
+        "unknown",
+    ]
+    detail: Optional[str]
+    exists: bool
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PthFile:
+    path: str
+    name: str
+    path_lines: tuple[str, ...]
+    exec_lines: tuple[str, ...]
+    known: Optional[str]
+    added_paths: tuple[str, ...]
+    imported: tuple[str, ...]
+    processed: bool
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CustomizeFile:
+    """``sitecustomize`` or ``usercustomize`` as found at start-up."""
+
+    module: str
+    path: Optional[str]
+    sha256: Optional[str]
+    imported: tuple[str, ...]
+    error: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class StartupModule:
+    name: str
+    file: Optional[str]
+    by: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class StartupSection:
+    pth_files: tuple[PthFile, ...]
+    sitecustomize: Optional[CustomizeFile]
+    usercustomize: Optional[CustomizeFile]
+    user_site: Optional[str]
+    user_site_enabled: bool
+    modules: tuple[StartupModule, ...]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Distribution:
+    name: str
+    raw_name: str
+    version: str
+    location: str
+    installer: Optional[str]
+    editable: bool
+    direct_url: Optional[str]
+    source_path: Optional[str]
+    requested: bool
+    top_level: tuple[str, ...]
+    shadowed: bool = False
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PytestPlugin:
+    name: str
+    module: Optional[str]
+    file: Optional[str]
+    distribution: Optional[str]
+    how: Literal["builtin", "entry-point", "-p", "PYTEST_PLUGINS", "conftest", "pytest_plugins", "other"]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CollectionError:
+    nodeid: str
+    message: str
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PytestSection:
+    available: bool
+    version: Optional[str] = None
+    invocation: Optional[str] = None
+    args: tuple[str, ...] = ()
+    rootdir: Optional[str] = None
+    inifile: Optional[str] = None
+    addopts: tuple[str, ...] = ()
+    import_mode: Optional[str] = None
+    testpaths: tuple[str, ...] = ()
+    ini_pythonpath: tuple[str, ...] = ()
+    unknown_ini_keys: tuple[str, ...] = ()
+    plugins: tuple[PytestPlugin, ...] = ()
+    conftests: tuple[str, ...] = ()
+    collection_errors: tuple[CollectionError, ...] = ()
+    collected: int = 0
+    exit_code: Optional[int] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class ImportEvent:
+    module: str
+    phase: Phase
+    importer: Optional[str]
+    importer_file: Optional[str]
+    importer_line: Optional[int]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class DoubleImport:
+    file: str
+    names: tuple[str, ...]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class ModuleOrigin:
+    module: str
+    file: Optional[str]
+    in_project: bool
+    distribution: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PackageFile:
+    path: str  # relative to the package directory, "/"-separated
+    size: int
+    sha256: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class PackageFiles:
+    """The files of one imported project package, where this interpreter found it."""
+
+    name: str
+    root: str
+    files: tuple[PackageFile, ...]
+    truncated: bool = False
+
+
+@dataclasses.dataclass(**_FROZEN)
+class ImportsSection:
+    timeline: tuple[ImportEvent, ...]
+    double_imports: tuple[DoubleImport, ...]
+    origins: tuple[ModuleOrigin, ...]
+    packages: tuple[PackageFiles, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokerInfo:
+    """A broker object, identified within the snapshot by ``id``."""
+
+    id: str
+    cls: str
+    target: Optional[str]
+    kind: Literal["stub", "rabbitmq", "redis", "other"]
+    url: Optional[str] = None  # redacted, e.g. amqp://user:***@host:5672/%2F
+
+
+@dataclasses.dataclass(**_FROZEN)
+class DramatiqActor:
+    name: str
+    module: Optional[str]
+    queue: str
+    broker_id: Optional[str]
+    broker_class: Optional[str]
+    broker_target: Optional[str]
+    bound_to_global: bool
+    file: Optional[str] = None
+    line: Optional[int] = None
+    phase: Optional[Phase] = None  # when the actor was declared (bound)
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CallSite:
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokerCreation:
+    broker_id: str
+    cls: str
+    implicit_default: bool
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    target: Optional[str]
+    module: Optional[str] = None
+    #: Non-library frames that led to the creation, innermost first (e.g. the module with
+    #: ``@dramatiq.actor``, then the pytest plugin / ``.pth`` / conftest that imported it).
+    stack: tuple[CallSite, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokerSet:
+    """A ``dramatiq.set_broker()`` call (``implicit_default``: made by ``get_broker()``)."""
+
+    broker_id: Optional[str]
+    cls: str
+    implicit_default: bool
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokerUrl:
+    variable: str
+    url: str
+    scheme: Optional[str]
+    target: Optional[str]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CeleryUrl:
+    setting: str
+    url: str
+    source: str
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Reachability:
+    target: str
+    protocol: Literal["amqp", "redis", "tcp"]
+    status: Literal["reachable", "refused", "timeout", "wrong-protocol", "unresolvable", "error", "skipped"]
+    detail: str = ""
+    elapsed_ms: Optional[float] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class BrokersSection:
+    captured: bool
+    dramatiq_installed: bool = False
+    dramatiq_version: Optional[str] = None
+    pika_installed: bool = False
+    redis_installed: bool = False
+    global_broker: Optional[BrokerInfo] = None
+    brokers: tuple[BrokerInfo, ...] = ()
+    actors: tuple[DramatiqActor, ...] = ()
+    creations: tuple[BrokerCreation, ...] = ()
+    env_urls: tuple[BrokerUrl, ...] = ()
+    celery_urls: tuple[CeleryUrl, ...] = ()
+    reachability: tuple[Reachability, ...] = ()
+    dramatiq_imported: bool = False
+    instrumented: bool = False
+    set_calls: tuple[BrokerSet, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class ProbeIssue:
+    section: str
+    message: str
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Snapshot:
+    schema: str
+    schema_version: int
+    meta: Meta
+    interpreter: InterpreterSection
+    environ: EnvironSection
+    sys_path: tuple[SysPathEntry, ...]
+    startup: StartupSection
+    distributions: tuple[Distribution, ...]
+    pytest: PytestSection
+    imports: ImportsSection
+    brokers: BrokersSection
+    errors: tuple[ProbeIssue, ...] = ()
+
+
+def emulated_command(snapshot: Snapshot) -> str:
+    """One line saying what a snapshot emulates (shown in reports)."""
+    meta = snapshot.meta
+    return f"{' '.join(meta.command) or meta.invocation} in {meta.cwd} ({snapshot.interpreter.executable})"
