@@ -121,7 +121,7 @@ def _by_code(report: Report) -> dict[str, Finding]:
 
 
 def _unit_tests_pair() -> tuple[Snapshot, Snapshot]:
-    """DESIGN §5's example: UNIT_TESTS read by app/broker.py decides the broker."""
+    """The README's example: UNIT_TESTS read by app/broker.py decides the broker."""
     baseline = make_snapshot(
         prefix="/home/u/.venv",
         env={"HOME": "/home/u", "UNIT_TESTS": "1"},

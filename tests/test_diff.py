@@ -74,3 +74,14 @@ def test_pth_sys_path_plugins_and_pytest_config() -> None:
     assert [(c.name, c.kind) for c in diff.plugins] == [("p", "missing")]
     assert {c.field for c in diff.pytest_config} == {"inifile", "invocation"}
     assert diff.unknown_ini_extra == ("env",)
+
+
+def test_versions_compare_as_versions_and_names_canonically() -> None:
+    """``1.0`` and ``1.0.0`` are the same release (PEP 440); ``Foo_Bar`` is ``foo-bar`` (PEP 503)."""
+    base = make_snapshot(prefix=B, dists=[dist("attrs", "23.1", prefix=B), dist("Foo_Bar", "2.0", prefix=B)])
+    target = make_snapshot(
+        prefix=T, dists=[dist("attrs", "23.1.0", prefix=T), dist("foo-bar", "2.0.0", prefix=T)]
+    )
+    assert diff_snapshots(base, target).distributions == ()
+    newer = make_snapshot(prefix=T, dists=[dist("attrs", "23.2", prefix=T), dist("foo-bar", "2.0", prefix=T)])
+    assert [(c.name, c.kind) for c in diff_snapshots(base, newer).distributions] == [("attrs", "version")]

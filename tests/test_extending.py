@@ -13,7 +13,7 @@ from _snapshot_factory import make_snapshot
 from tox_broker_audit import dump_snapshot
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.registry import make_plugin_manager
-from tox_broker_audit.render import available_formats, render
+from tox_broker_audit.renderers import available_formats, render
 
 EXTENSION = """
 from tox_broker_audit import Finding, hookimpl

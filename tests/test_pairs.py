@@ -19,7 +19,7 @@ import pytest
 from helpers import make_venv, write_tree
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Report, ToxFacts
-from tox_broker_audit.render import render
+from tox_broker_audit.renderers import render
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
 from tox_broker_audit.snapshot.model import Snapshot
 
@@ -87,7 +87,7 @@ def _env(python: Path, extra: Mapping[str, str], *, tox: bool) -> dict[str, str]
         "LANG": "C.UTF-8",
         "VIRTUAL_ENV": str(python.parent.parent),
     }
-    if tox:  # what tox adds (DESIGN §7)
+    if tox:  # what tox adds (docs/tox.md)
         env.update(
             {
                 "TOX_ENV_NAME": "py",

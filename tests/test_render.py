@@ -1,4 +1,4 @@
-"""Renderers: terminal, json (DESIGN §6 exactly), markdown; colour rules; redaction."""
+"""Renderers: terminal, json (report.json as docs/architecture.md says), markdown; colour; redaction."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from io import StringIO
 from _snapshot_factory import PROJECT, make_snapshot, origin, read
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
-from tox_broker_audit.render import available_formats, render, should_color
-from tox_broker_audit.render.json import report_to_dict
+from tox_broker_audit.renderers import available_formats, render, should_color
+from tox_broker_audit.renderers.json import report_to_dict
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

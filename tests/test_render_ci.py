@@ -19,10 +19,10 @@ from test_brokers_rules import _unit_tests_pair
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Finding, Location, Report, ToxFacts
 from tox_broker_audit.probe._tba_redact import redact_text
-from tox_broker_audit.render import available_formats, render
-from tox_broker_audit.render import ci as _ci
-from tox_broker_audit.render.ci import azure as _azure
-from tox_broker_audit.render.ci import github as _github
+from tox_broker_audit.renderers import available_formats, render
+from tox_broker_audit.renderers import ci as _ci
+from tox_broker_audit.renderers.ci import azure as _azure
+from tox_broker_audit.renderers.ci import github as _github
 
 CANARY = "CANARY"
 TOKEN = "ghp_" + "Zz9" * 12
@@ -132,7 +132,7 @@ def evil_report() -> Report:
 
 
 def chain_report() -> Report:
-    """The real diagnosis engine on DESIGN §5's example: UNIT_TESTS -> BA602 -> BA601 -> BA603."""
+    """The real diagnosis engine on the README's example: UNIT_TESTS -> BA602 -> BA601 -> BA603."""
     baseline, target = _unit_tests_pair()
     tox = ToxFacts(ini_path=f"{PROJECT}/tox.ini", ini_section="testenv", section_line=4)
     return diagnose(baseline, target, env_name="py312", tox=tox)

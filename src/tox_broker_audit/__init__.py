@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions, Rule, hookimpl, hookspec, rule
     from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Location, Report, ToxFacts
     from tox_broker_audit.diagnosis.registry import make_plugin_manager
-    from tox_broker_audit.render import available_formats, render, report_to_dict
+    from tox_broker_audit.renderers import available_formats, render, report_to_dict
     from tox_broker_audit.snapshot.io import dump_snapshot, load_snapshot
     from tox_broker_audit.snapshot.model import Snapshot
 
@@ -40,15 +40,15 @@ _LAZY = {
     "Snapshot": ".snapshot.model",
     "SnapshotError": "._errors",
     "ToxFacts": ".diagnosis.model",
-    "available_formats": ".render",
+    "available_formats": ".renderers",
     "diagnose": ".diagnosis.engine",
     "dump_snapshot": ".snapshot.io",
     "hookimpl": ".diagnosis.hooks",
     "hookspec": ".diagnosis.hooks",
     "load_snapshot": ".snapshot.io",
     "make_plugin_manager": ".diagnosis.registry",
-    "render": ".render",
-    "report_to_dict": ".render",
+    "render": ".renderers",
+    "report_to_dict": ".renderers",
     "rule": ".diagnosis.hooks",
 }
 

@@ -7,7 +7,7 @@ that could not be captured, write the artefacts, render the requested formats, a
 the findings that ``fail-on`` turns into a failure. Each front door prints the lines and
 fails in its own way (a tox ``Fail``, ``session.error``).
 
-Never let the audit break the user's run (DESIGN §8): a diagnosis, artefact or renderer
+Never let the audit break the user's run (docs/architecture.md): a diagnosis, artefact or renderer
 failure becomes a BA901 finding or one line of output, never an exception.
 """
 
@@ -92,7 +92,7 @@ def choose_formats(requested: Sequence[str], environ: Mapping[str, str]) -> tupl
 
 def check_formats(formats: Sequence[str], option: str) -> None:
     """:class:`AuditError` naming ``option`` when a format is not registered."""
-    from tox_broker_audit.render import available_formats
+    from tox_broker_audit.renderers import available_formats
 
     known = tuple(available_formats())
     unknown = [fmt for fmt in formats if fmt not in known]
@@ -265,8 +265,8 @@ def _build_report(
 def _write_artefacts(
     out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
 ) -> tuple[str, ...]:
-    from tox_broker_audit.render import render
-    from tox_broker_audit.render.json import report_to_dict
+    from tox_broker_audit.renderers import render
+    from tox_broker_audit.renderers.json import report_to_dict
     from tox_broker_audit.snapshot.io import dump_snapshot
 
     written: list[Path] = []
@@ -301,7 +301,7 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
     lines: list[str],
     output: OutputOptions,
 ) -> None:
-    from tox_broker_audit.render import render
+    from tox_broker_audit.renderers import render
 
     for fmt in output.formats:
         try:

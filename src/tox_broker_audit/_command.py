@@ -1,6 +1,6 @@
 """Find the pytest invocation in a tox env's ``commands`` and turn it into a collection run.
 
-The target probe must see what the env's real test command sees (DESIGN §3): the same
+The target probe must see what the env's real test command sees (docs/architecture.md, "The probe"): the same
 ``sys.path[0]`` (``pytest`` console script → its directory, ``python -m pytest`` and
 ``coverage run -m pytest`` → the working directory) and the same arguments, so that rootdir,
 ini file, ``-p`` plugins and test paths match. Pure functions over argument lists, no tox

@@ -19,6 +19,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from tox_broker_audit.probe._tba_redact import MASK
 from tox_broker_audit.snapshot.model import (
     CollectionError,
@@ -260,9 +263,27 @@ def _dist_where(dist: Distribution, snapshot: Snapshot) -> tuple[bool, str | Non
     return False, normalize_path(dist.location, snapshot)
 
 
+def same_version(a: str, b: str) -> bool:
+    """Equal as versions (PEP 440: ``1.0 == 1.0.0``), else as strings."""
+    if a == b:
+        return True
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return False
+
+
+def _dists(snapshot: Snapshot) -> dict[str, Distribution]:
+    """Importable distributions by canonical name (PEP 503), the first on ``sys.path`` wins."""
+    out: dict[str, Distribution] = {}
+    for dist in snapshot.distributions:
+        if not dist.shadowed:
+            out.setdefault(canonicalize_name(dist.name), dist)
+    return out
+
+
 def _dist_changes(baseline: Snapshot, target: Snapshot) -> tuple[DistChange, ...]:
-    base = _by_name(d for d in baseline.distributions if not d.shadowed)
-    tgt = _by_name(d for d in target.distributions if not d.shadowed)
+    base, tgt = _dists(baseline), _dists(target)
     out: list[DistChange] = []
     for name in sorted(set(base) | set(tgt)):
         b, t = base.get(name), tgt.get(name)
@@ -271,7 +292,7 @@ def _dist_changes(baseline: Snapshot, target: Snapshot) -> tuple[DistChange, ...
         elif b is None:
             out.append(DistChange(name, "extra", None, t))
         else:
-            if b.version != t.version:
+            if not same_version(b.version, t.version):
                 out.append(DistChange(name, "version", b, t))
             if _dist_where(b, baseline) != _dist_where(t, target):
                 out.append(DistChange(name, "install-mode", b, t))

@@ -64,32 +64,27 @@ def audit(
 
     environ = dict(os.environ)
     try:
-        if fail_on not in _audit.FAIL_ON:
-            raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
-        if invocation not in _INVOCATIONS:
-            raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
-        chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
-        _audit.check_formats(chosen, "format")
-        plan, plan_error = _plan(session, os.fspath(baseline), environ)
+        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, invocation)
     except AuditError as exc:
-        session.error(f"broker-audit: {exc}")
+        session.error(f"broker-audit: {exc}")  # raises: the session ends here
+    output = _audit.OutputOptions(
+        formats=chosen,
+        verbose=verbose,
+        root=_audit.ci_root(environ, str(_project_root(session))),
+        config_file=_noxfile(session),
+    )
     try:
         report = _run(
             session,
             plan,
             plan_error,
             environ,
-            _audit.OutputOptions(
-                formats=chosen,
-                verbose=verbose,
-                root=_audit.ci_root(environ, str(_project_root(session))),
-                config_file=_noxfile(session),
-            ),
+            output,
             args=tuple(pytest_args or ()),
             ignore=tuple(ignore),
             invocation=invocation,
         )
-    except Exception as exc:  # noqa: BLE001 - never let the audit break the run (DESIGN §8)
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run (docs/architecture.md)
         session.warn(
             f"broker-audit: {session.name}: internal error, audit skipped: {type(exc).__name__}: {exc}"
         )
@@ -98,6 +93,29 @@ def audit(
     if failing:
         session.error(f"broker audit: {failing} finding(s) at or above fail_on={fail_on}")
     return report
+
+
+def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
+    session: nox.Session,
+    environ: dict[str, str],
+    baseline: str | os.PathLike[str],
+    formats: Sequence[str],
+    fail_on: str,
+    invocation: str,
+) -> tuple[tuple[str, ...], BaselinePlan | None, str]:
+    """audit()'s arguments, validated: the formats, the baseline plan (or why there is none).
+    A bad value is an :class:`AuditError` naming the keyword."""
+    from tox_broker_audit import _audit
+    from tox_broker_audit._errors import AuditError
+
+    if fail_on not in _audit.FAIL_ON:
+        raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
+    if invocation not in _INVOCATIONS:
+        raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
+    chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
+    _audit.check_formats(chosen, "format")
+    plan, plan_error = _plan(session, os.fspath(baseline), environ)
+    return chosen, plan, plan_error
 
 
 def _plan(session: nox.Session, spec: str, environ: dict[str, str]) -> tuple[BaselinePlan | None, str]:

@@ -14,7 +14,7 @@ __all__ = ["add_env_keys", "add_options"]
 
 
 def add_options(parser: ToxParser) -> None:
-    """The command-line options (DESIGN §7). No default is ``None``: tox 4 cannot infer a type
+    """The command-line options (docs/tox.md). No default is ``None``: tox 4 cannot infer a type
     from it and fails at start-up (every tox run, audited or not)."""
     parser.add_argument(
         "--broker-audit",

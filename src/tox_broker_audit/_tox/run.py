@@ -7,7 +7,7 @@ thread started as soon as the options are known, while tox sets up the envs; eve
 also under ``tox run-parallel``, whose envs are threads of this same process — joins it
 when its own commands are done.
 
-Never let the audit break the user's run (DESIGN §8): every probe or diagnosis failure
+Never let the audit break the user's run (docs/architecture.md): every probe or diagnosis failure
 becomes a BA901 finding and one clear line; only ``--broker-audit-fail-on`` changes the
 env's result. A bad option value is a tox error (``HandledError``) at start-up.
 """
@@ -61,7 +61,7 @@ class AuditRun:
         self.tox_root = tox_root
         self.work_dir = work_dir
         self.config_file = config_file
-        #: The environment tox was started with: the baseline runs with it (DESIGN §7).
+        #: The environment tox was started with: the baseline runs with it (docs/tox.md).
         self.environ: dict[str, str] = dict(os.environ)
         self.fail_on: str = options.broker_audit_fail_on
         self.formats = _audit.choose_formats(options.broker_audit_format, self.environ)

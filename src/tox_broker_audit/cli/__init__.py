@@ -1,4 +1,6 @@
-"""The ``broker-audit`` command line (DESIGN §7). Thin: each sub-command lives in its own module.
+"""The ``broker-audit`` command line (docs/architecture.md, Contracts).
+
+Thin: each sub-command lives in its own module.
 
 Exit codes: 0 no finding at/above ``--fail-on``, 1 findings, 2 usage or input error.
 """

@@ -144,17 +144,22 @@ def _demo(project: Path, out: TextIO) -> int:
     env = _shell_env()
     steps = _Steps(4, out)
     out.write(f"example project: {project}\nthe developer's shell exports: UNIT_TESTS=1\n\n")
+    _local_venv(project, env, steps)
+    _plain_pytest(project, env, steps)
+    proc = _tox(project, env, steps, out)
+    return _conclude(project, proc, out)
 
+
+def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
     started = steps.start("creating the local venv the way a developer would: python -m venv .venv")
     proc = _run([sys.executable, "-m", "venv", ".venv"], cwd=project, env=env, timeout=300)
     if proc.returncode != 0:
         raise AuditError(f"python -m venv failed: {_last_line(proc.stderr or proc.stdout)}")
-    python = str(project / ".venv" / "bin" / "python")
     steps.finish(started)
-
     started = steps.start(
         "installing it: pip install -e '.[test]' (dramatiq, pika, pytest from the package index)"
     )
+    python = str(project / ".venv" / "bin" / "python")
     proc = _run([python, "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env, timeout=900)
     if proc.returncode != 0:
         said = proc.stderr + proc.stdout
@@ -163,6 +168,8 @@ def _demo(project: Path, out: TextIO) -> int:
         raise AuditError(f"pip install -e '.[test]' failed: {_last_line(said)}")
     steps.finish(started)
 
+
+def _plain_pytest(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
     started = steps.start("plain pytest in the local venv: .venv/bin/pytest")
     proc = _run(
         [str(project / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"],
@@ -174,6 +181,10 @@ def _demo(project: Path, out: TextIO) -> int:
         raise AuditError(f"the local pytest run should pass but did not: {_last_line(proc.stdout)}")
     steps.finish(started, f"PASSED — {_last_line(proc.stdout)}")
 
+
+def _tox(
+    project: Path, env: Mapping[str, str], steps: _Steps, out: TextIO
+) -> subprocess.CompletedProcess[str]:
     if _port_open("127.0.0.1", 5672):
         out.write("note: something listens on 127.0.0.1:5672, so the tox run may reach a real broker\n")
     started = steps.start("tox --broker-audit (tox builds its own env; the audit runs after the tests)")
@@ -185,7 +196,10 @@ def _demo(project: Path, out: TextIO) -> int:
     if symptom:
         out.write(f"      symptom: {symptom.group(1).strip()}\n")
     out.write("\n" + "\n".join(_tox_section(proc.stdout)) + "\n\n")
+    return proc
 
+
+def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO) -> int:
     report_file = project / ".tox" / "py" / "broker-audit" / "report.json"
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
@@ -201,6 +215,5 @@ def _demo(project: Path, out: TextIO) -> int:
         return 1
     if not findings:
         raise AuditError("tox failed but the audit found no difference; please report this")
-    top = findings[0]
-    out.write(f"what to change: {top['fix']}\n")
+    out.write(f"what to change: {findings[0]['fix']}\n")
     return 0

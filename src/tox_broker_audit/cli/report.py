@@ -2,8 +2,9 @@
 
 ``diff BASELINE TARGET`` reads two snapshot files; ``compare --baseline X --target Y`` accepts
 for each side an interpreter, a venv directory or a ``.json`` snapshot file and captures what
-is needed. Exit codes (DESIGN §7): 0 no finding at/above ``--fail-on``, 1 findings, 2 usage or
-input error (raised as :class:`AuditError`, turned into 2 by ``cli.main``).
+is needed. Exit codes (docs/architecture.md, Contracts): 0 no finding at/above ``--fail-on``,
+1 findings, 2 usage or input error (raised as :class:`AuditError`, turned into 2 by
+``cli.main``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tox_broker_audit._audit import FAIL_ON, count_failing
 from tox_broker_audit._errors import AuditError
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Report
-from tox_broker_audit.render import available_formats, render, should_color
+from tox_broker_audit.renderers import available_formats, render, should_color
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
 from tox_broker_audit.snapshot.io import load_snapshot
 from tox_broker_audit.snapshot.model import Snapshot, Source

@@ -3,7 +3,7 @@
 Extensions register under the entry-point group ``tox_broker_audit`` (see
 ``docs/extending.md``); the built-in rule modules are registered the same way they are.
 Renderers contributed by extensions are collected here too; the built-in renderers are
-added by :mod:`tox_broker_audit.render` itself.
+added by :mod:`tox_broker_audit.renderers` itself.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What ``tox --broker-audit`` compares with: resolving ``--broker-audit-baseline`` (DESIGN §7).
+"""What ``tox --broker-audit`` compares with: resolving ``--broker-audit-baseline`` (docs/tox.md).
 
 ``auto`` looks for the developer's own environment — ``$VIRTUAL_ENV`` of the shell tox was
 started from, then ``.venv`` / ``venv`` in the project, then ``python3`` on ``PATH`` — and

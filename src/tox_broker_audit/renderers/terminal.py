@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.render.layout import Layout, count_words, layout
+from tox_broker_audit.renderers.layout import Layout, count_words, layout
 
 __all__ = ["TerminalRenderer"]
 

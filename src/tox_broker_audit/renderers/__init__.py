@@ -20,8 +20,8 @@ from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.diagnosis.registry import collect_renderers
 from tox_broker_audit.probe._tba_redact import redact_text
-from tox_broker_audit.render.builtin import builtin_renderers
-from tox_broker_audit.render.json import report_to_dict
+from tox_broker_audit.renderers.builtin import builtin_renderers
+from tox_broker_audit.renderers.json import report_to_dict
 
 __all__ = [
     "RenderOptions",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from tox_broker_audit.diagnosis.hooks import Renderer
-from tox_broker_audit.render.ci.azure import AzureRenderer
-from tox_broker_audit.render.ci.github import GithubRenderer
-from tox_broker_audit.render.ci.gitlab import GitlabRenderer
-from tox_broker_audit.render.ci.sarif import SarifRenderer
-from tox_broker_audit.render.json import JsonRenderer
-from tox_broker_audit.render.markdown import MarkdownRenderer
-from tox_broker_audit.render.terminal import TerminalRenderer
+from tox_broker_audit.renderers.ci.azure import AzureRenderer
+from tox_broker_audit.renderers.ci.github import GithubRenderer
+from tox_broker_audit.renderers.ci.gitlab import GitlabRenderer
+from tox_broker_audit.renderers.ci.sarif import SarifRenderer
+from tox_broker_audit.renderers.json import JsonRenderer
+from tox_broker_audit.renderers.markdown import MarkdownRenderer
+from tox_broker_audit.renderers.terminal import TerminalRenderer
 
 __all__ = ["builtin_renderers"]
 

@@ -1,4 +1,4 @@
-"""The ``json`` format: report.json exactly as DESIGN §6 describes it."""
+"""The ``json`` format: report.json exactly as docs/architecture.md (Contracts) describes it."""
 
 from __future__ import annotations
 

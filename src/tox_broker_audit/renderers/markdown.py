@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.render.layout import layout
+from tox_broker_audit.renderers.layout import layout
 
 __all__ = ["MarkdownRenderer", "escape_cell"]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.render import ci as _ci
+from tox_broker_audit.renderers import ci as _ci
 
 __all__ = ["GithubRenderer", "command", "escape_data", "escape_property", "select"]
 

@@ -15,8 +15,8 @@ from typing import Any
 from tox_broker_audit._version import __version__
 from tox_broker_audit.diagnosis.codes import meaning_of
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.render import ci as _ci
-from tox_broker_audit.render.json import jsonable
+from tox_broker_audit.renderers import ci as _ci
+from tox_broker_audit.renderers.json import jsonable
 
 __all__ = ["SCHEMA", "SarifRenderer", "sarif_log"]
 

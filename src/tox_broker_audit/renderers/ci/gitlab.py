@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.render import ci as _ci
+from tox_broker_audit.renderers import ci as _ci
 
 __all__ = ["GitlabRenderer", "issues", "severity"]
 
