@@ -192,19 +192,18 @@ def capture(
     """
     failures: list[Finding] = []
     lines: list[str] = []
-    target: Snapshot | None = None
-    try:
-        target = take_target()
-    except AuditError as exc:
-        failures.append(probe_failure("target", str(exc)))
-        lines.append(f"broker-audit: {name}: could not capture {target_words}: {exc}")
-    baseline: Snapshot | None = None
-    try:
-        baseline = take_baseline()
-    except AuditError as exc:
-        failures.append(probe_failure("baseline", str(exc)))
-        lines.append(f"broker-audit: {name}: no baseline: {exc}")
-    return Captured(target, baseline, tuple(failures), tuple(lines))
+    taken: list[Snapshot | None] = []
+    for side, take, words in (
+        ("target", take_target, f"could not capture {target_words}"),
+        ("baseline", take_baseline, "no baseline"),
+    ):
+        try:
+            taken.append(take())
+        except AuditError as exc:
+            taken.append(None)
+            failures.append(probe_failure(side, str(exc)))
+            lines.append(f"broker-audit: {name}: {words}: {exc}")
+    return Captured(taken[0], taken[1], tuple(failures), tuple(lines))
 
 
 def finish(  # noqa: PLR0917 - the two front doors' one call site each

@@ -23,27 +23,38 @@ _EDITABLE_WHY = {
     "rebuild": "or rebuild: the installed copy differs from your source tree",
 }
 
+#: Each action in tox's words and in nox's: ``{subject}``, ``{value}`` and ``{why}`` are filled in.
+_TOX_WORDS = {
+    "pass_env": "add  pass_env = {subject}",
+    "set_env": "add  set_env = {subject}=…   (or install/run whatever sets it locally)",
+    "unset_env": "remove {subject} from set_env (or set the same value locally)",
+    "override_env": "set_env overrides {subject}: remove it or give it the local value",
+    "add_dep": "add {subject} to deps",
+    "pin_dep": "pin {subject}=={value} in deps (or upgrade locally)",
+    "editable": "package = editable   ({why})",
+}
+_NOX_WORDS = {
+    "pass_env": 'nox passes your environment: set session.env["{subject}"] in the session '
+    "(or stop removing/overriding it)",
+    "set_env": 'set session.env["{subject}"] in the session',
+    "unset_env": 'do not set session.env["{subject}"] in the session',
+    "override_env": 'session.env["{subject}"] overrides it: remove it or give it the local value',
+    "add_dep": 'session.install("{subject}") in the session',
+    "pin_dep": 'session.install("{subject}=={value}") in the session (or upgrade locally)',
+    "editable": 'session.install("-e", ".") in the session (to match a local `pip install -e .`)',
+}
 
-def _tox_change(fix: Fix) -> str:
-    name = fix.subject
-    if fix.action == "pass_env":
-        return f"add  pass_env = {name}" + (f"   (or set_env = {name}={fix.value})" if fix.value else "")
-    if fix.action == "set_env":
-        return f"add  set_env = {name}=…   (or install/run whatever sets it locally)"
-    if fix.action == "unset_env":
-        return f"remove {name} from set_env (or set the same value locally)"
-    if fix.action == "override_env":
-        return f"set_env overrides {name}: remove it or give it the local value"
-    if fix.action == "add_dep":
-        return f"add {name} to deps"
-    if fix.action == "pin_dep":
-        return f"pin {name}=={fix.value} in deps (or upgrade locally)"
-    return f"package = editable   ({_EDITABLE_WHY.get(fix.value, _EDITABLE_WHY['match'])})"
+
+def _say(words: dict[str, str], fix: Fix) -> str:
+    why = _EDITABLE_WHY.get(fix.value, _EDITABLE_WHY["match"])
+    return words[fix.action].format(subject=fix.subject, value=fix.value, why=why)
 
 
 def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     """``tox.ini:4 [testenv:py312]  add  pass_env = X``, located at the env's section header."""
-    change = _tox_change(fix)
+    change = _say(_TOX_WORDS, fix)
+    if fix.action == "pass_env" and fix.value:
+        change += f"   (or set_env = {fix.subject}={fix.value})"
     if tox is None:
         return f"tox: under [testenv] {change}", None
     section = f"[{tox.ini_section}]" if tox.ini_section else "[testenv]"
@@ -54,23 +65,6 @@ def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     return f"{where}{section}  {change}", Location(tox.ini_path, tox.section_line)
 
 
-def _nox_change(fix: Fix) -> str:
-    env = f'session.env["{fix.subject}"]'
-    if fix.action == "pass_env":
-        return f"nox passes your environment: set {env} in the session (or stop removing/overriding it)"
-    if fix.action == "set_env":
-        return f"set {env} in the session"
-    if fix.action == "unset_env":
-        return f"do not set {env} in the session"
-    if fix.action == "override_env":
-        return f"{env} overrides it: remove it or give it the local value"
-    if fix.action == "add_dep":
-        return f'session.install("{fix.subject}") in the session'
-    if fix.action == "pin_dep":
-        return f'session.install("{fix.subject}=={fix.value}") in the session (or upgrade locally)'
-    return 'session.install("-e", ".") in the session (to match a local `pip install -e .`)'
-
-
 def nox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     """The same change said the nox way, in the noxfile's session (no line is known)."""
-    return f"noxfile.py: {_nox_change(fix)}", None
+    return f"noxfile.py: {_say(_NOX_WORDS, fix)}", None
