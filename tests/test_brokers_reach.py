@@ -1,4 +1,4 @@
-"""Reachability checks and broker-URL detection of the probe's broker module, on real sockets.
+"""Reachability checks and broker-URL detection of the probe's broker modules, on real sockets.
 
 The AMQP check runs against a real RabbitMQ node (``_rabbitmq``); the other outcomes use
 real loopback sockets: a closed port, a listener that never answers, a server speaking
@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tox_broker_audit.probe import _tba_brokers as brokers
+from tox_broker_audit.probe import _tba_reach as reach
+from tox_broker_audit.probe import _tba_urls as urls
 
 if TYPE_CHECKING:
     from _rabbitmq import RabbitNode
@@ -30,7 +32,7 @@ pytest_plugins = ["_rabbitmq"]
 
 @pytest.mark.rabbitmq
 def test_live_rabbitmq_is_reachable(rabbitmq: RabbitNode) -> None:
-    result = brokers.check_target(rabbitmq.target, "amqp", timeout=1.0)
+    result = reach.check_target(rabbitmq.target, "amqp", timeout=1.0)
     assert result["status"] == "reachable", result
     assert "Connection.Start" in result["detail"]
     assert result["elapsed_ms"] is not None
@@ -40,7 +42,7 @@ def test_live_rabbitmq_is_reachable(rabbitmq: RabbitNode) -> None:
 def test_closed_port_is_refused(closed_port: int) -> None:
     port = closed_port
     started = time.monotonic()
-    result = brokers.check_target(f"127.0.0.1:{port}", "amqp", timeout=1.0)
+    result = reach.check_target(f"127.0.0.1:{port}", "amqp", timeout=1.0)
     assert result["status"] == "refused", result
     assert time.monotonic() - started < 0.5
 
@@ -100,7 +102,7 @@ def redis_like_port() -> Iterator[int]:
 
 def test_silent_listener_is_a_timeout(silent_port: int) -> None:
     started = time.monotonic()
-    result = brokers.check_target(f"127.0.0.1:{silent_port}", "amqp", timeout=0.3)
+    result = reach.check_target(f"127.0.0.1:{silent_port}", "amqp", timeout=0.3)
     elapsed = time.monotonic() - started
     assert result["status"] == "timeout", result
     assert "TCP connect ok" in result["detail"]
@@ -108,30 +110,30 @@ def test_silent_listener_is_a_timeout(silent_port: int) -> None:
 
 
 def test_other_protocol_is_wrong_protocol(http_port: int) -> None:
-    result = brokers.check_target(f"127.0.0.1:{http_port}", "amqp", timeout=1.0)
+    result = reach.check_target(f"127.0.0.1:{http_port}", "amqp", timeout=1.0)
     assert result["status"] == "wrong-protocol", result
     assert "HTTP/1.1" in result["detail"]
 
 
 def test_redis_ping(redis_like_port: int) -> None:
-    assert brokers.check_target(f"127.0.0.1:{redis_like_port}", "redis", timeout=1.0)["status"] == "reachable"
+    assert reach.check_target(f"127.0.0.1:{redis_like_port}", "redis", timeout=1.0)["status"] == "reachable"
 
 
 @pytest.mark.rabbitmq
 def test_rabbitmq_is_not_redis(rabbitmq: RabbitNode) -> None:
     # RabbitMQ answers a Redis PING with its own protocol header and hangs up.
-    assert brokers.check_target(rabbitmq.target, "redis", timeout=1.0)["status"] == "wrong-protocol"
+    assert reach.check_target(rabbitmq.target, "redis", timeout=1.0)["status"] == "wrong-protocol"
 
 
 def test_unresolvable_host() -> None:
-    result = brokers.check_target("no-such-host.invalid:5672", "amqp", timeout=1.0)
+    result = reach.check_target("no-such-host.invalid:5672", "amqp", timeout=1.0)
     assert result["status"] == "unresolvable", result
 
 
 def test_budget_bounds_total_time(silent_port: int) -> None:
     targets = [(f"127.0.0.1:{silent_port}", "amqp")] * 6
     started = time.monotonic()
-    results = brokers._reachability(targets, timeout=0.2, budget=0.5)
+    results = reach.check_targets(targets, timeout=0.2, budget=0.5)
     assert time.monotonic() - started < 0.8
     assert [r["status"] for r in results[:2]] == ["timeout", "timeout"]
     assert results[-1]["status"] == "skipped"
@@ -152,7 +154,7 @@ def test_budget_bounds_total_time(silent_port: int) -> None:
     ],
 )
 def test_parse_url_target(url: str, expected: tuple[str | None, str | None]) -> None:
-    assert brokers.parse_url_target(url) == expected
+    assert urls.parse_url_target(url) == expected
 
 
 def test_env_broker_urls_are_redacted_and_named() -> None:
@@ -165,7 +167,7 @@ def test_env_broker_urls_are_redacted_and_named() -> None:
         "DRAMATIQ_BROKER": "rabbitmq",
         "HOME": "/root",
     }
-    found = {e["variable"]: e for e in brokers.env_broker_urls(env)}
+    found = {e["variable"]: e for e in urls.env_broker_urls(env)}
     assert set(found) == {"BROKER_URL", "CELERY_RESULT_BACKEND", "SOMETHING", "DRAMATIQ_BROKER"}
     assert found["BROKER_URL"] == {
         "variable": "BROKER_URL",

@@ -4,10 +4,11 @@ Stdlib only and Python 3.9 compatible: this file is executed inside the audited 
 (as the top-level module ``_tba_redact``) and imported on the host side as
 ``tox_broker_audit.probe._tba_redact``.
 
-Rules (DESIGN §8): passwords in URLs are replaced, values of variables whose names look secret
-are replaced, known token shapes are replaced wherever they appear. Equality stays visible
-through keyed fingerprints (HMAC-SHA256 with a per-run random key), which cannot be reversed
-offline without the key; the key itself is never written anywhere.
+Rules (see ``docs/architecture.md``, section "The probe"): passwords in URLs are replaced,
+values of variables whose names look secret are replaced, known token shapes are replaced
+wherever they appear. Equality stays visible through keyed fingerprints (HMAC-SHA256 with a
+random key the host keeps per user, or per run where it cannot store one), which cannot be
+reversed offline without the key; the key itself is never written into a snapshot.
 """
 
 from __future__ import annotations

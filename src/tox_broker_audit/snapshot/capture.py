@@ -29,7 +29,7 @@ __all__ = [
     "take_snapshot",
 ]
 
-PROBE_SCRIPT = Path(__file__).parent.parent / "probe" / "_tba_probe.py"
+PROBE_SCRIPT = Path(__file__).parent.parent / "probe" / "_tba_main.py"
 Invocation = Literal["pytest", "python-m"]
 DEFAULT_TIMEOUT = 120.0
 

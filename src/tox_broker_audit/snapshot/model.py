@@ -12,6 +12,8 @@ import sys
 from collections.abc import Mapping
 from typing import Literal, Optional, get_args
 
+from tox_broker_audit.probe._tba_schema import SCHEMA, SCHEMA_VERSION
+
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -51,8 +53,6 @@ __all__ = [
     "emulated_command",
 ]
 
-SCHEMA = "tox-broker-audit/snapshot"
-SCHEMA_VERSION = 1
 
 _FROZEN = {"frozen": True}
 if sys.version_info >= (3, 10):  # pragma: no branch - slots need 3.10

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from tox_broker_audit.diagnosis.hooks import hookimpl, rule
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location, Severity
+from tox_broker_audit.probe._tba_urls import parse_url_target
 from tox_broker_audit.snapshot.model import (
     BrokerCreation,
     BrokerInfo,
@@ -82,24 +83,6 @@ def _describe(info: BrokerInfo | None) -> str:
     if info.target:
         return f"{info.cls}({info.url or info.target})"
     return info.cls
-
-
-_DEFAULT_PORTS = {"amqp": 5672, "pyamqp": 5672, "amqps": 5671, "redis": 6379, "rediss": 6379}
-
-
-def _url_target(url: str) -> str | None:
-    """``host:port`` of a (redacted) broker URL, as the probe computes it for env URLs."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.split(";", 1)[0].strip())
-        host, port = parts.hostname or "localhost", parts.port
-    except ValueError:
-        return None
-    port = port or _DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None:
-        return None
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _short(info: BrokerInfo | None) -> str:
@@ -517,7 +500,7 @@ def unreachable_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         actors = [a for a in section.actors if a.broker_target == status.target]
         is_global = section.global_broker is not None and section.global_broker.target == status.target
         env = [u.variable for u in section.env_urls if u.target == status.target]
-        celery = [c.setting for c in section.celery_urls if _url_target(c.url) == status.target]
+        celery = [c.setting for c in section.celery_urls if parse_url_target(c.url)[1] == status.target]
         users = []
         if actors:
             users.append(f"{len(actors)} actor(s) ({_names(actors)}) send there")

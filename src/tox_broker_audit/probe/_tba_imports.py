@@ -1,0 +1,183 @@
+"""Imports: the import recorder and the snapshot's ``imports`` section.
+
+Stdlib only, Python 3.9+. Executed inside the audited interpreter as the top-level module
+``_tba_imports``. :class:`ImportRecorder` sits first on ``sys.meta_path`` from before start-up
+on and notes who imports what, and in which phase, without finding anything itself. At the
+end :func:`imports_section` keeps the non-stdlib part of that timeline, where each loaded
+module came from (project tree or a distribution), modules loaded twice under two names, and
+the files of the project's own packages as this interpreter resolved them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from _tba_state import OWN_MODULES, STATE, frame_info, interesting_frame, module_file
+
+__all__ = ["ImportRecorder", "imports_section", "stdlib_checker"]
+
+
+class ImportRecorder:
+    """A meta-path finder that finds nothing: it only notes who imports what, and when."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not STATE.guard and not fullname.startswith(OWN_MODULES):
+            file, line, module = frame_info(interesting_frame(2))
+            STATE.imports.append(
+                {
+                    "module": fullname,
+                    "phase": STATE.phase,
+                    "importer": module,
+                    "importer_file": file,
+                    "importer_line": line,
+                }
+            )
+
+    def invalidate_caches(self) -> None:
+        return None
+
+
+def stdlib_checker():
+    """A function ``is_stdlib(name, file)`` for this interpreter."""
+    import sysconfig
+
+    names = getattr(sys, "stdlib_module_names", None)
+    builtin = set(sys.builtin_module_names)
+    paths = sysconfig.get_paths()
+    stdlib_dirs = tuple(
+        os.path.normcase(os.path.realpath(p)) for p in {paths.get("stdlib"), paths.get("platstdlib")} if p
+    )
+
+    def is_stdlib(name: str, file: str | None) -> bool:
+        top = name.partition(".")[0]
+        if top in builtin:
+            return True
+        if names is not None:
+            return top in names
+        if file is None:
+            return True
+        real = os.path.normcase(os.path.realpath(file))
+        return real.startswith(stdlib_dirs) and "site-packages" not in real and "dist-packages" not in real
+
+    return is_stdlib
+
+
+def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
+    """The ``imports`` section: timeline, double imports, origins, project package files."""
+    timeline = []
+    for event in STATE.imports:
+        mod = sys.modules.get(event["module"])
+        file = module_file(mod) if mod is not None else None
+        if mod is None or is_stdlib(event["module"], file):
+            continue
+        timeline.append(event)
+    by_file: dict = {}
+    origins = []
+    root = os.path.normcase(os.path.realpath(project_root)) + os.sep
+    for name, mod in sorted(sys.modules.items()):
+        if mod is None or name.startswith(OWN_MODULES):
+            continue
+        file = module_file(mod)
+        if is_stdlib(name, file):
+            continue
+        real = os.path.normcase(os.path.realpath(file)) if file else None
+        if real:
+            by_file.setdefault(real, []).append(name)
+        in_project = bool(
+            real
+            and real.startswith(root)
+            and "site-packages" not in real
+            and os.sep + "." not in real[len(root) - 1 :]
+        )
+        origins.append(
+            {
+                "module": name,
+                "file": file,
+                "in_project": in_project,
+                "distribution": dist_by_top.get(name.partition(".")[0]),
+            }
+        )
+    doubles = [
+        {"file": file, "names": sorted(names)}
+        for file, names in sorted(by_file.items())
+        if len(names) > 1 and not file.endswith("__main__.py")
+    ]
+    return {
+        "timeline": timeline,
+        "double_imports": doubles,
+        "origins": origins,
+        "packages": _package_files(_project_tops(project_root)),
+    }
+
+
+_SKIP_DIRS = frozenset(
+    {"node_modules", "build", "dist", "__pycache__", "site-packages", "htmlcov", "docs", "examples"}
+)
+_MAX_PACKAGE_FILES = 500
+_MAX_HASHED_SIZE = 2 * 1024 * 1024
+
+
+def _project_tops(project_root: str, depth: int = 3) -> set:
+    """Names of the packages the project's own tree defines (``pkg/``, ``src/pkg/``, monorepos)."""
+    tops: set = set()
+
+    def walk(directory: str, level: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if (
+                entry.name.startswith(".")
+                or entry.name in _SKIP_DIRS
+                or not entry.is_dir(follow_symlinks=False)
+            ):
+                continue
+            if os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                if entry.name.isidentifier():
+                    tops.add(entry.name)
+            elif level < depth and not os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                walk(entry.path, level + 1)
+
+    walk(project_root, 0)
+    return tops
+
+
+def _package_files(tops: set) -> list:
+    """The files of each imported project package, as this interpreter resolved it.
+
+    An editable install resolves to the source tree, a wheel to site-packages: comparing the
+    two sides shows package data left out of the wheel or a stale installed copy.
+    """
+    import hashlib
+
+    out = []
+    for name in sorted(tops):
+        mod = sys.modules.get(name)
+        paths = list(getattr(mod, "__path__", None) or [])
+        if mod is None or not paths:
+            continue
+        root = os.path.abspath(paths[0])
+        files, truncated = [], False
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+            for filename in sorted(filenames):
+                if filename.endswith((".pyc", ".pyo")) or filename.startswith("."):
+                    continue
+                full = os.path.join(directory, filename)
+                if len(files) >= _MAX_PACKAGE_FILES:
+                    truncated = True
+                    break
+                try:
+                    size = os.path.getsize(full)
+                    digest = None
+                    if size <= _MAX_HASHED_SIZE:
+                        with open(full, "rb") as fh:
+                            digest = hashlib.sha256(fh.read()).hexdigest()
+                except OSError:
+                    continue
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                files.append({"path": rel, "size": size, "sha256": digest})
+        out.append({"name": name, "root": root, "files": files, "truncated": truncated})
+    return out

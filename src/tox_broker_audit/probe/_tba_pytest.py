@@ -1,0 +1,288 @@
+"""pytest, run in-process with ``--collect-only``, and the snapshot's ``pytest`` section.
+
+Stdlib only, Python 3.9+. Executed inside the audited interpreter as the top-level module
+``_tba_pytest``, after start-up. pytest is imported from the target's own site-packages and
+run with the :class:`Recorder` plugin registered first, so plugin load order, conftests, the
+import timeline and the environment reads (each tagged with the phase the recorder sets) are
+real. Nothing is written into the project: the pytest cache goes to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import _tba_redact as redact
+from _tba_dists import canonical
+from _tba_state import STATE, module_file
+
+__all__ = ["Recorder", "run_pytest"]
+
+
+def _parse_dash_p(args: list[str]) -> list[str]:
+    names = []
+    it = iter(args)
+    for arg in it:
+        if arg == "-p":
+            nxt = next(it, None)
+            if nxt:
+                names.append(nxt)
+        elif arg.startswith("-p") and len(arg) > 2:
+            names.append(arg[2:])
+    return names
+
+
+class Recorder:
+    """The pytest plugin the probe registers first: notes plugins in order and phase changes."""
+
+    def __init__(self) -> None:
+        self.plugins: list[tuple[object, str, str]] = []  # (plugin, name, phase)
+        self.config = None
+        self.errors: list[dict] = []
+        self.collected = 0
+
+    def pytest_plugin_registered(self, plugin, manager) -> None:
+        if plugin is self:
+            return
+        name = manager.get_name(plugin) or ""
+        self.plugins.append((plugin, name, STATE.phase))
+
+    def pytest_load_initial_conftests(self, early_config, args, parser) -> None:
+        STATE.phase = "conftest"
+
+    def pytest_configure(self, config) -> None:
+        STATE.phase = "configure"
+        self.config = config
+
+    def pytest_collection(self, session) -> None:
+        STATE.phase = "collection"
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            text = str(getattr(report, "longreprtext", "") or report.longrepr or "")
+            lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+            message = lines[-1] if lines else "collection failed"
+            self.errors.append(
+                {"nodeid": report.nodeid or "<rootdir>", "message": redact.redact_text(message)[:500]}
+            )
+
+    def pytest_collection_finish(self, session) -> None:
+        self.collected = len(getattr(session, "items", []) or [])
+
+
+def run_pytest(request: dict, dist_by_top: dict) -> dict:
+    """Run ``pytest --collect-only`` as the request says, with the recorder; the ``pytest`` section."""
+    STATE.phase = "pytest-import"
+    try:
+        import pytest
+    except BaseException as exc:
+        STATE.error("pytest", f"pytest is not importable here: {type(exc).__name__}: {exc}")
+        return {"available": False}
+    import tempfile
+
+    args = list(request.get("pytest_args") or [])
+    invocation = request.get("invocation", "pytest")
+    script = request.get("pytest_script") or "pytest"
+    if invocation == "python-m":
+        main_file = os.path.join(os.path.dirname(pytest.__file__), "__main__.py")
+        sys.argv = [main_file, *args]
+    else:
+        sys.argv = [script, *args]
+    recorder = Recorder()
+    STATE.phase = "plugin-load"
+    cache_dir = tempfile.mkdtemp(prefix="tba-pytest-cache-")
+    run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
+    exit_code = None
+    try:
+        exit_code = int(pytest.main(run_args, plugins=[recorder]))
+    except SystemExit as exc:
+        exit_code = exc.code if isinstance(exc.code, int) else 1
+        STATE.error("pytest", f"pytest raised SystemExit({exc.code!r}) during collection")
+    except BaseException as exc:
+        STATE.error("pytest", f"pytest crashed during collection: {type(exc).__name__}: {exc}")
+    finally:
+        import shutil
+
+        STATE.guard += 1
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        STATE.guard -= 1
+    return _pytest_section(pytest, recorder, request, exit_code, dist_by_top)
+
+
+def _ini_strings(config, name: str) -> list[str]:
+    try:
+        return [str(p) for p in config.getini(name)]
+    except (ValueError, KeyError):
+        return []
+
+
+def _addopts(config) -> list[str]:
+    """``addopts`` of the ini file, then ``PYTEST_ADDOPTS`` (redacted)."""
+    try:
+        addopts = [redact.redact_text(a) for a in config.getini("addopts")]
+    except (ValueError, KeyError):
+        addopts = []
+    env_addopts = STATE.env_at_start.get("PYTEST_ADDOPTS", "")
+    if env_addopts:
+        import shlex
+
+        addopts += [redact.redact_text(a) for a in shlex.split(env_addopts)]
+    return addopts
+
+
+def _import_mode(config) -> str | None:
+    try:
+        return str(config.getoption("importmode"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def _unknown_ini_keys(config) -> list[str]:
+    getter = getattr(config, "_get_unknown_ini_keys", None)
+    if getter is None:
+        return []
+    try:
+        return sorted(getter())
+    except Exception:
+        return []
+
+
+def _config_facts(config) -> dict:
+    """What pytest's configuration resolved to (read under the guard: not the target's reads)."""
+    if config is None:
+        return {
+            "rootdir": None,
+            "inifile": None,
+            "addopts": [],
+            "import_mode": None,
+            "testpaths": [],
+            "ini_pythonpath": [],
+            "unknown_ini_keys": [],
+        }
+    STATE.guard += 1
+    try:
+        rootdir = str(getattr(config, "rootpath", None) or config.rootdir)
+        inipath = getattr(config, "inipath", None)
+        inifile = (
+            str(inipath) if inipath else (str(config.inifile) if getattr(config, "inifile", None) else None)
+        )
+        return {
+            "rootdir": rootdir,
+            "inifile": inifile,
+            "addopts": _addopts(config),
+            "import_mode": _import_mode(config),
+            "testpaths": _ini_strings(config, "testpaths"),
+            "ini_pythonpath": _ini_strings(config, "pythonpath"),
+            "unknown_ini_keys": _unknown_ini_keys(config),
+        }
+    finally:
+        STATE.guard -= 1
+
+
+def _plugin_distributions(config) -> dict:
+    """``{id(plugin): distribution}`` of the plugins loaded from entry points."""
+    distinfo: dict = {}
+    manager = getattr(config, "pluginmanager", None)
+    if manager is not None:
+        try:
+            for plugin, dist in manager.list_plugin_distinfo():
+                dname = getattr(dist, "project_name", None) or (
+                    dist.metadata["name"] if hasattr(dist, "metadata") else None
+                )
+                distinfo[id(plugin)] = canonical(dname) if dname else None
+        except Exception:
+            pass
+    return distinfo
+
+
+def _builtin_plugin_names() -> set:
+    try:
+        from _pytest.config import builtin_plugins
+
+        return set(builtin_plugins)
+    except ImportError:
+        return set()
+
+
+class _PluginSources:
+    """Tells how each plugin got loaded: conftest, entry point, builtin, ``-p``, ..."""
+
+    def __init__(self, config, all_args: list[str], addopts: list[str]) -> None:
+        self.dash_p = set(_parse_dash_p(all_args + addopts))
+        self.env_plugins = {
+            p.strip() for p in STATE.env_at_start.get("PYTEST_PLUGINS", "").split(",") if p.strip()
+        }
+        self.distinfo = _plugin_distributions(config)
+        self.builtin_names = _builtin_plugin_names()
+
+    def how(self, plugin, name: str, module: str, file: str | None, phase: str) -> str:
+        if file and os.path.basename(file) == "conftest.py":
+            return "conftest"
+        if id(plugin) in self.distinfo:
+            return "entry-point"
+        if module.startswith("_pytest.") or name in self.builtin_names or module == "pytest":
+            return "builtin"
+        if name in self.dash_p or module in self.dash_p:
+            return "-p"
+        if name in self.env_plugins or module in self.env_plugins:
+            return "PYTEST_PLUGINS"
+        if phase in ("conftest", "configure", "collection"):
+            return "pytest_plugins"
+        return "other"
+
+
+def _plugins(recorder: Recorder, sources: _PluginSources, dist_by_top: dict) -> tuple[list, list]:
+    """The plugins pytest registered, in order, and the conftest files among them."""
+    plugins, conftests = [], []
+    seen_ids = set()
+    for plugin, name, phase in recorder.plugins:
+        if id(plugin) in seen_ids:
+            continue
+        seen_ids.add(id(plugin))
+        module = getattr(plugin, "__name__", None) if isinstance(plugin, type(sys)) else None
+        file = module_file(plugin) if module else None
+        if module is None:
+            # Objects (config, session, terminal reporter...) registered by pytest itself.
+            owner = type(plugin).__module__
+            if owner.startswith(("_pytest", "pytest", "pluggy")):
+                continue
+            module = owner
+        how = sources.how(plugin, name, module, file, phase)
+        if how == "conftest":
+            conftests.append(file)
+        top = module.partition(".")[0]
+        plugins.append(
+            {
+                "name": name,
+                "module": module,
+                "file": file,
+                "distribution": sources.distinfo.get(id(plugin)) or dist_by_top.get(top),
+                "how": how,
+            }
+        )
+    return plugins, conftests
+
+
+def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_by_top: dict) -> dict:
+    all_args = list(request.get("pytest_args") or [])
+    facts = _config_facts(recorder.config)
+    sources = _PluginSources(recorder.config, all_args, facts["addopts"])
+    plugins, conftests = _plugins(recorder, sources, dist_by_top)
+    return {
+        "available": True,
+        "version": getattr(pytest, "__version__", None),
+        "invocation": request.get("invocation", "pytest"),
+        "args": [redact.redact_text(a) for a in all_args],
+        "rootdir": facts["rootdir"],
+        "inifile": facts["inifile"],
+        "addopts": facts["addopts"],
+        "import_mode": facts["import_mode"],
+        "testpaths": facts["testpaths"],
+        "ini_pythonpath": facts["ini_pythonpath"],
+        "unknown_ini_keys": facts["unknown_ini_keys"],
+        "plugins": plugins,
+        "conftests": conftests,
+        "collection_errors": recorder.errors,
+        "collected": recorder.collected,
+        "exit_code": exit_code,
+    }
