@@ -28,7 +28,8 @@ __all__ = [
 
 #: Module names of the probe itself (all ``_tba_*``; the entry script runs as ``__main__``):
 #: never recorded as imported or loaded by the target.
-OWN_MODULES = ("_tba_", "__main__")
+#: ``__mp_main__`` is multiprocessing's alias of the entry script (Celery, billiard import it).
+OWN_MODULES = ("_tba_", "__main__", "__mp_main__")
 #: Frames in these files are machinery (``os``, the import system, the probe), not the code
 #: that acted.
 SKIP_FILE_PARTS = (
