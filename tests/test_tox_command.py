@@ -116,6 +116,22 @@ def test_package_mode_prefers_what_was_installed() -> None:
 def test_env_names_of_section_headers() -> None:
     assert _env_names("py311,py312") == {"py311", "py312"}
     assert _env_names("py3{11,12}-django") == {"py311-django", "py312-django"}
+    # Several factor groups and ranges, as tox expands them (a fix must land in the env's own
+    # section, not in [testenv]).
+    assert _env_names("py3{11,12}-django{4,5}") == {
+        "py311-django4",
+        "py311-django5",
+        "py312-django4",
+        "py312-django5",
+    }
+    assert _env_names("py3{10-12}") == {"py310", "py311", "py312"}
+
+
+def test_the_own_section_of_a_multi_factor_env(tmp_path: Path) -> None:
+    ini = tmp_path / "tox.ini"
+    ini.write_text("[testenv]\ndeps = pytest\n\n[testenv:py3{11,12}-django{4,5}]\ndeps = django\n")
+    assert find_env_section(ini, "py312-django5") == ("testenv:py3{11,12}-django{4,5}", 4)
+    assert find_env_section(ini, "py313-django5") == ("testenv", 1)
 
 
 @pytest.mark.parametrize(

@@ -112,15 +112,11 @@ def find_env_section(config_file: Path | None, env_name: str) -> tuple[str | Non
 
 
 def _env_names(header: str) -> set[str]:
-    """``py311,py312`` and ``py3{11,12}`` section names list several envs."""
-    names: set[str] = set()
-    for raw in re.split(r",(?![^{]*\})", header):
-        part = raw.strip()
-        brace = re.match(r"^(.*)\{([^}]*)\}(.*)$", part)
-        if brace:
-            names.update(
-                f"{brace.group(1)}{alt.strip()}{brace.group(3)}" for alt in brace.group(2).split(",")
-            )
-        else:
-            names.add(part)
-    return names
+    """The envs a section header names, expanded the way tox expands them (``py311,py312``,
+    ``py3{11,12}-django{4,5}``, ``py3{10-12}``)."""
+    from tox.config.loader.ini.factor import extend_factors
+
+    try:
+        return {name.strip() for name in extend_factors(header) if name.strip()}
+    except Exception:  # noqa: BLE001 - a header tox itself would not parse names no env
+        return set()
