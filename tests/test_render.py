@@ -141,3 +141,19 @@ def test_markdown_escapes_table_cells() -> None:
     assert "| 1 | BA103 | error |" in text
     empty = render(Report(env=None, baseline={}, target={}, findings=()), "markdown")
     assert "No differences found." in empty
+
+
+def test_headline_counts_are_the_verbose_sections() -> None:
+    """The headline's counts are exactly what -v then lists, section by section (it used to
+    count "causes" of one set and list "likely causes" of another)."""
+    report = unit_tests_report()
+    head = render(report, "terminal", color=False).splitlines()[0]
+    verbose = render(report, "terminal", color=False, verbose=True)
+    labels = ("cause", "effect", "other difference", "expected tox difference")
+    said = {label: int(n) for n, label in re.findall(rf"(\d+) ({'|'.join(labels)})s?\b", head)}
+    listed = {
+        label: int(n) for label, n in re.findall(rf"^({'|'.join(labels)})s? \((\d+)\):$", verbose, re.M)
+    }
+    assert said == listed
+    assert said["cause"] == 1
+    assert sum(listed.values()) == len(report.findings)

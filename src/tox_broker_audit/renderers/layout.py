@@ -46,7 +46,9 @@ def layout(report: Report) -> Layout:
     for finding in report.findings:
         if finding.root_cause:
             effects = [
-                e for e in _effects(finding, by_id) if e.severity != "info" or finding.severity == "info"
+                e
+                for e in _effects(finding, by_id)
+                if (e.severity != "info" or finding.severity == "info") and e.id not in in_chain
             ]
             chains.append((finding, tuple(effects)))
             in_chain.add(finding.id)

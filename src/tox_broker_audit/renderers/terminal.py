@@ -50,20 +50,22 @@ def _noise_words(findings: Sequence[Finding]) -> str:
     return shown + (f", … (+{len(names) - 8})" if len(names) > 8 else "")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def _headline(report: Report, lay: Layout) -> str:
+    """One line whose counts are exactly the sections ``-v`` lists."""
     env = f"{report.env}: broker audit" if report.env else "broker audit"
     n_causes = len(lay.chains) + len(lay.causes)
-    others = len(lay.other) + len(lay.expected)
     first = lay.chains[0][0] if lay.chains else (lay.causes[0] if lay.causes else None)
     named = f" ({first.subject} [{first.code}])" if first is not None else ""
-    parts = [
-        f"{n_causes} cause{'s' if n_causes != 1 else ''} found{named}"
-        if n_causes
-        else "no likely cause found"
-    ]
+    parts = [f"{_plural(n_causes, 'cause')} found{named}" if n_causes else "no likely cause found"]
     if lay.effect_count:
-        parts.append(f"{lay.effect_count} effect{'s' if lay.effect_count != 1 else ''}")
-    parts.append(f"{others} other difference{'s' if others != 1 else ''}")
+        parts.append(_plural(lay.effect_count, "effect"))
+    parts.append(_plural(len(lay.other), "other difference"))
+    if lay.expected:
+        parts.append(_plural(len(lay.expected), f"expected {_runner(report)} difference"))
     return f"{env} — {', '.join(parts)}"
 
 
@@ -96,14 +98,15 @@ def _runner(report: Report) -> str:
     return "nox" if report.target.get("kind") == "nox-session" else "tox"
 
 
-def _verbose(out: _Out, report: Report) -> None:
-    groups = (
-        ("cause", "likely causes"),
-        ("other", "other differences"),
-        ("expected", f"expected {_runner(report)} differences"),
+def _verbose(out: _Out, report: Report, lay: Layout) -> None:
+    """Every finding, in the sections (and counts) the headline names."""
+    sections = (
+        ("causes", [root for root, _ in lay.chains] + list(lay.causes)),
+        ("effects", [effect for _, effects in lay.chains for effect in effects]),
+        ("other differences", list(lay.other)),
+        (f"expected {_runner(report)} differences", list(lay.expected)),
     )
-    for group, label in groups:
-        items = [f for f in report.findings if f.group == group]
+    for label, items in sections:
         if not items:
             continue
         out.add(out.paint(f"{label} ({len(items)}):", "head"))
@@ -128,7 +131,7 @@ class TerminalRenderer:
         lay = layout(report)
         out.add(out.paint(_headline(report, lay), "head"))
         if getattr(options, "verbose", False):
-            _verbose(out, report)
+            _verbose(out, report, lay)
         else:
             shown = 0
             for root, effects in lay.chains:
