@@ -459,3 +459,26 @@ def test_project_package_files_are_listed_where_they_resolve(venv_virtualenv: Pa
     assert files["defaults.json"].size == len('{"broker": "stub"}\n')
     assert files["defaults.json"].sha256 is not None
     assert ledger.truncated is False
+
+
+def test_interpreter_flags_of_the_real_command_are_carried_into_the_probe(
+    tmp_path: Path, venv_uv: Path
+) -> None:
+    """``python -I -O -X dev -m pytest``: the probe runs with the same options (and still finds
+    its own modules although -I puts no script directory on sys.path on 3.11+)."""
+    proj = write_tree(tmp_path / "flags", {"tests/test_a.py": "def test_a():\n    assert True\n"})
+    snapshot = take_snapshot(
+        ProbeRequest(
+            python=str(venv_uv),
+            cwd=proj,
+            env=base_env(),
+            invocation="python-m",
+            source=Source(kind="cli", name="test"),
+            python_flags=("-I", "-O", "-Xdev"),
+        )
+    )
+    flags = snapshot.interpreter.flags
+    assert (flags["isolated"], flags["optimize"], flags["dev_mode"]) == (1, 1, 1)
+    assert snapshot.meta.command[1:4] == ("-I", "-O", "-Xdev")
+    assert snapshot.errors == ()
+    assert snapshot.pytest.available is True

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tox_broker_audit._audit import choose_formats as _formats
-from tox_broker_audit._command import collection_args, find_pytest_command, parse_pytest_command, split_args
+from tox_broker_audit._command import (
+    collection_args,
+    find_pytest_command,
+    parse_pytest_command,
+    python_flags,
+    split_args,
+)
 from tox_broker_audit._errors import AuditError, ProbeError
 from tox_broker_audit._tox.facts import _env_names, _package_mode, find_env_section
 from tox_broker_audit.snapshot.baseline import is_tox_env, plan_baseline
@@ -231,3 +237,25 @@ def test_explicit_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         plan_baseline("missing.json", tox_root=tmp_path, work_dir=tmp_path, environ={})
     with pytest.raises(AuditError, match="not found"):
         plan_baseline(f"no-such-python-{os.getpid()}", tox_root=tmp_path, work_dir=tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (["python", "-m", "pytest"], ()),
+        (["python", "-W", "error", "-X", "dev", "-m", "pytest", "-q"], ("-Werror", "-Xdev")),
+        (["python", "-Wall", "-OO", "-b", "-I", "-m", "pytest"], ("-Wall", "-OO", "-b", "-I")),
+        (["python3", "-BEsm", "pytest"], ("-BEs",)),
+        (["python", "-u", "-m", "coverage", "run", "-m", "pytest"], ("-u",)),
+        (["pytest", "-W", "error"], ()),  # pytest's own -W, not the interpreter's
+    ],
+)
+def test_interpreter_flags_of_the_command_are_kept(argv: list[str], flags: tuple[str, ...]) -> None:
+    found = parse_pytest_command(argv)
+    assert found is not None
+    assert found.python_flags == flags
+
+
+def test_a_wrapper_script_is_not_a_pytest_command() -> None:
+    assert python_flags(["-Wall", "pytest-gevent.py", "-x"]) == ("-Wall",)
+    assert parse_pytest_command(["python", "-Wall", "pytest-gevent.py", "-x"]) is None

@@ -73,6 +73,9 @@ def test_audited_run_writes_artefacts_and_prints_after_the_commands(project: Pat
     code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
     assert code == 0, out
     assert out.index("the env command ran") < out.index("broker audit"), out
+    # The command runs no pytest the audit can see into: it says so, once, with the way out.
+    assert out.count("is not a pytest command the audit can emulate") == 1, out
+    assert "broker_audit_pytest_args = <your pytest arguments>" in out
     out_dir = project / ".tox" / "py" / "broker-audit"
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "baseline.json",

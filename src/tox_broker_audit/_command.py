@@ -1,10 +1,10 @@
 """Find the pytest invocation in a tox env's ``commands`` and turn it into a collection run.
 
-The target probe must see what the env's real test command sees (docs/architecture.md, "The probe"): the same
-``sys.path[0]`` (``pytest`` console script → its directory, ``python -m pytest`` and
+The target probe must see what the env's real test command sees (docs/architecture.md, "The
+probe"): the same ``sys.path[0]`` (``pytest`` console script → its directory, ``python -m pytest`` and
 ``coverage run -m pytest`` → the working directory) and the same arguments, so that rootdir,
-ini file, ``-p`` plugins and test paths match. Pure functions over argument lists, no tox
-imports: unit-tested on plain lists.
+ini file, ``-p`` plugins and test paths match, and the same interpreter options. Pure
+functions over argument lists, no tox imports: unit-tested on plain lists.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-__all__ = ["PytestCommand", "collection_args", "find_pytest_command", "split_args"]
+__all__ = ["PytestCommand", "collection_args", "find_pytest_command", "python_flags", "split_args"]
 
 Invocation = Literal["pytest", "python-m"]
 
@@ -41,6 +41,9 @@ class PytestCommand:
     command: tuple[str, ...]
     #: argv[0] of a console-script invocation (``pytest``, ``{envbindir}/pytest``), else None.
     script: str | None = None
+    #: Interpreter options of ``python [options] -m pytest`` that change what a run sees
+    #: (warnings, ``-X`` modes, optimisation, isolation): the probe runs with them too.
+    python_flags: tuple[str, ...] = ()
 
 
 def _name(exe: str) -> str:
@@ -73,6 +76,36 @@ def _module_after_python_options(args: Sequence[str]) -> tuple[str | None, int]:
         else:
             i += 1
     return None, 0
+
+
+#: Interpreter options the probe can carry over: they change what the code sees, but not how
+#: the probe starts (``-S`` is the probe's own, ``-c``/``-m`` end the options).
+_CARRIED_LETTERS = frozenset("WXObBEsIPu")
+
+
+def python_flags(args: Sequence[str]) -> tuple[str, ...]:
+    """The carried-over options among ``python``'s ``args`` before ``-m``/``-c``/the script."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-") or arg == "-" or arg.startswith("--"):
+            break
+        letters = arg[1:]
+        if letters[0] in "mc":
+            break
+        if letters[0] in _PY_OPTS_WITH_VALUE:
+            value = letters[1:] or (args[i + 1] if i + 1 < len(args) else "")
+            out.append(f"-{letters[0]}{value}")
+            i += 1 if letters[1:] else 2
+            continue
+        kept = "".join(c for c in letters if c in _CARRIED_LETTERS and c not in "mc")
+        if kept:
+            out.append(f"-{kept}")
+        if "m" in letters or "c" in letters:
+            break
+        i += 1
+    return tuple(out)
 
 
 def _pytest_after_coverage_run(args: Sequence[str]) -> int | None:
@@ -111,7 +144,8 @@ def parse_pytest_command(argv: Sequence[str]) -> PytestCommand | None:
         rest_at = None if inner is None else 1 + inner
     if rest_at is None:
         return None
-    return PytestCommand("python-m", tuple(argv[rest_at:]), command)
+    flags = python_flags(argv[1:]) if _PYTHON.match(name) else ()
+    return PytestCommand("python-m", tuple(argv[rest_at:]), command, python_flags=flags)
 
 
 def find_pytest_command(commands: Iterable[Sequence[str]]) -> PytestCommand | None:

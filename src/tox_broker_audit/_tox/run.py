@@ -256,6 +256,8 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     captured = _audit.capture(name, lambda: _take_target(run, tox_env, found, args), run.baseline)
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
+    if found is None and not explicit and commands:
+        lines.append(not_emulated_line(name, commands[0]))
     if baseline is not None:
         saved = run.save_baseline(baseline)
         if saved:
@@ -313,7 +315,23 @@ def _take_target(
             project_root=run.tox_root,
             pytest_script=script,
             key=run.key,
+            python_flags=found.python_flags if found else (),
         )
+    )
+
+
+def not_emulated_line(env_name: str, command: Sequence[str]) -> str:
+    """One line when the env's commands run pytest in a way the audit cannot see into (a
+    wrapper script, ``make test``): it collects with plain ``pytest`` instead, and says how to
+    give it the real arguments."""
+    from tox_broker_audit.probe._tba_redact import redact_text
+
+    shown = redact_text(" ".join(command))
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return (
+        f"broker-audit: {env_name}: `{shown}` is not a pytest command the audit can emulate, so it "
+        f"collected with plain `pytest`; to audit what your run collects, set "
+        f"broker_audit_pytest_args = <your pytest arguments> in the env's section"
     )
 
 

@@ -43,11 +43,16 @@ from __future__ import annotations
 import sys
 
 _PRE_MODULES = frozenset(sys.modules)
-_PROBE_DIR = sys.path[0] if sys.path else ""
 
 import json  # noqa: E402 - the start-up module set is recorded first, on purpose
 import os  # noqa: E402
 import time  # noqa: E402
+
+# Under -P or -I (the test command's own flags, carried over) Python puts no script directory
+# on sys.path: put ours there for our imports; it leaves sys.path with the rest below.
+if getattr(sys.flags, "safe_path", False):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_PROBE_DIR = sys.path[0] if sys.path else ""
 
 _T0 = time.perf_counter()
 

@@ -49,6 +49,8 @@ class ProbeRequest:
     pytest_script: str | None = None  # None: looked up next to the interpreter
     brokers: bool = True
     key: bytes | None = None  # fingerprint key; None: the user's cached key
+    #: Interpreter options of the real command (``-W error``, ``-X dev``, ``-O``, ``-I``).
+    python_flags: tuple[str, ...] = ()
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -161,7 +163,7 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
         fd = os.open(str(req_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh)
-        cmd = [python, "-S", str(PROBE_SCRIPT), str(req_file)]
+        cmd = [python, *request.python_flags, "-S", str(PROBE_SCRIPT), str(req_file)]
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -195,7 +197,7 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
 
 def _emulated_command(request: ProbeRequest, python: str, script: str | None) -> list[str]:
     if request.invocation == "python-m":
-        return [python, "-m", "pytest", *request.pytest_args]
+        return [python, *request.python_flags, "-m", "pytest", *request.pytest_args]
     return [script or "pytest", *request.pytest_args]
 
 
