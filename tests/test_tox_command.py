@@ -13,6 +13,7 @@ from tox_broker_audit._command import (
     find_pytest_command,
     parse_pytest_command,
     python_flags,
+    selection_args,
     split_args,
 )
 from tox_broker_audit._errors import AuditError, ProbeError
@@ -259,3 +260,34 @@ def test_interpreter_flags_of_the_command_are_kept(argv: list[str], flags: tuple
 def test_a_wrapper_script_is_not_a_pytest_command() -> None:
     assert python_flags(["-Wall", "pytest-gevent.py", "-x"]) == ("-Wall",)
     assert parse_pytest_command(["python", "-Wall", "pytest-gevent.py", "-x"]) is None
+
+
+def test_selection_args_keep_what_chooses_tests(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "tests" / "unit" / "test_a.py").write_text("")
+    args = [
+        "-q",
+        "tests/unit",
+        "-k",
+        "not slow",
+        "-mdb",
+        "--deselect=tests/unit/test_a.py::test_x",
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        "no-such-dir",  # an option value is not a test path
+        "tests/unit/test_a.py::test_y",
+        "no-such-dir",
+    ]
+    unit = str(tmp_path / "tests" / "unit")
+    assert selection_args(args, str(tmp_path)) == (
+        unit,
+        "-k",
+        "not slow",
+        "-m",
+        "db",
+        "--deselect",
+        f"{unit}/test_a.py::test_x",
+        f"{unit}/test_a.py::test_y",
+    )
+    assert selection_args(["-x", "--tb=short"], str(tmp_path)) == ()

@@ -220,3 +220,27 @@ def test_env_keys_work_in_every_config_format(tmp_path: Path, config: str) -> No
     assert ("BA101", "TBA_ONLY_LOCAL") not in subjects, "broker_audit_ignore was not applied"
     target = json.loads((project / ".tox" / "py" / "broker-audit" / "target.json").read_text())
     assert target["meta"]["command"][-2:] == ["-p", "no:cacheprovider"], "broker_audit_pytest_args not used"
+
+
+def test_the_baseline_collects_what_the_env_collects(tmp_path: Path) -> None:
+    """tox runs ``pytest tests/unit``: the baseline collects the same tests, so a broken test
+    module elsewhere (which tox never runs) is no "collection error on one side only"."""
+    project = write_tree(
+        tmp_path / "sel",
+        {
+            "tox.ini": "[testenv]\npackage = skip\ndeps = pytest\ncommands = pytest tests/unit {posargs}\n",
+            "tests/unit/test_ok.py": "def test_ok():\n    assert True\n",
+            "tests/broken/test_broken.py": "import no_such_module_here\n",
+        },
+    )
+    code, out = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert code == 0, out
+    out_dir = project / ".tox" / "py" / "broker-audit"
+    baseline = json.loads((out_dir / "baseline.json").read_text())
+    target = json.loads((out_dir / "target.json").read_text())
+    assert baseline["pytest"]["collected"] == target["pytest"]["collected"] == 1
+    assert baseline["pytest"]["collection_errors"] == []
+    findings = _report(project)["findings"]
+    assert isinstance(findings, list)
+    assert "BA902" not in {f["code"] for f in findings}
+    assert "collect different tests" not in out

@@ -43,6 +43,7 @@ __all__ = [
     "finish",
     "probe_failure",
     "reset_dir",
+    "selection_note",
     "take_baseline",
 ]
 
@@ -132,11 +133,17 @@ def probe_failure(side: str, message: str) -> Finding:
     return probe_failure_finding(side, message)
 
 
-def take_baseline(
-    plan: BaselinePlan | None, plan_error: str, environ: Mapping[str, str], root: Path, key: bytes
+def take_baseline(  # noqa: PLR0917 - the two front doors' call sites
+    plan: BaselinePlan | None,
+    plan_error: str,
+    environ: Mapping[str, str],
+    root: Path,
+    key: bytes,
+    selection: tuple[str, ...] = (),
 ) -> Snapshot:
     """The baseline ``plan`` names: a snapshot file, or plain ``pytest`` run from ``root`` with
-    the environment the front door was started with. Any failure is an :class:`AuditError`."""
+    the environment the front door was started with, collecting ``selection`` (the target's
+    test paths, ``-k``, ``-m``: the same tests). Any failure is an :class:`AuditError`."""
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.io import load_snapshot
     from tox_broker_audit.snapshot.model import Source
@@ -153,10 +160,11 @@ def take_baseline(
                 cwd=root,
                 env=dict(environ),
                 invocation="pytest",
+                pytest_args=selection,
                 source=Source(
                     kind="plain-pytest",
                     name="baseline",
-                    description=f"plain `pytest` in {root} with {plan.found_by}",
+                    description=f"plain `{' '.join(('pytest', *selection))}` in {root} with {plan.found_by}",
                 ),
                 project_root=root,
                 key=key,
@@ -166,6 +174,35 @@ def take_baseline(
         raise
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run
         raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
+
+
+def _selection(snapshot: Snapshot) -> tuple[str, ...]:
+    from tox_broker_audit._command import selection_args
+
+    root = snapshot.pytest.rootdir or snapshot.meta.cwd
+    return tuple(
+        os.path.relpath(arg, root) if os.path.isabs(arg) and arg.startswith(root) else arg
+        for arg in selection_args(snapshot.pytest.args, snapshot.meta.cwd)
+    )
+
+
+def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None) -> str | None:
+    """One line when the two runs did not select the same tests (a reference snapshot taken
+    with other arguments): what only one side imported may come from that, not from tox."""
+    if baseline is None or target is None:
+        return None
+    mine, theirs = _selection(baseline), _selection(target)
+    if mine == theirs:
+        return None
+    return (
+        f"broker-audit: {name}: the two runs collect different tests — baseline `{_command(mine)}`"
+        f" ({baseline.pytest.collected} collected), target `{_command(theirs)}`"
+        f" ({target.pytest.collected} collected); differences in what they import may come from that"
+    )
+
+
+def _command(selection: tuple[str, ...]) -> str:
+    return " ".join(("pytest", *selection))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,14 @@ import shlex
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-__all__ = ["PytestCommand", "collection_args", "find_pytest_command", "python_flags", "split_args"]
+__all__ = [
+    "PytestCommand",
+    "collection_args",
+    "find_pytest_command",
+    "python_flags",
+    "selection_args",
+    "split_args",
+]
 
 Invocation = Literal["pytest", "python-m"]
 
@@ -227,3 +234,40 @@ def split_args(values: Iterable[str]) -> tuple[str, ...]:
     for value in values:
         out.extend(shlex.split(value))
     return tuple(out)
+
+
+#: Options that choose which tests are collected: the baseline collects the same selection.
+_SELECTION_WITH_VALUE = frozenset({"-k", "-m", "--deselect", "--ignore", "--ignore-glob"})
+
+
+def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:
+    """What ``args`` select: test paths and node ids (made absolute: the baseline runs
+    elsewhere), ``-k``, ``-m``, ``--deselect``, ``--ignore`` and ``--ignore-glob``.
+
+    A positional argument counts as a test path only when it exists (below ``cwd``), so the
+    value of an option this function does not know is taken for one only if it names a path.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if name in _SELECTION_WITH_VALUE:
+            if not eq and i + 1 < len(args):
+                value, i = args[i + 1], i + 1
+            out.extend(
+                (name, _absolute(value, cwd) if name.startswith("--") and name != "--ignore-glob" else value)
+            )
+        elif arg.startswith(("-k", "-m")) and len(arg) > 2 and not arg.startswith("--"):
+            out.extend((arg[:2], arg[2:]))
+        elif not arg.startswith("-"):
+            path = arg.split("::", 1)[0]
+            if path and os.path.exists(os.path.join(cwd, path)):
+                out.append(_absolute(arg, cwd))
+        i += 1
+    return tuple(out)
+
+
+def _absolute(path: str, cwd: str) -> str:
+    head, sep, tail = path.partition("::")
+    return os.path.normpath(os.path.join(cwd, head)) + sep + tail

@@ -152,7 +152,7 @@ def _run(
     invocation: str,
 ) -> Report:
     from tox_broker_audit import _audit
-    from tox_broker_audit._command import collection_args
+    from tox_broker_audit._command import collection_args, selection_args
     from tox_broker_audit.snapshot.capture import fingerprint_key
 
     name = session.name
@@ -162,14 +162,17 @@ def _run(
     root = _project_root(session)
     # The baseline probe runs while the target probe runs (two interpreters, no shared state).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
-        pending = pool.submit(_audit.take_baseline, plan, plan_error, environ, root, key)
+        collect = collection_args(args)
+        selection = selection_args(collect, os.getcwd())
+        pending = pool.submit(_audit.take_baseline, plan, plan_error, environ, root, key, selection)
         captured = _audit.capture(
             name,
-            lambda: _take_target(session, environ, collection_args(args), invocation, root, key),
+            lambda: _take_target(session, environ, collect, invocation, root, key),
             pending.result,
             target_words="the session's env",
         )
-    for line in captured.lines:
+    note = _audit.selection_note(name, captured.baseline, captured.target)
+    for line in (*captured.lines, *([note] if note else [])):
         session.warn(line)
     lines: list[str] = []
     report = _audit.finish(

@@ -75,6 +75,9 @@ class AuditRun:
         self._baseline: Snapshot | None = None
         self._baseline_error: str | None = None
         self._baseline_seconds = 0.0
+        #: Baselines of other test selections than plain ``pytest`` (by selection), taken on demand.
+        self._selected: dict[tuple[str, ...], Snapshot | str] = {}
+        self._selected_lock = threading.Lock()
         self._saved = False
 
     # -- set-up ------------------------------------------------------------------------------
@@ -132,6 +135,25 @@ class AuditRun:
         if self._baseline is None:
             raise AuditError(self._baseline_error or "the baseline could not be taken")
         return self._baseline
+
+    def baseline_for(self, selection: tuple[str, ...]) -> Snapshot:
+        """The baseline collecting the same tests as an env whose command selects ``selection``
+        (paths, ``-k``, ``-m``). A snapshot file cannot be re-run: it is what it is."""
+        if not selection or self._plan is None or self._plan.snapshot_file is not None:
+            return self.baseline()
+        key = self.key
+        with self._selected_lock:  # run-parallel envs with the same selection share one probe
+            if selection not in self._selected:
+                try:
+                    self._selected[selection] = _audit.take_baseline(
+                        self._plan, "", self.environ, self.tox_root, key, selection
+                    )
+                except AuditError as exc:
+                    self._selected[selection] = str(exc)
+            found = self._selected[selection]
+        if isinstance(found, str):
+            raise AuditError(found)
+        return found
 
     def save_baseline(self, baseline: Snapshot) -> str | None:
         """Write ``--broker-audit-save-baseline`` once; returns a line to print, if any."""
@@ -243,7 +265,7 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
 
 
 def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
-    from tox_broker_audit._command import collection_args, find_pytest_command, split_args
+    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args, split_args
     from tox_broker_audit._tox.facts import tox_facts
 
     name = tox_env.conf.name
@@ -253,11 +275,17 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     found = find_pytest_command(commands)
     explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
     args = explicit or collection_args(found.args if found else ())
-    captured = _audit.capture(name, lambda: _take_target(run, tox_env, found, args), run.baseline)
+    selection = selection_args(args, str(tox_env.conf["change_dir"]))
+    captured = _audit.capture(
+        name, lambda: _take_target(run, tox_env, found, args), lambda: run.baseline_for(selection)
+    )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
     if found is None and not explicit and commands:
         lines.append(not_emulated_line(name, commands[0]))
+    note = _audit.selection_note(name, baseline, target)
+    if note:
+        lines.append(note)
     if baseline is not None:
         saved = run.save_baseline(baseline)
         if saved:
