@@ -19,9 +19,12 @@ from helpers import install, make_venv, write_tree
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Finding, Report
 from tox_broker_audit.diagnosis.rules import brokers as broker_rules
+from tox_broker_audit.diagnosis.rules import reachability
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
 from tox_broker_audit.snapshot.io import snapshot_to_dict
 from tox_broker_audit.snapshot.model import Snapshot
+
+BROKER_RULES = [*broker_rules.broker_audit_rules(), *reachability.broker_audit_rules()]
 
 if TYPE_CHECKING:
     from _rabbitmq import RabbitNode
@@ -110,7 +113,7 @@ def _codes(findings: tuple[Finding, ...] | list[Finding]) -> list[str]:
 
 
 def _only_broker_rules(baseline: Snapshot | None, target: Snapshot) -> Report:
-    return diagnose(baseline, target, rules=broker_rules.broker_audit_rules())
+    return diagnose(baseline, target, rules=BROKER_RULES)
 
 
 def _assert_no_secret(*objects: object) -> None:

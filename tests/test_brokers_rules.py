@@ -8,7 +8,10 @@ from _snapshot_factory import PROJECT, make_snapshot, read
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Finding, Report
 from tox_broker_audit.diagnosis.rules import brokers as broker_rules
+from tox_broker_audit.diagnosis.rules import reachability
 from tox_broker_audit.snapshot.model import Snapshot
+
+BROKER_RULES = [*broker_rules.broker_audit_rules(), *reachability.broker_audit_rules()]
 
 RABBIT = {
     "id": "RabbitmqBroker@127.0.0.1:5672",
@@ -171,7 +174,7 @@ def test_unit_tests_chain_ba101_ba602_ba601_ba603() -> None:
 
 def test_broker_rules_alone_without_baseline() -> None:
     _, target = _unit_tests_pair()
-    report = diagnose(None, target, rules=broker_rules.broker_audit_rules())
+    report = diagnose(None, target, rules=BROKER_RULES)
     # Nothing in the target says a stub was expected: only the unreachable target is reported.
     assert [f.code for f in report.findings] == ["BA603"]
 
@@ -204,7 +207,7 @@ def test_implicit_default_from_pth_at_startup() -> None:
             [_reach("127.0.0.1:5672", "timeout")],
         ),
     )
-    report = diagnose(None, target, rules=broker_rules.broker_audit_rules())
+    report = diagnose(None, target, rules=BROKER_RULES)
     found = _by_code(report)
     ba605 = found["BA605"]
     assert ba605.severity == "error"
@@ -231,7 +234,7 @@ def test_no_illusion_when_the_real_broker_does_not_answer() -> None:
             [_reach("127.0.0.1:5672", "refused")],
         )
     )
-    assert "BA604" not in _by_code(diagnose(None, snap, rules=broker_rules.broker_audit_rules()))
+    assert "BA604" not in _by_code(diagnose(None, snap, rules=BROKER_RULES))
     live = make_snapshot(
         brokers=_section(
             RABBIT,
@@ -241,13 +244,13 @@ def test_no_illusion_when_the_real_broker_does_not_answer() -> None:
             [_reach("127.0.0.1:5672", "reachable")],
         )
     )
-    ba604 = _by_code(diagnose(None, live, rules=broker_rules.broker_audit_rules()))["BA604"]
+    ba604 = _by_code(diagnose(None, live, rules=BROKER_RULES))["BA604"]
     assert ba604.severity == "warning"
     assert ba604.evidence["side"] == "target"
 
 
 def test_not_captured_or_no_dramatiq_yields_nothing() -> None:
-    report = diagnose(make_snapshot(), make_snapshot(), rules=broker_rules.broker_audit_rules())
+    report = diagnose(make_snapshot(), make_snapshot(), rules=BROKER_RULES)
     assert report.findings == ()
     empty = make_snapshot(brokers={"captured": True, "dramatiq_installed": False})
-    assert diagnose(empty, empty, rules=broker_rules.broker_audit_rules()).findings == ()
+    assert diagnose(empty, empty, rules=BROKER_RULES).findings == ()

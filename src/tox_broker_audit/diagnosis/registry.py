@@ -22,6 +22,7 @@ from tox_broker_audit.diagnosis.rules import (
     imports,
     packages,
     pytest_config,
+    reachability,
     startup,
 )
 
@@ -36,6 +37,7 @@ BUILTIN_RULES = (
     ("imports", imports),
     ("failures", failures),
     ("brokers", brokers),
+    ("reachability", reachability),
 )
 
 

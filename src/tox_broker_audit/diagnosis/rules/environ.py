@@ -124,65 +124,19 @@ def _pass_env_fix(ctx: DiagnosisContext, var: EnvVar | None, name: str) -> tuple
 
 
 def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runtime: bool) -> Finding:
+    """BA101: ``name`` is set on the baseline side but not on the target side."""
+    late = _late_setter(ctx, f, name) if runtime else None
+    if late is not None:
+        return _read_too_early(ctx, f, name, late)
     fix: str | Fix
     use = f.use_of_env(name)
     severity, group = _severity(use, is_expected_env(name))
     words, effects, ev = _read_words(ctx, f, name, "target")
-    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
-    late = _late_setter(ctx, f, name) if runtime else None
-    if late is not None:
-        # Both sides set it at run time, but under tox something read it before the setter
-        # ran: the read was moved earlier (an early import), the variable is not "missing".
-        late_setter, readers, when = late
-        title = f"{name} is read {tgt} {when}, before {late_setter} sets it"
-        detail = (
-            f"{name} is set at run time on both sides by {late_setter}, but {tgt} the code that reads it ran "
-            f"first ({when}); {base} it ran after. {words}. Whatever imported the reader that early is "
-            "the cause (see the finding that explains this one)."
-        )
-        fix = (
-            f"do not import {', '.join(sorted(readers)) or 'the reading module'} before {late_setter} runs "
-            "(see the finding that explains this one), or set the variable before start-up "
-            f"(set_env = {name}=…)"
-        )
-        return finding(
-            "BA101",
-            severity,
-            title,
-            name,
-            detail,
-            fix,
-            about=[f"env:{name}", *(f"module:{m}" for m in readers)],
-            effects_on=effects if use != "internal" else [],
-            group=group,
-            score=USE_WEIGHT[use],
-            summary=words,
-            runtime_set=runtime,
-            read_too_early=True,
-            **ev,
-        )
     if runtime:
-        setter = _setter(ctx, f, name, "baseline")
-        if setter:
-            title = f"{name} is set at run time {base} by {setter} but not {tgt}"
-            by = f"{base} {setter} sets it before the code reads it"
-        else:
-            title = f"{name} is set at run time {base} (not by your shell) but not {tgt}"
-            by = (
-                f"{base} something (a sitecustomize, .pth file or pytest plugin) sets it "
-                "before the code reads it"
-            )
-        detail = f"{name} is not in either environment at start-up, but {by}; {tgt} nothing does. {words}."
+        title, detail = _missing_at_run_time(ctx, f, name, words)
         fix, location = Fix("set_env", name), None
     else:
-        if ctx.tox is not None or ctx.env_name:
-            tail = f"tox does not pass it into {ctx.env_name or 'the env'}"
-        else:
-            tail = f"it is not set {tgt}"
-        title = f"{name} is set {base} ({_shown(var)}) but {tail}"
-        detail = f"{name} is {_shown(var)} {base} and unset {tgt}; {words}."
-        if is_expected_env(name):
-            detail += " tox strips or rebuilds this variable on purpose."
+        title, detail = _missing_at_start(ctx, name, var, words)
         if is_expected_env(name) and use not in ("project", "hook"):
             fix, location = "nothing to do: tox strips or rebuilds it on purpose", None
         else:
@@ -203,6 +157,72 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
         runtime_set=runtime,
         **ev,
     )
+
+
+def _read_too_early(ctx: DiagnosisContext, f: Facts, name: str, late: tuple[str, set[str], str]) -> Finding:
+    """BA101 when both sides set ``name`` at run time, but under tox something read it before the
+    setter ran: the read was moved earlier (an early import), the variable is not "missing"."""
+    use = f.use_of_env(name)
+    severity, group = _severity(use, is_expected_env(name))
+    words, effects, ev = _read_words(ctx, f, name, "target")
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    late_setter, readers, when = late
+    detail = (
+        f"{name} is set at run time on both sides by {late_setter}, but {tgt} the code that reads it ran "
+        f"first ({when}); {base} it ran after. {words}. Whatever imported the reader that early is "
+        "the cause (see the finding that explains this one)."
+    )
+    fix = (
+        f"do not import {', '.join(sorted(readers)) or 'the reading module'} before {late_setter} runs "
+        "(see the finding that explains this one), or set the variable before start-up "
+        f"(set_env = {name}=…)"
+    )
+    return finding(
+        "BA101",
+        severity,
+        f"{name} is read {tgt} {when}, before {late_setter} sets it",
+        name,
+        detail,
+        fix,
+        about=[f"env:{name}", *(f"module:{m}" for m in readers)],
+        effects_on=effects if use != "internal" else [],
+        group=group,
+        score=USE_WEIGHT[use],
+        summary=words,
+        runtime_set=True,
+        read_too_early=True,
+        **ev,
+    )
+
+
+def _missing_at_run_time(ctx: DiagnosisContext, f: Facts, name: str, words: str) -> tuple[str, str]:
+    """(title, detail) of a variable no start environment had, set at run time on the baseline side only."""
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    setter = _setter(ctx, f, name, "baseline")
+    if setter:
+        title = f"{name} is set at run time {base} by {setter} but not {tgt}"
+        by = f"{base} {setter} sets it before the code reads it"
+    else:
+        title = f"{name} is set at run time {base} (not by your shell) but not {tgt}"
+        by = (
+            f"{base} something (a sitecustomize, .pth file or pytest plugin) sets it before the code reads it"
+        )
+    detail = f"{name} is not in either environment at start-up, but {by}; {tgt} nothing does. {words}."
+    return title, detail
+
+
+def _missing_at_start(ctx: DiagnosisContext, name: str, var: EnvVar | None, words: str) -> tuple[str, str]:
+    """(title, detail) of a variable in the baseline's start environment but not in the target's."""
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    if ctx.tox is not None or ctx.env_name:
+        tail = f"tox does not pass it into {ctx.env_name or 'the env'}"
+    else:
+        tail = f"it is not set {tgt}"
+    title = f"{name} is set {base} ({_shown(var)}) but {tail}"
+    detail = f"{name} is {_shown(var)} {base} and unset {tgt}; {words}."
+    if is_expected_env(name):
+        detail += " tox strips or rebuilds this variable on purpose."
+    return title, detail
 
 
 def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runtime: bool) -> Finding:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Severity
+from tox_broker_audit.diff import DistChange
 from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
 
 from ._common import Facts, facts, finding, side_label
@@ -54,8 +55,27 @@ def _classify(
     return "info", "other", 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class _DistDiff:
+    """One changed distribution and what every kind of finding about it needs."""
+
+    change: DistChange
+    dist: Distribution  # the baseline's, else the target's
+    project: bool  # it provides one of the application's top-level modules
+    plugin_dist: bool  # it provides a pytest plugin through an entry point
+    base: str  # how the report names the baseline side
+    tgt: str  # and the target side
+
+    @property
+    def name(self) -> str:
+        return self.change.name
+
+    @property
+    def tokens(self) -> list[str]:
+        return [f"dist:{self.change.name}"]
+
+
 def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
-    fix: str | Fix
     assert ctx.diff is not None
     f = facts(ctx)
     plugin_dists = _plugin_dists(ctx)
@@ -63,142 +83,164 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     for change in ctx.diff.distributions:
         dist = change.baseline or change.target
         assert dist is not None
-        name = change.name
-        project = any(t in f.app_tops for t in dist.top_level)
-        plugin_dist = name in plugin_dists
-        tokens = [f"dist:{name}"]
+        diff = _DistDiff(
+            change=change,
+            dist=dist,
+            project=any(t in f.app_tops for t in dist.top_level),
+            plugin_dist=change.name in plugin_dists,
+            base=base,
+            tgt=tgt,
+        )
         if change.kind == "missing":
-            imported = _imported(f, name, "baseline")
-            sev, group, score = _classify(f, name, imported, plugin_dist, project)
-            fix, loc = Fix("add_dep", dist.raw_name), None
-            yield finding(
-                "BA201",
-                sev,
-                f"{dist.raw_name} {dist.version} is installed {base} but not {tgt}",
-                name,
-                f"{dist.raw_name} {dist.version} is installed {base} and missing {tgt}; "
-                + (
-                    "its modules were imported during the local run."
-                    if imported
-                    else "nothing imported it locally."
-                )
-                + (" It provides a pytest plugin (see BA401)." if plugin_dist else ""),
-                fix if name not in SEED_DISTS else "nothing to do: seeded by the venv tool",
-                location=loc,
-                about=tokens,
-                effects_on=[*tokens, *_module_tokens(dist)] if imported else tokens,
-                group=group,
-                score=score,
-                imported=imported,
-                version=dist.version,
-            )
+            yield _missing_dist(f, diff)
         elif change.kind == "extra":
-            imported = _imported(f, name, "target")
-            sev, group, score = _classify(f, name, imported, plugin_dist, project)
-            if name == "pika" and group == "other":
-                sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
-            yield finding(
-                "BA202",
-                sev,
-                f"{dist.raw_name} {dist.version} is installed only {tgt}",
-                name,
-                f"{dist.raw_name} {dist.version} is installed {tgt} but not {base}; "
-                + ("its modules were imported there." if imported else "nothing imported it.")
-                + (
-                    " With pika installed, dramatiq's implicit default broker is RabbitMQ."
-                    if name == "pika"
-                    else ""
-                ),
-                "nothing to do: seeded by the venv tool"
-                if name in SEED_DISTS
-                else f"find which of tox's deps pulls in {dist.raw_name} (e.g. `pip show` / `uv pip tree`) "
-                "and align the dependencies",
-                about=tokens,
-                effects_on=[*tokens, *_module_tokens(dist)] if imported or name == "pika" else tokens,
-                group=group,
-                score=score,
-                imported=imported,
-                version=dist.version,
-            )
+            yield _extra_dist(f, diff)
         elif change.kind == "version":
-            assert change.baseline is not None
-            assert change.target is not None
-            imported = _imported(f, name, "target") or _imported(f, name, "baseline")
-            sev, group, score = _classify(f, name, imported, False, project)
-            if sev == "warning" and name not in KEY_DISTS:
-                sev, score = "info", score - 10
-            yield finding(
-                "BA203",
-                sev,
-                f"{dist.raw_name} {change.baseline.version} {base} vs {change.target.version} {tgt}",
-                name,
-                f"{dist.raw_name} is {change.baseline.version} {base} and {change.target.version} {tgt}"
-                + ("; its modules were imported." if imported else "; nothing imported it."),
-                "nothing to do: seeded by the venv tool"
-                if name in SEED_DISTS
-                else Fix("pin_dep", dist.raw_name, change.baseline.version),
-                about=tokens,
-                effects_on=tokens,
-                group=group,
-                score=score,
-                baseline=change.baseline.version,
-                target=change.target.version,
-            )
+            yield _version_changed(f, diff)
         else:  # install-mode
-            assert change.baseline is not None
-            assert change.target is not None
-            b, t = change.baseline, change.target
+            yield _install_mode_changed(ctx, diff)
 
-            def mode(d: Distribution) -> str:
-                return f"editable from {d.source_path}" if d.editable else f"installed in {d.location}"
 
-            package = ctx.tox.package if ctx.tox is not None else None
-            content = _content_differences(ctx, dist.top_level)
-            modules = _package_modules(ctx, dist.top_level)
-            title = (
-                f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
-                f"{'editable' if t.editable else 'a regular install'} {tgt}"
-            )
-            detail = (
-                f"{dist.raw_name}: {mode(b)} {base}; {mode(t)} {tgt}. Its modules resolve to different files"
-            )
-            if content.missing or content.changed:
-                title += ", and " + content.headline(tgt)
-                detail += f". {content.sentence(base, tgt)}"
-                fix = content.fix(ctx, project and b.editable and not t.editable)
-                yield finding(
-                    "BA204",
-                    "error",
-                    title,
-                    name,
-                    detail + ".",
-                    fix,
-                    about=tokens,
-                    effects_on=[*tokens, *_module_tokens(dist), *(f"module:{m}" for m in modules)],
-                    group="cause",
-                    score=93.0,
-                    tox_package=package,
-                    missing=list(content.missing),
-                    extra=list(content.extra),
-                    changed=list(content.changed),
-                )
-                continue
-            yield finding(
-                "BA204",
-                "info",
-                title,
-                name,
-                detail + ", which matters when a module is imported under two names or patched by file "
-                "(the packages' files themselves are the same on both sides).",
-                Fix("editable", value="match")
-                if project and b.editable and not t.editable
-                else "install it the same way on both sides",
-                about=tokens,
-                effects_on=[*tokens, *_module_tokens(dist)],
-                group="other",
-                score=30.0 if project else 10.0,
-                tox_package=package,
-            )
+def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
+    """BA201: installed on the baseline side only."""
+    fix: str | Fix
+    dist, name, tokens = diff.dist, diff.name, diff.tokens
+    imported = _imported(f, name, "baseline")
+    sev, group, score = _classify(f, name, imported, diff.plugin_dist, diff.project)
+    fix = Fix("add_dep", dist.raw_name)
+    return finding(
+        "BA201",
+        sev,
+        f"{dist.raw_name} {dist.version} is installed {diff.base} but not {diff.tgt}",
+        name,
+        f"{dist.raw_name} {dist.version} is installed {diff.base} and missing {diff.tgt}; "
+        + ("its modules were imported during the local run." if imported else "nothing imported it locally.")
+        + (" It provides a pytest plugin (see BA401)." if diff.plugin_dist else ""),
+        fix if name not in SEED_DISTS else "nothing to do: seeded by the venv tool",
+        location=None,
+        about=tokens,
+        effects_on=[*tokens, *_module_tokens(dist)] if imported else tokens,
+        group=group,
+        score=score,
+        imported=imported,
+        version=dist.version,
+    )
+
+
+def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
+    """BA202: installed on the target side only."""
+    dist, name, tokens = diff.dist, diff.name, diff.tokens
+    imported = _imported(f, name, "target")
+    sev, group, score = _classify(f, name, imported, diff.plugin_dist, diff.project)
+    if name == "pika" and group == "other":
+        sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
+    return finding(
+        "BA202",
+        sev,
+        f"{dist.raw_name} {dist.version} is installed only {diff.tgt}",
+        name,
+        f"{dist.raw_name} {dist.version} is installed {diff.tgt} but not {diff.base}; "
+        + ("its modules were imported there." if imported else "nothing imported it.")
+        + (" With pika installed, dramatiq's implicit default broker is RabbitMQ." if name == "pika" else ""),
+        "nothing to do: seeded by the venv tool"
+        if name in SEED_DISTS
+        else f"find which of tox's deps pulls in {dist.raw_name} (e.g. `pip show` / `uv pip tree`) "
+        "and align the dependencies",
+        about=tokens,
+        effects_on=[*tokens, *_module_tokens(dist)] if imported or name == "pika" else tokens,
+        group=group,
+        score=score,
+        imported=imported,
+        version=dist.version,
+    )
+
+
+def _version_changed(f: Facts, diff: _DistDiff) -> Finding:
+    """BA203: installed on both sides in different versions."""
+    change, dist, name, tokens = diff.change, diff.dist, diff.name, diff.tokens
+    assert change.baseline is not None
+    assert change.target is not None
+    imported = _imported(f, name, "target") or _imported(f, name, "baseline")
+    sev, group, score = _classify(f, name, imported, False, diff.project)
+    if sev == "warning" and name not in KEY_DISTS:
+        sev, score = "info", score - 10
+    return finding(
+        "BA203",
+        sev,
+        f"{dist.raw_name} {change.baseline.version} {diff.base} vs {change.target.version} {diff.tgt}",
+        name,
+        f"{dist.raw_name} is {change.baseline.version} {diff.base} and {change.target.version} {diff.tgt}"
+        + ("; its modules were imported." if imported else "; nothing imported it."),
+        "nothing to do: seeded by the venv tool"
+        if name in SEED_DISTS
+        else Fix("pin_dep", dist.raw_name, change.baseline.version),
+        about=tokens,
+        effects_on=tokens,
+        group=group,
+        score=score,
+        baseline=change.baseline.version,
+        target=change.target.version,
+    )
+
+
+def _install_mode(d: Distribution) -> str:
+    return f"editable from {d.source_path}" if d.editable else f"installed in {d.location}"
+
+
+def _install_mode_changed(ctx: DiagnosisContext, diff: _DistDiff) -> Finding:
+    """BA204: editable on one side, a regular install on the other (an error if the files differ)."""
+    fix: str | Fix
+    dist, name, tokens, base, tgt = diff.dist, diff.name, diff.tokens, diff.base, diff.tgt
+    b, t = diff.change.baseline, diff.change.target
+    assert b is not None
+    assert t is not None
+    package = ctx.tox.package if ctx.tox is not None else None
+    content = _content_differences(ctx, dist.top_level)
+    modules = _package_modules(ctx, dist.top_level)
+    title = (
+        f"{dist.raw_name} is {'editable' if b.editable else 'a regular install'} {base} but "
+        f"{'editable' if t.editable else 'a regular install'} {tgt}"
+    )
+    detail = (
+        f"{dist.raw_name}: {_install_mode(b)} {base}; {_install_mode(t)} {tgt}. "
+        "Its modules resolve to different files"
+    )
+    if content.missing or content.changed:
+        title += ", and " + content.headline(tgt)
+        detail += f". {content.sentence(base, tgt)}"
+        fix = content.fix(ctx, diff.project and b.editable and not t.editable)
+        return finding(
+            "BA204",
+            "error",
+            title,
+            name,
+            detail + ".",
+            fix,
+            about=tokens,
+            effects_on=[*tokens, *_module_tokens(dist), *(f"module:{m}" for m in modules)],
+            group="cause",
+            score=93.0,
+            tox_package=package,
+            missing=list(content.missing),
+            extra=list(content.extra),
+            changed=list(content.changed),
+        )
+    return finding(
+        "BA204",
+        "info",
+        title,
+        name,
+        detail + ", which matters when a module is imported under two names or patched by file "
+        "(the packages' files themselves are the same on both sides).",
+        Fix("editable", value="match")
+        if diff.project and b.editable and not t.editable
+        else "install it the same way on both sides",
+        about=tokens,
+        effects_on=[*tokens, *_module_tokens(dist)],
+        group="other",
+        score=30.0 if diff.project else 10.0,
+        tox_package=package,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

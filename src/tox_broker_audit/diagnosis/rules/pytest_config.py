@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
+from tox_broker_audit.diff import PluginChange
 from tox_broker_audit.snapshot.model import ImportEvent, PytestPlugin, Snapshot
 
 from ._common import INTERNAL_TOPS, Facts, facts, finding, leaves_first, rel, side_label, top
@@ -77,127 +79,41 @@ def _plugin_subject(p: PytestPlugin) -> str:
     return p.distribution or p.name
 
 
+@dataclasses.dataclass(frozen=True)
+class _LonePlugin:
+    """A pytest plugin active on one side only (BA401), and what loading it did there."""
+
+    plugin: PytestPlugin
+    side: str  # where it is active
+    builtin: bool  # one of pytest's own
+    app: list[str]  # application modules it imported at plugin-load time, leaves first
+    ini_keys: Sequence[str]  # ini options pytest ignores without it
+
+    @property
+    def dist(self) -> str | None:
+        return self.plugin.distribution
+
+
 def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     """BA401 (plugin set differs) and BA402 (load order differs)."""
-    fix: str | Fix
     assert ctx.diff is not None
     f = facts(ctx)
     for change in ctx.diff.plugins:
         plugin = change.baseline if change.kind == "missing" else change.target
         assert plugin is not None
-        side = "baseline" if change.kind == "missing" else "target"
-        where, not_where = side_label(ctx, side), side_label(ctx, _other(side))
-        subject = _plugin_subject(plugin)
-        builtin = plugin.how == "builtin" or top(plugin.module) in ("_pytest", "pytest")
-        app = _plugin_app_imports(f, _snap(ctx, side), plugin)
-        effects = [f"module:{m}" for m in app]
-        if not builtin and change.kind in ("missing", "extra") and plugin.module:
-            # What the plugin's own code did (e.g. set a StubBroker) exists on one side only.
-            effects += [f"module:{plugin.module}"] + ([f"file:{plugin.file}"] if plugin.file else [])
-            # ... and the app modules it imported (and may have changed, e.g. settings.BROKER = "stub").
-            effects += [
-                f"module:{e.module}"
-                for e in _snap(ctx, side).imports.timeline
-                if f.is_app_module(e.module)
-                and (e.importer == plugin.module or (plugin.file and e.importer_file == plugin.file))
-            ]
-        ini_keys: Sequence[str] = ()
-        if change.kind == "missing" and not builtin:
-            ini_keys = ctx.diff.unknown_ini_extra
-            effects += [f"ini:{k}" for k in ini_keys] + runtime_env_tokens(
-                f, "baseline", files=[plugin.file], modules=[top(plugin.module)] if plugin.module else []
-            )
-        elif change.kind == "extra" and not builtin:
-            effects += runtime_env_tokens(
-                f, "target", files=[plugin.file], modules=[top(plugin.module)] if plugin.module else []
-            )
         if change.kind == "changed":
-            assert change.baseline is not None
-            assert change.target is not None
-            b, t = change.baseline, change.target
-            yield finding(
-                "BA401",
-                "info",
-                f"pytest plugin {plugin.name} comes from {b.distribution or b.module} "
-                f"{side_label(ctx, 'baseline')} "
-                f"but {t.distribution or t.module} {side_label(ctx, 'target')}",
-                subject,
-                f"{plugin.name}: {b.how} {b.module} ({b.distribution}) vs {t.how} {t.module} "
-                f"({t.distribution}).",
-                "install the same plugin distribution on both sides",
-                about=[f"plugin:{plugin.name}"],
-                group="other",
-                score=5.0,
-            )
+            yield _plugin_source_changed(ctx, change, plugin)
             continue
-        severity: Severity
-        group: Group
-        if builtin:
-            severity, group, score = "info", "other", 2.0
-        elif app:
-            severity, group, score = "error", "cause", 94.0
-        elif top(plugin.module) in INTERNAL_TOPS:
-            severity, group, score = "info", "other", 15.0
-        else:
-            severity, group, score = "warning", "cause", 55.0 + (20.0 if ini_keys else 0.0)
-        dist = plugin.distribution
-        how = {
-            "entry-point": f"entry point of {dist}",
-            "-p": "-p option",
-            "PYTEST_PLUGINS": "PYTEST_PLUGINS",
-        }.get(plugin.how, plugin.how)
-        title = f"pytest plugin {subject} is loaded only {where}"
-        if app:
-            title += f" and imports {app[0]} at plugin-load time"
-        detail = f"The plugin {plugin.name} ({plugin.module}, via {how}) is active {where}, not {not_where}."
-        if app:
-            detail += (
-                f" Loading it imported {', '.join(app)} before any conftest ran, so @dramatiq.actor "
-                f"bound those "
-                "actors to whatever broker existed then (the implicit default), not to the tests' StubBroker."
-            )
-        if ini_keys:
-            detail += f" Without it, pytest ignores the ini option(s) {', '.join(ini_keys)} {not_where}."
-        location: Location | None = None
-        if app:
-            fix = (
-                f"move the import of {app[0]} out of the plugin's top level (import it inside the "
-                f"hook or fixture "
-                f"that needs it){'; or drop ' + dist + ' from deps' if dist and side == 'target' else ''}"
-            )
-            location = Location(plugin.file) if plugin.file else None
-        elif side == "baseline" and dist:
-            fix, location = Fix("add_dep", dist), None
-        elif side == "baseline":
-            fix = f"load {plugin.name} in both runs (same -p / PYTEST_PLUGINS / addopts)"
-        elif dist:
-            fix = f"remove {dist} from the env's deps, or disable it with `-p no:{plugin.name}` in addopts"
-        else:
-            fix = f"disable it with `-p no:{plugin.name}`"
-        if builtin:
-            fix = "nothing to do: the pytest versions differ (see BA203)"
-        yield finding(
-            "BA401",
-            severity,
-            title,
-            subject,
-            detail,
-            fix,
-            location=location,
-            about=[f"plugin:{plugin.name}"] + ([f"dist:{dist}"] if dist else []),
-            effects_on=effects,
-            group=group,
-            score=score,
+        side = "baseline" if change.kind == "missing" else "target"
+        builtin = plugin.how == "builtin" or top(plugin.module) in ("_pytest", "pytest")
+        lone = _LonePlugin(
+            plugin=plugin,
             side=side,
-            plugin={
-                "name": plugin.name,
-                "module": plugin.module,
-                "file": plugin.file,
-                "distribution": dist,
-                "how": plugin.how,
-            },
-            imported_app_modules=app,
+            builtin=builtin,
+            app=_plugin_app_imports(f, _snap(ctx, side), plugin),
+            ini_keys=ctx.diff.unknown_ini_extra if change.kind == "missing" and not builtin else (),
         )
+        yield _lone_plugin_finding(ctx, f, lone)
     order = ctx.diff.plugin_order
     if order is not None:
         yield finding(
@@ -212,6 +128,138 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             group="other",
             score=3.0,
         )
+
+
+def _plugin_source_changed(ctx: DiagnosisContext, change: PluginChange, plugin: PytestPlugin) -> Finding:
+    """BA401 (info): the same plugin name comes from another module or distribution on each side."""
+    assert change.baseline is not None
+    assert change.target is not None
+    b, t = change.baseline, change.target
+    return finding(
+        "BA401",
+        "info",
+        f"pytest plugin {plugin.name} comes from {b.distribution or b.module} "
+        f"{side_label(ctx, 'baseline')} "
+        f"but {t.distribution or t.module} {side_label(ctx, 'target')}",
+        _plugin_subject(plugin),
+        f"{plugin.name}: {b.how} {b.module} ({b.distribution}) vs {t.how} {t.module} ({t.distribution}).",
+        "install the same plugin distribution on both sides",
+        about=[f"plugin:{plugin.name}"],
+        group="other",
+        score=5.0,
+    )
+
+
+def _lone_plugin_finding(ctx: DiagnosisContext, f: Facts, lone: _LonePlugin) -> Finding:
+    """BA401: the plugin is loaded on one side only."""
+    plugin, app, dist = lone.plugin, lone.app, lone.dist
+    title, detail = _lone_plugin_words(ctx, lone)
+    fix, location = _lone_plugin_fix(lone)
+    severity, group, score = _lone_plugin_rank(lone)
+    return finding(
+        "BA401",
+        severity,
+        title,
+        _plugin_subject(plugin),
+        detail,
+        fix,
+        location=location,
+        about=[f"plugin:{plugin.name}"] + ([f"dist:{dist}"] if dist else []),
+        effects_on=_lone_plugin_effects(ctx, f, lone),
+        group=group,
+        score=score,
+        side=lone.side,
+        plugin={
+            "name": plugin.name,
+            "module": plugin.module,
+            "file": plugin.file,
+            "distribution": dist,
+            "how": plugin.how,
+        },
+        imported_app_modules=app,
+    )
+
+
+def _lone_plugin_effects(ctx: DiagnosisContext, f: Facts, lone: _LonePlugin) -> list[str]:
+    """What loading the plugin changed on its side only: the app modules it imported, its own code,
+    the ini options only it understands and the variables it set at run time."""
+    plugin = lone.plugin
+    effects = [f"module:{m}" for m in lone.app]
+    if lone.builtin:
+        return effects
+    if plugin.module:
+        # What the plugin's own code did (e.g. set a StubBroker) exists on one side only.
+        effects += [f"module:{plugin.module}"] + ([f"file:{plugin.file}"] if plugin.file else [])
+        # ... and the app modules it imported (and may have changed, e.g. settings.BROKER = "stub").
+        effects += [
+            f"module:{e.module}"
+            for e in _snap(ctx, lone.side).imports.timeline
+            if f.is_app_module(e.module)
+            and (e.importer == plugin.module or (plugin.file and e.importer_file == plugin.file))
+        ]
+    effects += [f"ini:{k}" for k in lone.ini_keys] + runtime_env_tokens(
+        f, lone.side, files=[plugin.file], modules=[top(plugin.module)] if plugin.module else []
+    )
+    return effects
+
+
+def _lone_plugin_rank(lone: _LonePlugin) -> tuple[Severity, Group, float]:
+    if lone.builtin:
+        return "info", "other", 2.0
+    if lone.app:
+        return "error", "cause", 94.0
+    if top(lone.plugin.module) in INTERNAL_TOPS:
+        return "info", "other", 15.0
+    return "warning", "cause", 55.0 + (20.0 if lone.ini_keys else 0.0)
+
+
+def _lone_plugin_words(ctx: DiagnosisContext, lone: _LonePlugin) -> tuple[str, str]:
+    """(title, detail): where it is active, how it was loaded, what it imported, what it configures."""
+    plugin, app, ini_keys = lone.plugin, lone.app, lone.ini_keys
+    where, not_where = side_label(ctx, lone.side), side_label(ctx, _other(lone.side))
+    how = {
+        "entry-point": f"entry point of {lone.dist}",
+        "-p": "-p option",
+        "PYTEST_PLUGINS": "PYTEST_PLUGINS",
+    }.get(plugin.how, plugin.how)
+    title = f"pytest plugin {_plugin_subject(plugin)} is loaded only {where}"
+    if app:
+        title += f" and imports {app[0]} at plugin-load time"
+    detail = f"The plugin {plugin.name} ({plugin.module}, via {how}) is active {where}, not {not_where}."
+    if app:
+        detail += (
+            f" Loading it imported {', '.join(app)} before any conftest ran, so @dramatiq.actor "
+            f"bound those "
+            "actors to whatever broker existed then (the implicit default), not to the tests' StubBroker."
+        )
+    if ini_keys:
+        detail += f" Without it, pytest ignores the ini option(s) {', '.join(ini_keys)} {not_where}."
+    return title, detail
+
+
+def _lone_plugin_fix(lone: _LonePlugin) -> tuple[str | Fix, Location | None]:
+    """Keep the app import out of the plugin's top level, or load the plugin on both sides or neither."""
+    fix: str | Fix
+    plugin, app, dist, side = lone.plugin, lone.app, lone.dist, lone.side
+    location: Location | None = None
+    if app:
+        fix = (
+            f"move the import of {app[0]} out of the plugin's top level (import it inside the "
+            f"hook or fixture "
+            f"that needs it){'; or drop ' + dist + ' from deps' if dist and side == 'target' else ''}"
+        )
+        location = Location(plugin.file) if plugin.file else None
+    elif side == "baseline" and dist:
+        fix, location = Fix("add_dep", dist), None
+    elif side == "baseline":
+        fix = f"load {plugin.name} in both runs (same -p / PYTEST_PLUGINS / addopts)"
+    elif dist:
+        fix = f"remove {dist} from the env's deps, or disable it with `-p no:{plugin.name}` in addopts"
+    else:
+        fix = f"disable it with `-p no:{plugin.name}`"
+    if lone.builtin:
+        fix = "nothing to do: the pytest versions differ (see BA203)"
+    return fix, location
 
 
 _CONFIG_EFFECTS: dict[str, tuple[str, ...]] = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Group, Location, Severity
-from tox_broker_audit.diff import normalize_path
+from tox_broker_audit.diff import FieldChange, normalize_path
 from tox_broker_audit.snapshot.model import PthFile, Snapshot, SysPathEntry
 
 from ._common import TESTISH, Facts, SideFacts, facts, finding, leaves_first, rel, side_label, top
@@ -59,6 +60,17 @@ def _app_imports(f: Facts, modules: Sequence[str]) -> list[str]:
     return leaves_first(m for m in modules if f.is_app_module(m))
 
 
+@dataclasses.dataclass(frozen=True)
+class _PthAt:
+    """A ``.pth`` file that differs, seen from the side it is reported for (the target's if both)."""
+
+    pth: PthFile
+    kind: str  # "missing" | "extra" | "changed"
+    side: str
+    where: str  # how the report names ``side``
+    not_where: str  # ... and the other side
+
+
 def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     """BA301 (executable lines) and BA302 (path lines) of ``.pth`` files that differ."""
     assert ctx.diff is not None
@@ -69,77 +81,91 @@ def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             pth = change.target
         assert pth is not None
         side = "target" if change.kind in ("extra", "changed") else "baseline"
-        where = side_label(ctx, side)
-        not_where = side_label(ctx, _other(side))
+        at = _PthAt(pth, change.kind, side, side_label(ctx, side), side_label(ctx, _other(side)))
         if change.exec_changed:
-            yield _pth_exec(ctx, f, pth, change.kind, side, where, not_where)
+            yield _pth_exec(ctx, f, at)
         elif change.path_changed:
-            yield _pth_path(ctx, f, pth, change.kind, side, where, not_where)
+            yield _pth_path(f, at)
 
 
-def _pth_exec(  # noqa: PLR0917 - private helper
-    ctx: DiagnosisContext, f: Facts, pth: PthFile, kind: str, side: str, where: str, not_where: str
-) -> Finding:
+def _pth_exec(ctx: DiagnosisContext, f: Facts, at: _PthAt) -> Finding:
+    pth = at.pth
     app = _app_imports(f, pth.imported)
     effects = [f"module:{m}" for m in app]
     if pth.known is None:
-        effects += runtime_env_tokens(f, side, files=[pth.path], modules=pth.imported)
-    line = pth.exec_lines[0] if pth.exec_lines else ""
-    severity: Severity
-    group: Group
-    if pth.known in _EXPECTED_PTH:
-        severity, group, score = "info", "expected", 0.0
-    elif pth.known is not None:
-        severity, group, score = "info", "other", 10.0
-    elif app:
-        severity, group, score = "error", "cause", 95.0
-    else:
-        severity, group, score = "warning", "cause", 60.0
-    if kind == "changed":
-        title = f"{pth.name} runs different start-up code {where}"
-    elif kind == "extra":
-        title = f"{pth.name} runs code at interpreter start-up only {where}"
-    else:
-        title = f"{pth.name} runs code at interpreter start-up only {where} (not {not_where})"
-    if app:
-        title += f" and imports {app[0]}" + (f" (+{len(app) - 1})" if len(app) > 1 else "")
-    detail = (
-        f"{pth.path} has the executable line `{line}`; Python runs it at start-up, before pytest or any "
-        f"conftest. It imported: {', '.join(pth.imported) or 'nothing non-stdlib'}."
-    )
-    if app:
-        detail += (
-            " An application module imported this early runs its @dramatiq.actor decorators before the "
-            "tests set a StubBroker, binding the actors to the default broker for good."
-        )
-    if kind == "missing":
-        fix = (
-            f"the local venv runs `{line}` at start-up and {not_where} does not: do what it does explicitly "
-            "(conftest.py / set_env), or install the package that ships it in both environments"
-        )
-    elif pth.known is not None:
-        fix = "nothing to do: written by " + pth.known
-    else:
-        fix = (
-            f"find the distribution that installs {pth.name} (search the RECORD files in site-packages), "
-            "remove it from the env or make its import lazy (no application imports at start-up)"
-        )
+        effects += runtime_env_tokens(f, at.side, files=[pth.path], modules=pth.imported)
+    severity, group, score = _pth_exec_rank(pth, app)
+    title, detail = _pth_exec_words(at, app)
     return finding(
         "BA301",
         severity,
         title,
         pth.name,
         detail,
-        fix,
+        _pth_exec_fix(at),
         location=Location(pth.path),
         about=[f"file:{pth.path}"],
         effects_on=effects,
         group=group,
         score=score,
-        side=side,
+        side=at.side,
         exec_lines=list(pth.exec_lines),
         imported=list(pth.imported),
         known=pth.known,
+    )
+
+
+def _exec_line(pth: PthFile) -> str:
+    return pth.exec_lines[0] if pth.exec_lines else ""
+
+
+def _pth_exec_rank(pth: PthFile, app: Sequence[str]) -> tuple[Severity, Group, float]:
+    """Known writers (virtualenv, setuptools…) are noise; app imports at start-up are the worst."""
+    if pth.known in _EXPECTED_PTH:
+        return "info", "expected", 0.0
+    if pth.known is not None:
+        return "info", "other", 10.0
+    if app:
+        return "error", "cause", 95.0
+    return "warning", "cause", 60.0
+
+
+def _pth_exec_words(at: _PthAt, app: Sequence[str]) -> tuple[str, str]:
+    """(title, detail) of a ``.pth`` file whose executable lines differ."""
+    pth, where = at.pth, at.where
+    if at.kind == "changed":
+        title = f"{pth.name} runs different start-up code {where}"
+    elif at.kind == "extra":
+        title = f"{pth.name} runs code at interpreter start-up only {where}"
+    else:
+        title = f"{pth.name} runs code at interpreter start-up only {where} (not {at.not_where})"
+    if app:
+        title += f" and imports {app[0]}" + (f" (+{len(app) - 1})" if len(app) > 1 else "")
+    detail = (
+        f"{pth.path} has the executable line `{_exec_line(pth)}`; Python runs it at start-up, before pytest "
+        f"or any conftest. It imported: {', '.join(pth.imported) or 'nothing non-stdlib'}."
+    )
+    if app:
+        detail += (
+            " An application module imported this early runs its @dramatiq.actor decorators before the "
+            "tests set a StubBroker, binding the actors to the default broker for good."
+        )
+    return title, detail
+
+
+def _pth_exec_fix(at: _PthAt) -> str:
+    pth = at.pth
+    if at.kind == "missing":
+        return (
+            f"the local venv runs `{_exec_line(pth)}` at start-up and {at.not_where} does not: do what it "
+            "does explicitly (conftest.py / set_env), or install the package that ships it in both "
+            "environments"
+        )
+    if pth.known is not None:
+        return "nothing to do: written by " + pth.known
+    return (
+        f"find the distribution that installs {pth.name} (search the RECORD files in site-packages), "
+        "remove it from the env or make its import lazy (no application imports at start-up)"
     )
 
 
@@ -157,10 +183,9 @@ def _shallowest(modules: Iterable[str]) -> list[str]:
     return [m for m in mods if not any(m.startswith(o + ".") for o in mods if o != m)]
 
 
-def _pth_path(  # noqa: PLR0917 - private helper
-    ctx: DiagnosisContext, f: Facts, pth: PthFile, kind: str, side: str, where: str, not_where: str
-) -> Finding:
-    snap = _side(f, side).snapshot
+def _pth_path(f: Facts, at: _PthAt) -> Finding:
+    pth, where = at.pth, at.where
+    snap = _side(f, at.side).snapshot
     used = _shallowest(_modules_under(snap, pth.added_paths or pth.path_lines))
     severity: Severity
     group: Group
@@ -175,7 +200,7 @@ def _pth_path(  # noqa: PLR0917 - private helper
         "BA302",
         severity,
         f"{pth.name} adds {paths} to sys.path only {where}"
-        if kind != "changed"
+        if at.kind != "changed"
         else f"{pth.name} adds other paths {where}",
         pth.name,
         f"{pth.path} adds {paths} to sys.path {where}; modules imported from there: "
@@ -190,7 +215,7 @@ def _pth_path(  # noqa: PLR0917 - private helper
         effects_on=[f"module:{m}" for m in used],
         group=group,
         score=score,
-        side=side,
+        side=at.side,
         path_lines=list(pth.path_lines),
         known=pth.known,
     )
@@ -280,68 +305,12 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     d = ctx.diff.sys_path
     if not d.changed:
         return
-    b_inv, t_inv = ctx.baseline.meta.invocation, ctx.target.meta.invocation
-    inv_words = {
-        "python-m": "`python -m pytest` (puts the cwd first)",
-        "pytest": "the `pytest` script (puts its bin/ first)",
-    }
     reported = False
     for side, all_entries in (("baseline", d.missing), ("target", d.extra)):
         entries = tuple(e for e in all_entries if e.origin != "pth")
         if not entries:
             continue
-        modules = _entry_modules(f, side, entries)
-        where, not_where = side_label(ctx, side), side_label(ctx, _other(side))
-        main = next((e for e in entries if e.origin == "invocation"), None) or next(
-            (e for e in entries if _entry_modules(f, side, [e])), entries[0]
-        )
-        paths = ", ".join(e.path for e in entries[:4])
-        shown = main.path if main.path in f.project_roots else rel(ctx, main.path)
-        title = f"sys.path has {shown} only {where}"
-        if modules:
-            title += f": {modules[0]} imports only there" + (
-                f" (+{len(modules) - 1})" if len(modules) > 1 else ""
-            )
-        detail = f"Entries only {where}: {paths}" + (" …" if len(entries) > 4 else "") + "."
-        if b_inv != t_inv:
-            detail += (
-                f" {side_label(ctx, 'baseline').capitalize()} ran {inv_words.get(b_inv, b_inv)}; "
-                f"{side_label(ctx, 'target')} {inv_words.get(t_inv, t_inv)}."
-            )
-        if any(e.origin == "pythonpath" for e in entries):
-            detail += " Some come from PYTHONPATH, which tox does not pass by default."
-        if modules:
-            detail += f" Modules found through them {where} but not {not_where}: {', '.join(modules)}."
-        if modules and side == "baseline":
-            fix = (
-                "make those modules importable the same way in both runs: install them as part of "
-                "the project, "
-                "or set `pythonpath = .` in the pytest config (or run tox's command as `python -m pytest`)"
-            )
-        elif modules:
-            fix = (
-                "stop relying on the extra sys.path entry: install the module or set `pythonpath` "
-                "in the pytest config"
-            )
-        else:
-            fix = "nothing to do unless a module resolves differently (see BA502)"
-        severity: Severity = "warning" if modules else "info"
-        yield finding(
-            "BA305",
-            severity,
-            title,
-            main.path,
-            detail,
-            fix,
-            about=[f"syspath:{e.path}" for e in entries]
-            + (["pytest:syspath"] if all(e.origin in _PYTEST_ORIGINS for e in entries) else []),
-            effects_on=[f"module:{m}" for m in modules],
-            group="cause" if modules else "other",
-            score=85.0 if modules else 5.0,
-            side=side,
-            entries=[{"path": e.path, "origin": e.origin, "detail": e.detail} for e in entries],
-            modules=modules,
-        )
+        yield _sys_path_entries(ctx, f, side, entries)
         reported = True
     if not reported and (d.order_changed or d.first_changed):
         yield finding(
@@ -358,6 +327,78 @@ def sys_path_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         )
 
 
+_INVOCATION_WORDS = {
+    "python-m": "`python -m pytest` (puts the cwd first)",
+    "pytest": "the `pytest` script (puts its bin/ first)",
+}
+
+
+def _sys_path_entries(ctx: DiagnosisContext, f: Facts, side: str, entries: Sequence[SysPathEntry]) -> Finding:
+    """BA305 for the sys.path entries only ``side`` has (``.pth`` entries are BA302's)."""
+    modules = _entry_modules(f, side, entries)
+    where, not_where = side_label(ctx, side), side_label(ctx, _other(side))
+    main = next((e for e in entries if e.origin == "invocation"), None) or next(
+        (e for e in entries if _entry_modules(f, side, [e])), entries[0]
+    )
+    paths = ", ".join(e.path for e in entries[:4])
+    shown = main.path if main.path in f.project_roots else rel(ctx, main.path)
+    title = f"sys.path has {shown} only {where}"
+    if modules:
+        title += f": {modules[0]} imports only there" + (
+            f" (+{len(modules) - 1})" if len(modules) > 1 else ""
+        )
+    detail = f"Entries only {where}: {paths}" + (" …" if len(entries) > 4 else "") + "."
+    detail += _invocation_words(ctx)
+    if any(e.origin == "pythonpath" for e in entries):
+        detail += " Some come from PYTHONPATH, which tox does not pass by default."
+    if modules:
+        detail += f" Modules found through them {where} but not {not_where}: {', '.join(modules)}."
+    severity: Severity = "warning" if modules else "info"
+    return finding(
+        "BA305",
+        severity,
+        title,
+        main.path,
+        detail,
+        _sys_path_fix(side, modules),
+        about=[f"syspath:{e.path}" for e in entries]
+        + (["pytest:syspath"] if all(e.origin in _PYTEST_ORIGINS for e in entries) else []),
+        effects_on=[f"module:{m}" for m in modules],
+        group="cause" if modules else "other",
+        score=85.0 if modules else 5.0,
+        side=side,
+        entries=[{"path": e.path, "origin": e.origin, "detail": e.detail} for e in entries],
+        modules=modules,
+    )
+
+
+def _invocation_words(ctx: DiagnosisContext) -> str:
+    """`` Locally ran `python -m pytest` …; under tox the `pytest` script …`` (empty: the same way)."""
+    assert ctx.baseline is not None
+    b_inv, t_inv = ctx.baseline.meta.invocation, ctx.target.meta.invocation
+    if b_inv == t_inv:
+        return ""
+    return (
+        f" {side_label(ctx, 'baseline').capitalize()} ran {_INVOCATION_WORDS.get(b_inv, b_inv)}; "
+        f"{side_label(ctx, 'target')} {_INVOCATION_WORDS.get(t_inv, t_inv)}."
+    )
+
+
+def _sys_path_fix(side: str, modules: Sequence[str]) -> str:
+    if modules and side == "baseline":
+        return (
+            "make those modules importable the same way in both runs: install them as part of "
+            "the project, "
+            "or set `pythonpath = .` in the pytest config (or run tox's command as `python -m pytest`)"
+        )
+    if modules:
+        return (
+            "stop relying on the extra sys.path entry: install the module or set `pythonpath` "
+            "in the pytest config"
+        )
+    return "nothing to do unless a module resolves differently (see BA502)"
+
+
 #: sys.path entries pytest itself inserts (their differences follow from its configuration).
 _PYTEST_ORIGINS = frozenset({"conftest", "pytest-rootdir", "pythonpath-ini"})
 
@@ -367,52 +408,16 @@ _IMPORTANT_FLAGS = frozenset({"isolated", "no_site", "ignore_environment", "safe
 def interpreter_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     """BA306: interpreter version/implementation/flags differ."""
     assert ctx.diff is not None
-    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
     changes = {
         c.field: c for c in ctx.diff.interpreter if c.field not in ("hashseed", "flags.hash_randomization")
     }
     version = changes.pop("version", None)
     impl = changes.pop("implementation", None)
     if version is not None or impl is not None:
-        b_ver = version.baseline if version else ctx.target.interpreter.version
-        t_ver = version.target if version else ctx.target.interpreter.version
-        minor = version is not None and b_ver.split(".")[:2] != t_ver.split(".")[:2]
-        important = minor or impl is not None
-        yield finding(
-            "BA306",
-            "warning" if important else "info",
-            f"Python {b_ver} {base} vs {t_ver} {tgt}"
-            + (f" ({impl.baseline} vs {impl.target})" if impl is not None else ""),
-            "python",
-            "Different interpreters can resolve imports, defaults and installed wheels differently.",
-            "run the same Python version locally and in tox (tox: basepython / env name like py312)",
-            about=["python:version"],
-            group="cause" if important else "other",
-            score=25.0 if important else 3.0,
-            baseline=b_ver,
-            target=t_ver,
-        )
+        yield _version_finding(ctx, version, impl)
     flags = {k[len("flags.") :]: v for k, v in changes.items() if k.startswith("flags.")}
     if flags:
-        important_flags = sorted(set(flags) & _IMPORTANT_FLAGS)
-        shown = ", ".join(f"{k} {v.baseline}→{v.target}" for k, v in sorted(flags.items()))
-        only_bytecode = set(flags) <= {"dont_write_bytecode"}
-        group: Group = "cause" if important_flags else ("expected" if only_bytecode else "other")
-        yield finding(
-            "BA306",
-            "warning" if important_flags else "info",
-            f"interpreter flags differ: {shown}",
-            "interpreter flags",
-            f"sys.flags differ ({base} → {tgt}): {shown}."
-            + (" PYTHONDONTWRITEBYTECODE is not passed by tox." if "dont_write_bytecode" in flags else ""),
-            "run the interpreter with the same options/variables (PYTHON* variables, -I, -S, -E, -P)"
-            if important_flags
-            else "nothing to do",
-            about=[f"python:flag:{k}" for k in flags],
-            group=group,
-            score=30.0 if important_flags else 1.0,
-            flags={k: [v.baseline, v.target] for k, v in flags.items()},
-        )
+        yield _flags_finding(ctx, flags)
     rest = {k: v for k, v in changes.items() if not k.startswith("flags.")}
     if rest:
         shown = "; ".join(f"{k}: {v.baseline} vs {v.target}" for k, v in sorted(rest.items()))
@@ -428,6 +433,52 @@ def interpreter_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             score=1.0,
             changes={k: [v.baseline, v.target] for k, v in rest.items()},
         )
+
+
+def _version_finding(ctx: DiagnosisContext, version: FieldChange | None, impl: FieldChange | None) -> Finding:
+    """BA306 for another Python version or implementation (a warning if more than the patch level)."""
+    b_ver = version.baseline if version else ctx.target.interpreter.version
+    t_ver = version.target if version else ctx.target.interpreter.version
+    minor = version is not None and b_ver.split(".")[:2] != t_ver.split(".")[:2]
+    important = minor or impl is not None
+    return finding(
+        "BA306",
+        "warning" if important else "info",
+        f"Python {b_ver} {side_label(ctx, 'baseline')} vs {t_ver} {side_label(ctx, 'target')}"
+        + (f" ({impl.baseline} vs {impl.target})" if impl is not None else ""),
+        "python",
+        "Different interpreters can resolve imports, defaults and installed wheels differently.",
+        "run the same Python version locally and in tox (tox: basepython / env name like py312)",
+        about=["python:version"],
+        group="cause" if important else "other",
+        score=25.0 if important else 3.0,
+        baseline=b_ver,
+        target=t_ver,
+    )
+
+
+def _flags_finding(ctx: DiagnosisContext, flags: dict[str, FieldChange]) -> Finding:
+    """BA306 for ``sys.flags`` that differ (``flags``: by name without the ``flags.`` prefix)."""
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    important_flags = sorted(set(flags) & _IMPORTANT_FLAGS)
+    shown = ", ".join(f"{k} {v.baseline}→{v.target}" for k, v in sorted(flags.items()))
+    only_bytecode = set(flags) <= {"dont_write_bytecode"}
+    group: Group = "cause" if important_flags else ("expected" if only_bytecode else "other")
+    return finding(
+        "BA306",
+        "warning" if important_flags else "info",
+        f"interpreter flags differ: {shown}",
+        "interpreter flags",
+        f"sys.flags differ ({base} → {tgt}): {shown}."
+        + (" PYTHONDONTWRITEBYTECODE is not passed by tox." if "dont_write_bytecode" in flags else ""),
+        "run the interpreter with the same options/variables (PYTHON* variables, -I, -S, -E, -P)"
+        if important_flags
+        else "nothing to do",
+        about=[f"python:flag:{k}" for k in flags],
+        group=group,
+        score=30.0 if important_flags else 1.0,
+        flags={k: [v.baseline, v.target] for k, v in flags.items()},
+    )
 
 
 @hookimpl
