@@ -176,22 +176,22 @@ def take_baseline(  # noqa: PLR0917 - the two front doors' call sites
         raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
 
 
-def _selection(snapshot: Snapshot) -> tuple[str, ...]:
+def _selection(snapshot: Snapshot, root: str) -> tuple[str, ...]:
     from tox_broker_audit._command import selection_args
 
-    root = snapshot.pytest.rootdir or snapshot.meta.cwd
     return tuple(
         os.path.relpath(arg, root) if os.path.isabs(arg) and arg.startswith(root) else arg
         for arg in selection_args(snapshot.pytest.args, snapshot.meta.cwd)
     )
 
 
-def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None) -> str | None:
+def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None, root: Path) -> str | None:
     """One line when the two runs did not select the same tests (a reference snapshot taken
-    with other arguments): what only one side imported may come from that, not from tox."""
+    with other arguments): what only one side imported may come from that, not from tox.
+    Test paths compare relative to the project ``root``."""
     if baseline is None or target is None:
         return None
-    mine, theirs = _selection(baseline), _selection(target)
+    mine, theirs = _selection(baseline, str(root)), _selection(target, str(root))
     if mine == theirs:
         return None
     return (

@@ -238,6 +238,33 @@ def split_args(values: Iterable[str]) -> tuple[str, ...]:
 
 #: Options that choose which tests are collected: the baseline collects the same selection.
 _SELECTION_WITH_VALUE = frozenset({"-k", "-m", "--deselect", "--ignore", "--ignore-glob"})
+#: pytest options whose value is the next argument (never a test path).
+_PYTEST_VALUE_OPTIONS = frozenset(
+    {
+        "-c",
+        "--config-file",
+        "--rootdir",
+        "--confcutdir",
+        "--basetemp",
+        "-p",
+        "-o",
+        "--override-ini",
+        "-W",
+        "--pythonwarnings",
+        "--tb",
+        "-r",
+        "--maxfail",
+        "--import-mode",
+        "--capture",
+        "--log-level",
+        "--log-file",
+        "--log-cli-level",
+        "--junitxml",
+        "--cov",
+        "--cov-report",
+        "--durations",
+    }
+)
 
 
 def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:
@@ -260,6 +287,8 @@ def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:
             )
         elif arg.startswith(("-k", "-m")) and len(arg) > 2 and not arg.startswith("--"):
             out.extend((arg[:2], arg[2:]))
+        elif arg in _PYTEST_VALUE_OPTIONS:
+            i += 1  # its value is not a test path
         elif not arg.startswith("-"):
             path = arg.split("::", 1)[0]
             if path and os.path.exists(os.path.join(cwd, path)):

@@ -171,7 +171,7 @@ def _run(
             pending.result,
             target_words="the session's env",
         )
-    note = _audit.selection_note(name, captured.baseline, captured.target)
+    note = _audit.selection_note(name, captured.baseline, captured.target, root)
     for line in (*captured.lines, *([note] if note else [])):
         session.warn(line)
     lines: list[str] = []

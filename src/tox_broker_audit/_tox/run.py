@@ -76,7 +76,7 @@ class AuditRun:
         self._baseline_error: str | None = None
         self._baseline_seconds = 0.0
         #: Baselines of other test selections than plain ``pytest`` (by selection), taken on demand.
-        self._selected: dict[tuple[str, ...], Snapshot | str] = {}
+        self._selected: dict[tuple[str, ...], Snapshot] = {}
         self._selected_lock = threading.Lock()
         self._saved = False
 
@@ -138,22 +138,32 @@ class AuditRun:
 
     def baseline_for(self, selection: tuple[str, ...]) -> Snapshot:
         """The baseline collecting the same tests as an env whose command selects ``selection``
-        (paths, ``-k``, ``-m``). A snapshot file cannot be re-run: it is what it is."""
+        (paths, ``-k``, ``-m``), with the configuration plain ``pytest`` finds (test paths would
+        otherwise move pytest's rootdir and ini file discovery: a difference tox did not make).
+        A snapshot file cannot be re-run: it is what it is."""
+        plain = self.baseline()
         if not selection or self._plan is None or self._plan.snapshot_file is not None:
-            return self.baseline()
+            return plain
         key = self.key
         with self._selected_lock:  # run-parallel envs with the same selection share one probe
             if selection not in self._selected:
-                try:
-                    self._selected[selection] = _audit.take_baseline(
-                        self._plan, "", self.environ, self.tox_root, key, selection
-                    )
-                except AuditError as exc:
-                    self._selected[selection] = str(exc)
-            found = self._selected[selection]
-        if isinstance(found, str):
-            raise AuditError(found)
-        return found
+                self._selected[selection] = self._take_selected(plain, selection, key)
+            return self._selected[selection]
+
+    def _take_selected(self, plain: Snapshot, selection: tuple[str, ...], key: bytes) -> Snapshot:
+        config = plain.pytest
+        pinned = (
+            *(("--rootdir", config.rootdir) if config.rootdir else ()),
+            *(("-c", config.inifile) if config.inifile else ()),
+        )
+        try:
+            chosen = _audit.take_baseline(
+                self._plan, "", self.environ, self.tox_root, key, (*pinned, *selection)
+            )
+        except AuditError:
+            return plain  # the plain baseline still compares; the selection note says the rest
+        same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == (config.rootdir, config.inifile)
+        return chosen if same_config else plain
 
     def save_baseline(self, baseline: Snapshot) -> str | None:
         """Write ``--broker-audit-save-baseline`` once; returns a line to print, if any."""
@@ -283,7 +293,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     failures, lines = list(captured.failures), list(captured.lines)
     if found is None and not explicit and commands:
         lines.append(not_emulated_line(name, commands[0]))
-    note = _audit.selection_note(name, baseline, target)
+    note = _audit.selection_note(name, baseline, target, run.tox_root)
     if note:
         lines.append(note)
     if baseline is not None:
