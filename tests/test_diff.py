@@ -85,3 +85,31 @@ def test_versions_compare_as_versions_and_names_canonically() -> None:
     assert diff_snapshots(base, target).distributions == ()
     newer = make_snapshot(prefix=T, dists=[dist("attrs", "23.2", prefix=T), dist("foo-bar", "2.0", prefix=T)])
     assert [(c.name, c.kind) for c in diff_snapshots(base, newer).distributions] == [("attrs", "version")]
+
+
+def test_the_audit_itself_is_never_a_difference() -> None:
+    """tox-broker-audit installed in the developer's venv (next to tox, as the README says):
+    its pytest plugin loads locally only, its modules are imported there. Not the user's doing."""
+    base = make_snapshot(
+        prefix=B,
+        dists=[dist("tox-broker-audit", "0.1.0", prefix=B), dist("pytest-env", "1.1", prefix=B)],
+        plugins=[
+            plugin(
+                "broker_audit", "tox_broker_audit.pytest_plugin", distribution="tox-broker-audit", prefix=B
+            ),
+            plugin("pytest_env", "pytest_env.plugin", distribution="pytest-env", prefix=B),
+        ],
+        origins=[
+            {
+                "module": "tox_broker_audit.pytest_plugin",
+                "file": f"{B}/x.py",
+                "in_project": False,
+                "distribution": "tox-broker-audit",
+            }
+        ],
+    )
+    target = make_snapshot(prefix=T, dists=[])
+    diff = diff_snapshots(base, target)
+    assert [c.name for c in diff.distributions] == ["pytest-env"]
+    assert [c.name for c in diff.plugins] == ["pytest_env"]
+    assert diff.origins == ()

@@ -244,3 +244,7 @@ def test_the_baseline_collects_what_the_env_collects(tmp_path: Path) -> None:
     assert isinstance(findings, list)
     assert "BA902" not in {f["code"] for f in findings}
     assert "collect different tests" not in out
+    # The baseline venv has tox-broker-audit itself installed (its pytest plugin loads there):
+    # the audit never reports its own footprint.
+    own = [f["id"] for f in findings if "broker_audit" in f["subject"] or "broker-audit" in f["subject"]]
+    assert own == []

@@ -277,8 +277,9 @@ def _dists(snapshot: Snapshot) -> dict[str, Distribution]:
     """Importable distributions by canonical name (PEP 503), the first on ``sys.path`` wins."""
     out: dict[str, Distribution] = {}
     for dist in snapshot.distributions:
-        if not dist.shadowed:
-            out.setdefault(canonicalize_name(dist.name), dist)
+        name = canonicalize_name(dist.name)
+        if not dist.shadowed and name != _OWN_DIST:
+            out.setdefault(name, dist)
     return out
 
 
@@ -378,6 +379,21 @@ def _pytest_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldChange, 
     return tuple(out)
 
 
+#: The audit's own footprint: installed next to tox (often in the developer's venv), its pytest
+#: plugin loads in the local run. It is never a difference between the user's two runs.
+_OWN_TOP = "tox_broker_audit"
+_OWN_DIST = "tox-broker-audit"
+
+
+def _is_own_module(module: str | None) -> bool:
+    return (module or "").partition(".")[0] == _OWN_TOP
+
+
+def _is_own_plugin(plugin: PytestPlugin) -> bool:
+    dist = canonicalize_name(plugin.distribution) if plugin.distribution else ""
+    return dist == _OWN_DIST or _is_own_module(plugin.module)
+
+
 def _plugin_key(plugin: PytestPlugin, snapshot: Snapshot) -> tuple[str | None, str | None, str]:
     return (plugin.distribution, plugin.module, plugin.how)
 
@@ -385,8 +401,8 @@ def _plugin_key(plugin: PytestPlugin, snapshot: Snapshot) -> tuple[str | None, s
 def _plugin_changes(
     baseline: Snapshot, target: Snapshot
 ) -> tuple[tuple[PluginChange, ...], FieldChange | None]:
-    base = _by_name(p for p in baseline.pytest.plugins if p.how != "conftest")
-    tgt = _by_name(p for p in target.pytest.plugins if p.how != "conftest")
+    base = _by_name(p for p in baseline.pytest.plugins if p.how != "conftest" and not _is_own_plugin(p))
+    tgt = _by_name(p for p in target.pytest.plugins if p.how != "conftest" and not _is_own_plugin(p))
     out: list[PluginChange] = []
     for name in sorted(set(base) | set(tgt), key=lambda n: (n not in base, n)):
         b, t = base.get(name), tgt.get(name)
@@ -431,8 +447,8 @@ def _doubles_diff(
 
 
 def _origin_changes(baseline: Snapshot, target: Snapshot) -> tuple[OriginChange, ...]:
-    base = _by_name(baseline.imports.origins, "module")
-    tgt = _by_name(target.imports.origins, "module")
+    base = _by_name((o for o in baseline.imports.origins if not _is_own_module(o.module)), "module")
+    tgt = _by_name((o for o in target.imports.origins if not _is_own_module(o.module)), "module")
     out: list[OriginChange] = []
     for name in sorted(set(base) | set(tgt)):
         b, t = base.get(name), tgt.get(name)
