@@ -301,8 +301,8 @@ def _dist_changes(baseline: Snapshot, target: Snapshot) -> tuple[DistChange, ...
 
 
 def _pth_changes(baseline: Snapshot, target: Snapshot) -> tuple[PthChange, ...]:
-    base = _by_name(baseline.startup.pth_files)
-    tgt = _by_name(target.startup.pth_files)
+    base = _by_name(p for p in baseline.startup.pth_files if _OWN_TOP not in p.name)
+    tgt = _by_name(p for p in target.startup.pth_files if _OWN_TOP not in p.name)
     out: list[PthChange] = []
     for name in sorted(set(base) | set(tgt)):
         b, t = base.get(name), tgt.get(name)
@@ -379,8 +379,9 @@ def _pytest_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldChange, 
     return tuple(out)
 
 
-#: The audit's own footprint: installed next to tox (often in the developer's venv), its pytest
-#: plugin loads in the local run. It is never a difference between the user's two runs.
+#: The audit's own footprint: installed next to tox (often in the developer's venv, editable in
+#: ours: ``__editable__.tox_broker_audit-….pth``), its pytest plugin loads in the local run. It is
+#: never a difference between the user's two runs.
 _OWN_TOP = "tox_broker_audit"
 _OWN_DIST = "tox-broker-audit"
 
