@@ -619,3 +619,36 @@ def test_installed_copy_is_named_by_its_source_file() -> None:
     top = diagnose(base, target, tox=TOX).findings[0]
     assert (top.code, top.subject) == ("BA101", "UNIT_TESTS")
     assert top.evidence["summary"].startswith("read by src/app/broker.py:7 during collection")
+
+
+def test_a_variable_the_run_sets_itself_is_no_shell_difference() -> None:
+    """pytest-django sets DJANGO_SETTINGS_MODULE from its ini option during plugin load (the
+    write trace shows it): that it was also in the local start environment is not a cause."""
+    django = f"{T}/lib/python3.12/site-packages/pytest_django/plugin.py"
+    write = {
+        "name": "DJANGO_SETTINGS_MODULE",
+        "how": "setitem",
+        "phase": "plugin-load",
+        "file": django,
+        "line": 351,
+        "module": "pytest_django.plugin",
+        "value": "app.settings",
+    }
+    reader = read("DJANGO_SETTINGS_MODULE", f"{PROJECT}/app/broker.py", module="app.broker", present=True)
+    base = make_snapshot(
+        prefix=B, env={"DJANGO_SETTINGS_MODULE": "app.settings"}, reads=[reader], origins=APP
+    )
+    target = make_snapshot(prefix=T, env={}, writes=[write], reads=[reader], origins=APP)
+    report = diagnose(
+        base, target, tox=ToxFacts(ini_path="/p/tox.ini", ini_section="testenv", section_line=1)
+    )
+    (ba101,) = [f for f in report.findings if f.code == "BA101"]
+    assert (ba101.severity, ba101.group) == ("info", "other")
+    assert "the run sets it itself" in ba101.title
+    assert "pytest_django/plugin.py:351" in ba101.title
+    assert not [f for f in report.findings if f.severity in ("error", "warning")]
+    # ... but a read before the run's own write still is a difference.
+    early = read("DJANGO_SETTINGS_MODULE", f"{PROJECT}/app/broker.py", module="app.broker", present=False)
+    target = make_snapshot(prefix=T, env={}, writes=[write], reads=[early, reader], origins=APP)
+    (ba101,) = [f for f in diagnose(base, target).findings if f.code == "BA101"]
+    assert ba101.severity == "error"

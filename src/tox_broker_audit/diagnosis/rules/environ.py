@@ -159,6 +159,32 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
     )
 
 
+def _set_by_the_run(ctx: DiagnosisContext, name: str) -> Finding | None:
+    """BA101 (info) when the target's start environment lacks ``name`` but its run sets it
+    itself (pytest-django from its ini option, pytest-env, a conftest) before any code read it:
+    what the code sees is the same, so it is no difference tox made."""
+    target = ctx.target.environ
+    writes = [w for w in target.writes if w.name == name and w.how in ("setitem", "setdefault")]
+    if not writes or any(r.name == name and not r.present for r in target.reads):
+        return None
+    first = writes[0]
+    where = rel(ctx, first.file) + (f":{first.line}" if first.line else "")
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    return finding(
+        "BA101",
+        "info",
+        f"{name} is set {base} at start; {tgt} the run sets it itself ({where})",
+        name,
+        f"{name} is in the start environment {base} only, but {tgt} {where} sets it "
+        f"{PHASE_WORDS.get(first.phase, '')} before any code reads it, so the code sees it in both runs.",
+        "nothing to do: the test run sets it itself",
+        about=[f"env:{name}"],
+        group="other",
+        score=1.0,
+        set_by=where,
+    )
+
+
 def _read_too_early(ctx: DiagnosisContext, f: Facts, name: str, late: tuple[str, set[str], str]) -> Finding:
     """BA101 when both sides set ``name`` at run time, but under tox something read it before the
     setter ran: the read was moved earlier (an early import), the variable is not "missing"."""
@@ -328,7 +354,7 @@ def env_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             continue  # BA104
         seen.add(change.name)
         if change.kind == "missing":
-            yield _missing(ctx, f, change.name, change.baseline, runtime=False)
+            yield _set_by_the_run(ctx, change.name) or _missing(ctx, f, change.name, change.baseline, False)
         elif change.kind == "added":
             yield _added(ctx, f, change.name, change.target, runtime=False)
         else:
