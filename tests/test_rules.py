@@ -652,3 +652,12 @@ def test_a_variable_the_run_sets_itself_is_no_shell_difference() -> None:
     target = make_snapshot(prefix=T, env={}, writes=[write], reads=[early, reader], origins=APP)
     (ba101,) = [f for f in diagnose(base, target).findings if f.code == "BA101"]
     assert ba101.severity == "error"
+
+
+def test_a_secret_variable_reads_plainly_in_the_title() -> None:
+    reader = read("API_TOKEN", f"{PROJECT}/app/broker.py", module="app.broker", present=True)
+    base = make_snapshot(prefix=B, env={"API_TOKEN": "s3cr3t-value"}, reads=[reader], origins=APP)
+    target = make_snapshot(prefix=T, env={}, reads=[{**reader, "present": False}], origins=APP)
+    (ba101,) = [f for f in diagnose(base, target, env_name="py").findings if f.code == "BA101"]
+    assert ba101.title == "API_TOKEN is set locally (secret, value hidden) but tox does not pass it into py"
+    assert "s3cr3t" not in repr(ba101)

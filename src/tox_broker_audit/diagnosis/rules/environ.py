@@ -59,6 +59,11 @@ def _severity(use: Use, expected: bool, strong: Severity = "error") -> tuple[Sev
     return "info", "other"
 
 
+def _in_title(var: EnvVar | None) -> str:
+    """The value in a title's brackets: "is set locally (=1)", "(secret, value hidden)"."""
+    return "secret, value hidden" if var is not None and var.secret else _shown(var)
+
+
 def _shown(var: EnvVar | None) -> str:
     if var is None:
         return "unset"
@@ -244,7 +249,7 @@ def _missing_at_start(ctx: DiagnosisContext, name: str, var: EnvVar | None, word
         tail = f"tox does not pass it into {ctx.env_name or 'the env'}"
     else:
         tail = f"it is not set {tgt}"
-    title = f"{name} is set {base} ({_shown(var)}) but {tail}"
+    title = f"{name} is set {base} ({_in_title(var)}) but {tail}"
     detail = f"{name} is {_shown(var)} {base} and unset {tgt}; {words}."
     if is_expected_env(name):
         detail += " tox strips or rebuilds this variable on purpose."
@@ -268,7 +273,7 @@ def _added(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runti
         )
         fix, location = "find what sets it under tox (a plugin or .pth in the env's deps) and remove it", None
     else:
-        title = f"{name} is set only {tgt} ({_shown(var)})"
+        title = f"{name} is set only {tgt} ({_in_title(var)})"
         detail = f"{name} is unset {base} and {_shown(var)} {tgt}; {words}."
         if tox is not None and name in tox.set_env:
             fix, location = Fix("unset_env", name), None
