@@ -254,3 +254,33 @@ def test_not_captured_or_no_dramatiq_yields_nothing() -> None:
     assert report.findings == ()
     empty = make_snapshot(brokers={"captured": True, "dramatiq_installed": False})
     assert diagnose(empty, empty, rules=BROKER_RULES).findings == ()
+
+
+def test_the_same_facts_in_both_runs_are_no_tox_difference() -> None:
+    """Both runs use dramatiq's implicit default broker and both are refused (a green env whose
+    tests never send): BA603/BA605 are said "in both runs", as information, never as errors
+    "under tox" — so --broker-audit-fail-on=error passes."""
+    implicit = _creation(RABBIT, file=TASKS_PY, module="app.tasks", implicit=True, phase="collection")
+
+    def run(prefix: str) -> Snapshot:
+        return make_snapshot(
+            prefix=prefix,
+            brokers=_section(
+                RABBIT,
+                [_actor("send", RABBIT)],
+                [implicit],
+                [_set(RABBIT, file=TASKS_PY, module="app.tasks", implicit=True)],
+                [_reach("127.0.0.1:5672", "refused")],
+            ),
+        )
+
+    alone = _by_code(diagnose(None, run("/proj/.tox/py"), env_name="py"))
+    assert (alone["BA603"].severity, alone["BA605"].severity) == ("error", "warning")
+    report = diagnose(run("/home/u/.venv"), run("/proj/.tox/py"), env_name="py")
+    serious = [f for f in report.findings if f.severity in ("error", "warning")]
+    assert serious == []
+    found = _by_code(report)
+    for code in ("BA603", "BA605"):
+        assert (found[code].severity, found[code].group, found[code].root_cause) == ("info", "other", False)
+    assert found["BA603"].title.startswith("127.0.0.1:5672 refused the connection in both runs")
+    assert "under tox" not in found["BA603"].title

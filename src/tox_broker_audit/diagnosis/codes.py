@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-__all__ = ["CODES", "Code", "category_of", "meaning_of", "slug_of"]
+__all__ = ["CODES", "Code", "category_of", "is_per_run", "meaning_of", "slug_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +22,9 @@ class Code:
     meaning: str
     #: How the reader's summary counts it: singular and plural noun.
     noun: tuple[str, str]
+    #: A fact about one run (a broker that cannot be reached): when the baseline has the same
+    #: fact, it is said "in both runs" and is no difference tox made.
+    per_run: bool = False
 
 
 _VARIABLE = ("variable", "variables")
@@ -69,9 +72,21 @@ _TABLE = (
         "BA601", "actor-real-broker", "an actor is bound to a real broker where tests expect a stub", _BROKER
     ),
     Code("BA602", "global-broker", "the global broker differs", _BROKER),
-    Code("BA603", "broker-unreachable", "a bound broker or broker URL target cannot be reached", _BROKER),
+    Code(
+        "BA603",
+        "broker-unreachable",
+        "a bound broker or broker URL target cannot be reached",
+        _BROKER,
+        per_run=True,
+    ),
     Code("BA604", "isolation-illusion", "the baseline run was bound to a real, reachable broker", _BROKER),
-    Code("BA605", "implicit-default-broker", "dramatiq created its implicit default broker", _BROKER),
+    Code(
+        "BA605",
+        "implicit-default-broker",
+        "dramatiq created its implicit default broker",
+        _BROKER,
+        per_run=True,
+    ),
     Code("BA901", "probe-failed", "a snapshot could not be taken", _NOTE),
     Code("BA902", "collection-error", "pytest collection errors on one side only", _NOTE),
     Code("BA903", "rule-failed", "a diagnosis rule or the diagnosis itself failed", _NOTE),
@@ -96,3 +111,8 @@ def category_of(code: str) -> tuple[str, str]:
     """Singular and plural noun that a report's summary counts ``code`` under."""
     known = CODES.get(code)
     return known.noun if known is not None else ("other", "other")
+
+
+def is_per_run(code: str) -> bool:
+    known = CODES.get(code)
+    return known is not None and known.per_run

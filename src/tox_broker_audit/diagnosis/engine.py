@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import pluggy
 
+from tox_broker_audit.diagnosis.codes import is_per_run
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
     DiagnosisContext,
@@ -39,7 +40,7 @@ from tox_broker_audit.diagnosis.model import (
     ToxFacts,
 )
 from tox_broker_audit.diagnosis.registry import collect_rules
-from tox_broker_audit.diagnosis.wording import Wording, nox_wording, tox_wording
+from tox_broker_audit.diagnosis.wording import Wording, nox_wording, side_label, tox_wording
 from tox_broker_audit.diff import diff_snapshots
 from tox_broker_audit.probe._tba_redact import redact_text
 from tox_broker_audit.snapshot.model import Snapshot, emulated_command
@@ -349,6 +350,47 @@ def propagate_imports(findings: Sequence[Finding], baseline: Snapshot, target: S
     return out
 
 
+def same_in_both_runs(
+    found: Sequence[Finding],
+    rules: Sequence[Callable[[DiagnosisContext], Iterable[Finding]]],
+    ctx: DiagnosisContext,
+) -> list[Finding]:
+    """Per-run facts (BA601, BA603, BA605: :func:`~.codes.is_per_run`) that the baseline shows
+    too are no difference tox made: said "in both runs", information, never a cause.
+
+    The single-snapshot rules run once more on the baseline alone; a target finding with the
+    same code and subject is the same fact.
+    """
+    if ctx.baseline is None or not any(is_per_run(f.code) for f in found):
+        return list(found)
+    alone = DiagnosisContext(baseline=None, target=ctx.baseline, tox=ctx.tox, env_name=ctx.env_name)
+    seen: set[tuple[str, str]] = set()
+    for rule in rules:
+        if getattr(rule, "needs_baseline", True):
+            continue
+        try:
+            seen.update((f.code, f.subject) for f in rule(alone) if is_per_run(f.code))
+        except Exception:  # noqa: BLE001, S112 - the rule's crash is reported by the main run
+            continue
+    target_words = side_label(ctx, "target")
+    out = []
+    for finding in found:
+        if (finding.code, finding.subject) not in seen:
+            out.append(finding)
+            continue
+        out.append(
+            dataclasses.replace(
+                finding,
+                severity="info",
+                group="other",
+                title=finding.title.replace(target_words, "in both runs"),
+                detail=f"The same holds {side_label(ctx, 'baseline')}: not a difference. {finding.detail}",
+                evidence={**finding.evidence, "in_both_runs": True, "about": [], "effects_on": []},
+            )
+        )
+    return out
+
+
 def word_fixes(findings: Iterable[Finding], wording: Wording, tox: ToxFacts | None) -> list[Finding]:
     """Say every structured fix the way the front door's user needs it (``fix``, ``location``)."""
     out = []
@@ -394,6 +436,7 @@ def diagnose(
             found.extend(rule(ctx))
         except Exception as exc:  # noqa: BLE001 - a broken (third-party) rule must not break the run
             found.append(_rule_crashed(rule, exc))
+    found = same_in_both_runs(found, collect_rules(plugin_manager) if rules is None else rules, ctx)
     if ignore:
         found = [f for f in found if not _matches_ignore(f, ignore)]
     if baseline is not None:

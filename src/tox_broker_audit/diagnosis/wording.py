@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional
 
-from tox_broker_audit.diagnosis.model import Fix, Location, ToxFacts
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Fix, Location, ToxFacts
 
-__all__ = ["Wording", "nox_wording", "tox_wording"]
+__all__ = ["Wording", "is_nox", "nox_wording", "side_label", "tox_wording"]
 
 #: ``(fix, tox facts or None) -> (text, location or None)``
 Wording = Callable[[Fix, Optional[ToxFacts]], "tuple[str, Location | None]"]
@@ -68,3 +68,21 @@ def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
 def nox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     """The same change said the nox way, in the noxfile's session (no line is known)."""
     return f"noxfile.py: {_say(_NOX_WORDS, fix)}", None
+
+
+def is_nox(ctx: DiagnosisContext) -> bool:
+    """The target is a nox session (``tox_broker_audit.nox.audit``): say nox, not tox."""
+    return ctx.target.meta.source.kind == "nox-session"
+
+
+def side_label(ctx: DiagnosisContext, side: str) -> str:
+    """How the report names a side: "locally" / "under tox (py312)", or baseline/target."""
+    if is_nox(ctx):
+        name = ctx.target.meta.source.name
+        return "locally" if side == "baseline" else (f"in nox session {name}" if name else "under nox")
+    tox_like = ctx.tox is not None or ctx.env_name is not None
+    if side == "baseline":
+        return "locally" if tox_like else "in the baseline"
+    if tox_like:
+        return f"under tox ({ctx.env_name})" if ctx.env_name else "under tox"
+    return "in the target"

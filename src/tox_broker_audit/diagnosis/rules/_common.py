@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from tox_broker_audit.diagnosis.codes import slug_of
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
+from tox_broker_audit.diagnosis.wording import is_nox, side_label
 from tox_broker_audit.snapshot.model import EnvRead, Snapshot
 
 __all__ = [
@@ -257,24 +258,6 @@ PHASE_WORDS = {
     "configure": "during pytest_configure",
     "collection": "during collection",
 }
-
-
-def is_nox(ctx: DiagnosisContext) -> bool:
-    """The target is a nox session (``tox_broker_audit.nox.audit``): say nox, not tox."""
-    return ctx.target.meta.source.kind == "nox-session"
-
-
-def side_label(ctx: DiagnosisContext, side: str) -> str:
-    """How the report names a side: "locally" / "under tox (py312)", or baseline/target."""
-    if is_nox(ctx):
-        name = ctx.target.meta.source.name
-        return "locally" if side == "baseline" else (f"in nox session {name}" if name else "under nox")
-    tox_like = ctx.tox is not None or ctx.env_name is not None
-    if side == "baseline":
-        return "locally" if tox_like else "in the baseline"
-    if tox_like:
-        return f"under tox ({ctx.env_name})" if ctx.env_name else "under tox"
-    return "in the target"
 
 
 def rel(ctx: DiagnosisContext, path: str | None) -> str:
