@@ -10,7 +10,7 @@ from _snapshot_factory import KEY, PROJECT, dist, event, make_snapshot, origin, 
 from tox_broker_audit.diagnosis.codes import CODES
 from tox_broker_audit.diagnosis.engine import diagnose, probe_failure_finding, propagate_imports
 from tox_broker_audit.diagnosis.hooks import rule
-from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, ToxFacts
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location, ToxFacts
 from tox_broker_audit.diagnosis.registry import collect_rules
 from tox_broker_audit.diagnosis.rules._common import finding
 
@@ -661,3 +661,22 @@ def test_a_secret_variable_reads_plainly_in_the_title() -> None:
     (ba101,) = [f for f in diagnose(base, target, env_name="py").findings if f.code == "BA101"]
     assert ba101.title == "API_TOKEN is set locally (secret, value hidden) but tox does not pass it into py"
     assert "s3cr3t" not in repr(ba101)
+
+
+def test_a_fix_never_points_into_installed_packages_or_an_env() -> None:
+    """A rule may locate a finding where code ran (site-packages, .tox, .venv); the report's
+    location — where the user is sent to change something — never goes there."""
+
+    @rule(needs_baseline=False)
+    def located(ctx: DiagnosisContext) -> Iterator[Finding]:
+        for path in (
+            f"{T}/lib/python3.12/site-packages/django/apps/registry.py",
+            "/proj/.venv/lib/python3.12/site-packages/x.pth",
+            f"{PROJECT}/app/broker.py",
+        ):
+            yield finding("BA406", "warning", path, path, "d", "f", location=Location(path, 3), group="cause")
+
+    report = diagnose(None, make_snapshot(prefix=T), rules=[located])
+    kept = {f.subject: f.location for f in report.findings}
+    assert kept[f"{PROJECT}/app/broker.py"] == Location(f"{PROJECT}/app/broker.py", 3)
+    assert [s for s, loc in kept.items() if loc is not None] == [f"{PROJECT}/app/broker.py"]

@@ -397,10 +397,20 @@ def word_fixes(findings: Iterable[Finding], wording: Wording, tox: ToxFacts | No
     for finding in findings:
         if finding.change is not None and not finding.fix:
             text, where = wording(finding.change, tox)
-            out.append(dataclasses.replace(finding, fix=text, location=finding.location or where))
-        else:
-            out.append(finding)
+            finding = dataclasses.replace(finding, fix=text, location=finding.location or where)  # noqa: PLW2901
+        if finding.location is not None and not _editable(finding.location.path):
+            finding = dataclasses.replace(finding, location=None)  # noqa: PLW2901
+        out.append(finding)
     return out
+
+
+_NOT_YOURS = re.compile(r"[\\/](site-packages|dist-packages|\.tox|\.nox|\.venv|venv)[\\/]")
+
+
+def _editable(path: str) -> bool:
+    """Whether a fix may point at ``path``: never into installed packages or a tox/nox env,
+    which the next install overwrites (the finding's text still names where the code ran)."""
+    return not _NOT_YOURS.search(path) and not path.startswith("<")
 
 
 def _default_wording(target: Snapshot) -> Wording:
