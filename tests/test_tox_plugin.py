@@ -8,6 +8,7 @@ errors are tox errors, a failing probe never changes the env's result, --broker-
 from __future__ import annotations
 
 import json
+import re
 import os
 import sys
 from pathlib import Path
@@ -76,6 +77,8 @@ def test_audited_run_writes_artefacts_and_prints_after_the_commands(project: Pat
     # The command runs no pytest the audit can see into: it says so, once, with the way out.
     assert out.count("is not a pytest command the audit can emulate") == 1, out
     assert "broker_audit_pytest_args = <your pytest arguments>" in out
+    # tox books the audit's time under the env's setup: the audit says its own.
+    assert re.search(r"broker-audit: py: the audit took \d+\.\d s", out), out
     out_dir = project / ".tox" / "py" / "broker-audit"
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "baseline.json",

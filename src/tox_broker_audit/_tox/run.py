@@ -278,6 +278,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
     from tox_broker_audit._command import collection_args, find_pytest_command, selection_args, split_args
     from tox_broker_audit._tox.facts import tox_facts
 
+    started = time.monotonic()
     name = tox_env.conf.name
     out_dir = Path(tox_env.env_dir) / _audit.ARTEFACT_DIR
     _audit.reset_dir(out_dir)
@@ -317,6 +318,10 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
         ignore=tuple(tox_env.conf["broker_audit_ignore"]),
         facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
         output=output,
+    )
+    lines.append(
+        f"broker-audit: {name}: the audit took {time.monotonic() - started:.1f} s "
+        "(tox counts it in the env's setup time)"
     )
     _write(tox_env, "\n".join(lines))
     return report
