@@ -8,8 +8,8 @@ errors are tox errors, a failing probe never changes the env's result, --broker-
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import sys
 from pathlib import Path
 
