@@ -44,6 +44,11 @@ CASES = [
         'session.install("-e", ".") in the session (to match a local `pip install -e .`)',
     ),
     (
+        Fix("python_path", "PYTHONPATH", "src"),
+        "add  set_env = PYTHONPATH={toxinidir}/src   (or `pythonpath = src` in the pytest config)",
+        'set session.env["PYTHONPATH"] = "src" in the session (or `pythonpath = src` in the pytest config)',
+    ),
+    (
         Fix("editable", value="rebuild"),
         "package = editable   (or rebuild: the installed copy differs from your source tree)",
         None,

@@ -61,6 +61,7 @@ FixAction = Literal[
     "add_dep",  # install distribution ``subject`` in the env
     "pin_dep",  # install ``subject`` at version ``value``
     "editable",  # install the project editable (``value``: "match" a local -e install | "rebuild")
+    "python_path",  # put ``value`` (relative to the project root) on sys.path, as PYTHONPATH did
 ]
 
 

@@ -32,6 +32,8 @@ _TOX_WORDS = {
     "add_dep": "add {subject} to deps",
     "pin_dep": "pin {subject}=={value} in deps (or upgrade locally)",
     "editable": "package = editable   ({why})",
+    "python_path": "add  set_env = PYTHONPATH={{toxinidir}}/{value}   "
+    "(or `pythonpath = {value}` in the pytest config)",
 }
 _NOX_WORDS = {
     "pass_env": 'nox passes your environment: set session.env["{subject}"] in the session '
@@ -42,6 +44,8 @@ _NOX_WORDS = {
     "add_dep": 'session.install("{subject}") in the session',
     "pin_dep": 'session.install("{subject}=={value}") in the session (or upgrade locally)',
     "editable": 'session.install("-e", ".") in the session (to match a local `pip install -e .`)',
+    "python_path": 'set session.env["PYTHONPATH"] = "{value}" in the session '
+    "(or `pythonpath = {value}` in the pytest config)",
 }
 
 

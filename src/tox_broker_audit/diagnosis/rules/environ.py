@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -128,11 +129,58 @@ def _pass_env_fix(ctx: DiagnosisContext, var: EnvVar | None, name: str) -> tuple
     return Fix("pass_env", name, value), None
 
 
+def _python_path_entries(ctx: DiagnosisContext, f: Facts) -> tuple[list[str], list[str]]:
+    """(entries, project modules) the baseline's interpreter put on sys.path from PYTHONPATH.
+
+    The interpreter reads PYTHONPATH itself, at start-up: no ``os.environ`` read shows it, the
+    sys.path origins do."""
+    if ctx.baseline is None:
+        return [], []
+    entries = [e.path for e in ctx.baseline.sys_path if e.origin == "pythonpath" and e.exists]
+    modules = [
+        o.module
+        for o in ctx.baseline.imports.origins
+        if o.file
+        and f.is_app_module(o.module)
+        and any(os.path.normpath(o.file).startswith(os.path.normpath(e) + os.sep) for e in entries)
+    ]
+    return entries, modules
+
+
+def _missing_python_path(ctx: DiagnosisContext, f: Facts, var: EnvVar | None) -> Finding | None:
+    """BA101 for PYTHONPATH when the project's own modules were found through it locally."""
+    entries, modules = _python_path_entries(ctx, f)
+    if not modules:
+        return None
+    base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    where = rel(ctx, entries[0])
+    shown = ", ".join(sorted({m.partition(".")[0] for m in modules}))
+    return finding(
+        "BA101",
+        "error",
+        f"PYTHONPATH is set {base} ({_in_title(var)}) but tox does not pass it: {shown} is found through it",
+        "PYTHONPATH",
+        f"{base.capitalize()} the interpreter puts {', '.join(entries)} on sys.path from PYTHONPATH, and "
+        f"{', '.join(modules[:5])} {'is' if len(modules) == 1 else 'are'} imported from there; {tgt} "
+        "PYTHONPATH is not passed, so they are not found there (or another copy is).",
+        Fix("python_path", "PYTHONPATH", where),
+        about=["env:PYTHONPATH"],
+        effects_on=[*(f"syspath:{e}" for e in entries), *(f"module:{m}" for m in modules)],
+        group="cause",
+        score=USE_WEIGHT["project"] + 5,
+        summary=f"the interpreter read it at start-up → {where} on sys.path {base} only",
+        entries=entries,
+    )
+
+
 def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, runtime: bool) -> Finding:
     """BA101: ``name`` is set on the baseline side but not on the target side."""
     late = _late_setter(ctx, f, name) if runtime else None
     if late is not None:
         return _read_too_early(ctx, f, name, late)
+    python_path = _missing_python_path(ctx, f, var) if name == "PYTHONPATH" and not runtime else None
+    if python_path is not None:
+        return python_path
     fix: str | Fix
     use = f.use_of_env(name)
     severity, group = _severity(use, is_expected_env(name))

@@ -360,7 +360,7 @@ def _sys_path_entries(ctx: DiagnosisContext, f: Facts, side: str, entries: Seque
         title,
         main.path,
         detail,
-        _sys_path_fix(side, modules),
+        _sys_path_fix(side, modules, entries),
         about=[f"syspath:{e.path}" for e in entries]
         + (["pytest:syspath"] if all(e.origin in _PYTEST_ORIGINS for e in entries) else []),
         effects_on=[f"module:{m}" for m in modules],
@@ -384,7 +384,12 @@ def _invocation_words(ctx: DiagnosisContext) -> str:
     )
 
 
-def _sys_path_fix(side: str, modules: Sequence[str]) -> str:
+def _sys_path_fix(side: str, modules: Sequence[str], entries: Sequence[SysPathEntry] = ()) -> str:
+    if modules and side == "baseline" and any(e.origin == "pythonpath" for e in entries):
+        return (
+            "see the PYTHONPATH finding: give the env the same entry (set_env) "
+            "or set `pythonpath` in the pytest config"
+        )
     if modules and side == "baseline":
         return (
             "make those modules importable the same way in both runs: install them as part of "
