@@ -680,3 +680,34 @@ def test_a_fix_never_points_into_installed_packages_or_an_env() -> None:
     kept = {f.subject: f.location for f in report.findings}
     assert kept[f"{PROJECT}/app/broker.py"] == Location(f"{PROJECT}/app/broker.py", 3)
     assert [s for s, loc in kept.items() if loc is not None] == [f"{PROJECT}/app/broker.py"]
+
+
+def test_a_collection_crash_on_one_side_comes_first_and_explains_what_it_never_reached() -> None:
+    """A settings module raises KeyError for a variable tox does not pass: pytest stops before
+    collecting under tox. The variable is the root cause, the crash its first effect, and the
+    ini file, rootdir and conftest that run never reached are effects too — not causes."""
+    reader = read(
+        "LEDGER_DB_NAME", f"{PROJECT}/settings.py", module="settings", phase="conftest", how="getitem"
+    )
+    base = make_snapshot(prefix=B, env={"LEDGER_DB_NAME": "ledger_test"}, reads=[reader], origins=APP)
+    crashed = {
+        "rootdir": None,
+        "inifile": None,
+        "import_mode": None,
+        "conftests": [],
+        "exit_code": 4,
+        "crash": "KeyError: 'LEDGER_DB_NAME'",
+    }
+    target = make_snapshot(prefix=T, env={}, reads=[{**reader, "present": False}], pytest=crashed)
+    report = diagnose(base, target, env_name="py")
+    top = report.findings[0]
+    assert (top.code, top.subject, top.root_cause) == ("BA101", "LEDGER_DB_NAME", True)
+    crash = next(f for f in report.findings if f.code == "BA902")
+    assert crash.title == "pytest could not collect under tox (py): KeyError: 'LEDGER_DB_NAME'"
+    assert crash.id in top.explains
+    assert [f.id for f in report.findings if f.root_cause] == [top.id]
+    ini = next(f for f in report.findings if f.code == "BA403" and f.subject == "inifile")
+    assert ini.id in crash.explains
+    # Without the variable's finding (nothing read it locally), the crash itself is on top.
+    alone = diagnose(make_snapshot(prefix=B, origins=APP), make_snapshot(prefix=T, pytest=crashed))
+    assert (alone.findings[0].code, alone.findings[0].subject) == ("BA902", "collection")

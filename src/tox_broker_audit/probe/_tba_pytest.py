@@ -93,8 +93,10 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     cache_dir = tempfile.mkdtemp(prefix="tba-pytest-cache-")
     run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
     exit_code = None
+    said = _Tee()
     try:
-        exit_code = int(pytest.main(run_args, plugins=[recorder]))
+        with said:
+            exit_code = int(pytest.main(run_args, plugins=[recorder]))
     except SystemExit as exc:
         exit_code = exc.code if isinstance(exc.code, int) else 1
         STATE.error("pytest", f"pytest raised SystemExit({exc.code!r}) during collection")
@@ -106,7 +108,47 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         STATE.guard += 1
         shutil.rmtree(cache_dir, ignore_errors=True)
         STATE.guard -= 1
-    return _pytest_section(pytest, recorder, request, exit_code, dist_by_top)
+    section = _pytest_section(pytest, recorder, request, exit_code, dist_by_top)
+    if exit_code in _CRASH_CODES and not recorder.errors:
+        section["crash"] = _crash_line(said.text())
+    return section
+
+
+#: pytest's exit codes for a run that stopped before collecting: interrupted (2), internal
+#: error (3), usage error (4: a conftest that raises on import lands here).
+_CRASH_CODES = (2, 3, 4)
+
+
+class _Tee:
+    """Keep what pytest prints while it runs (it says why it stopped only there)."""
+
+    def __init__(self) -> None:
+        import io
+
+        self._buffer = io.StringIO()
+        self._saved: tuple = ()
+
+    def __enter__(self) -> "_Tee":
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout = sys.stderr = self._buffer
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr = self._saved
+
+    def text(self) -> str:
+        return self._buffer.getvalue()[-20000:]
+
+
+def _crash_line(text: str) -> str:
+    """The exception pytest stopped on (``KeyError: 'APP_SECRET'``), redacted, else its last line."""
+    import re
+
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    pattern = re.compile(r"^(E\s+)?([\w.]+(Error|Exception|Failure|Exit|Interrupt)|\w+Error)\b.*")
+    found = [m.group(0) for m in map(pattern.match, lines) if m]
+    chosen = (found or lines or ["pytest stopped before collecting"])[-1]
+    return redact.redact_text(re.sub(r"^E\s+", "", chosen))[:300]
 
 
 def _ini_strings(config, name: str) -> list[str]:

@@ -254,6 +254,9 @@ class PytestSection:
     collection_errors: tuple[CollectionError, ...] = ()
     collected: int = 0
     exit_code: Optional[int] = None
+    #: Why pytest stopped before collecting (a conftest that raised on import): the exception
+    #: line it printed, redacted. ``None`` when collection ran.
+    crash: Optional[str] = None
 
 
 @dataclasses.dataclass(**_FROZEN)

@@ -12,7 +12,7 @@ from tox_broker_audit.snapshot.model import CollectionError, Snapshot
 from ._common import finding, side_label
 from .imports import missing_module_names
 
-__all__ = ["broker_audit_rules", "collection_error_rule", "probe_issue_rule"]
+__all__ = ["broker_audit_rules", "collection_crash_rule", "collection_error_rule", "probe_issue_rule"]
 
 
 @rule(needs_baseline=False)
@@ -38,6 +38,74 @@ def probe_issue_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 side=side,
                 section=issue.section,
             )
+
+
+#: What a run that never got to collect cannot show: its differences are the crash's effects.
+_NEVER_GOT_THERE = (
+    "pytest:inifile",
+    "pytest:rootdir",
+    "pytest:import_mode",
+    "pytest:testpaths",
+    "pytest:addopts",
+    "pytest:ini_pythonpath",
+    "pytest:conftests",
+    "pytest:plugin_order",
+    "pytest:unknown_ini",
+)
+
+
+@rule(needs_baseline=False)
+def collection_crash_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    """BA902 (error): pytest stopped before collecting on one side (a conftest or settings module
+    raised on import). It comes first: what that side never reached — its ini file, conftests,
+    the modules the other side imported — are its effects; a variable it names explains it."""
+    for side, snap, other in (("target", ctx.target, ctx.baseline), ("baseline", ctx.baseline, ctx.target)):
+        if snap is None or not snap.pytest.crash or (other is not None and other.pytest.crash):
+            continue
+        if side == "baseline" and other is None:
+            continue
+        yield _crash_finding(ctx, side, snap, other)
+
+
+def _crash_finding(ctx: DiagnosisContext, side: str, snap: Snapshot, other: Snapshot | None) -> Finding:
+    crash = snap.pytest.crash or ""
+    where = side_label(ctx, side)
+    named = [r for r in snap.environ.reads if not r.present and r.name in crash]
+    about = [f"env:{r.name}" for r in named]
+    about += [
+        t
+        for r in named
+        for t in (f"module:{r.module}" if r.module else "", f"file:{r.file}" if r.file else "")
+        if t
+    ]
+    effects = list(_NEVER_GOT_THERE)
+    if other is not None:
+        mine = {o.module for o in snap.imports.origins}
+        effects += [f"module:{o.module}" for o in other.imports.origins if o.module not in mine]
+        effects += [f"file:{c}" for c in other.pytest.conftests]
+    variables = sorted({r.name for r in named})
+    detail = (
+        f"pytest stopped {where} before it collected anything (exit code {snap.pytest.exit_code}): {crash}."
+        + (f" The code read {', '.join(variables)}, which is not set {where}." if variables else "")
+        + " Everything that run never reached (its ini file, conftests, the modules the other run imported) "
+        "differs because of this."
+    )
+    return finding(
+        "BA902",
+        "error",
+        f"pytest could not collect {where}: {crash}",
+        "collection",
+        detail,
+        "see the finding that explains it (a variable or module the crashing code needs); "
+        "reproduce with `pytest --collect-only`",
+        about=about,
+        effects_on=effects,
+        group="cause",
+        score=95.0,
+        side=side,
+        crash=crash,
+        variables=variables,
+    )
 
 
 def _error_file(snap: Snapshot, error: CollectionError) -> str | None:
@@ -87,4 +155,4 @@ def collection_error_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
 
 @hookimpl
 def broker_audit_rules() -> list[Callable[[DiagnosisContext], Iterable[Finding]]]:
-    return [probe_issue_rule, collection_error_rule]
+    return [probe_issue_rule, collection_crash_rule, collection_error_rule]

@@ -1,0 +1,1 @@
+import settings  # noqa: F401 - the tests need configured settings
