@@ -711,3 +711,23 @@ def test_a_collection_crash_on_one_side_comes_first_and_explains_what_it_never_r
     # Without the variable's finding (nothing read it locally), the crash itself is on top.
     alone = diagnose(make_snapshot(prefix=B, origins=APP), make_snapshot(prefix=T, pytest=crashed))
     assert (alone.findings[0].code, alone.findings[0].subject) == ("BA902", "collection")
+
+
+def test_an_optional_dependency_the_code_tolerates_is_not_a_cause() -> None:
+    """redis imports hiredis when it is there (``try: import hiredis / except ImportError``):
+    hiredis installed locally only, and redis loading fine without it under tox, is no cause."""
+    dists_b = [
+        dist("redis", "5.0", prefix=B, top_level=["redis"]),
+        dist("hiredis", "2.3", prefix=B, top_level=["hiredis"]),
+    ]
+    dists_t = [dist("redis", "5.0", prefix=T, top_level=["redis"])]
+    timeline = [event("redis", "app.broker"), event("redis.connection", "redis")]
+    base = make_snapshot(prefix=B, dists=dists_b, timeline=[*timeline, event("hiredis", "redis.connection")])
+    target = make_snapshot(prefix=T, dists=dists_t, timeline=timeline)
+    (ba201,) = [f for f in diagnose(base, target).findings if f.code == "BA201"]
+    assert (ba201.severity, ba201.group) == ("info", "other")
+    assert "optional dependency" in ba201.title
+    # ... but when its importer did not load under tox, the absence is a cause.
+    target = make_snapshot(prefix=T, dists=dists_t, timeline=[event("redis", "app.broker")])
+    (ba201,) = [f for f in diagnose(base, target).findings if f.code == "BA201"]
+    assert (ba201.severity, ba201.group) == ("warning", "cause")

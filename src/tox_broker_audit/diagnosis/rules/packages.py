@@ -11,7 +11,7 @@ from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Gro
 from tox_broker_audit.diff import DistChange
 from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
 
-from ._common import Facts, facts, finding, side_label
+from ._common import Facts, facts, finding, side_label, top
 
 __all__ = ["broker_audit_rules", "packages_rule"]
 
@@ -37,6 +37,28 @@ def _imported(f: Facts, name: str, side: str) -> bool:
 
 def _module_tokens(dist: Distribution) -> list[str]:
     return [f"module:{t}" for t in dist.top_level]
+
+
+def _tolerated_by(f: Facts, dist: Distribution) -> list[str]:
+    """The modules that imported ``dist`` on the baseline side when every one of them was also
+    imported on the target side without it (``try: import hiredis / except ImportError``), and
+    the target's collection did not fail for it; else ``[]``."""
+    if f.baseline is None:
+        return []
+    tops = set(dist.top_level)
+    importers = {
+        e.importer
+        for e in f.baseline.snapshot.imports.timeline
+        if top(e.module) in tops and e.importer and top(e.importer) not in tops
+    }
+    target = f.target.snapshot
+    failed = any(
+        any(f"No module named '{t}" in (err.message or "") for t in tops)
+        for err in target.pytest.collection_errors
+    ) or bool(target.pytest.crash)
+    if not importers or failed or not importers <= f.target.imported_modules:
+        return []
+    return sorted(importers)
 
 
 def _classify(
@@ -107,14 +129,24 @@ def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
     dist, name, tokens = diff.dist, diff.name, diff.tokens
     imported = _imported(f, name, "baseline")
     sev, group, score = _classify(f, name, imported, diff.plugin_dist, diff.project)
+    tolerated = _tolerated_by(f, dist) if imported and group == "cause" else []
+    if tolerated:
+        sev, group, score = "info", "other", 2.0
     fix = Fix("add_dep", dist.raw_name)
     return finding(
         "BA201",
         sev,
-        f"{dist.raw_name} {dist.version} is installed {diff.base} but not {diff.tgt}",
+        f"{dist.raw_name} {dist.version} is installed {diff.base} but not {diff.tgt}"
+        + (" (an optional dependency: its importers load without it)" if tolerated else ""),
         name,
         f"{dist.raw_name} {dist.version} is installed {diff.base} and missing {diff.tgt}; "
         + ("its modules were imported during the local run." if imported else "nothing imported it locally.")
+        + (
+            f" {', '.join(tolerated)} imported it {diff.base} and loaded without it {diff.tgt}: "
+            "the code tolerates its absence."
+            if tolerated
+            else ""
+        )
         + (" It provides a pytest plugin (see BA401)." if diff.plugin_dist else ""),
         fix if name not in SEED_DISTS else "nothing to do: seeded by the venv tool",
         location=None,
