@@ -41,12 +41,20 @@ _NOT_SOURCES = shutil.ignore_patterns(
 _CACHE_PARTS = {"__pycache__", ".venv", ".tox", ".nox", ".pytest_cache"}
 
 
+def _copy(src: str, dst: str) -> None:
+    try:
+        shutil.copy2(src, dst)
+    except FileNotFoundError:  # a .pyc another test's interpreter was just replacing
+        if "__pycache__" not in Path(src).parts:
+            raise
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
     """``uv build --wheel`` from a copy, so the build writes nothing (build/, egg-info) into src/."""
     base = tmp_path_factory.mktemp("wheel")
     checkout = base / "checkout"
-    shutil.copytree(ROOT, checkout, ignore=_NOT_SOURCES, symlinks=True)
+    shutil.copytree(ROOT, checkout, ignore=_NOT_SOURCES, symlinks=True, copy_function=_copy)
     run([UV, "build", "-q", "--wheel", "--python", sys.executable, "--out-dir", base / "dist", checkout])
     (built,) = (base / "dist").glob("*.whl")
     with zipfile.ZipFile(built) as archive:
