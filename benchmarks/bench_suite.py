@@ -23,6 +23,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -79,19 +80,37 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _step(step: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one step in its own process group, so an interrupted benchmark leaves nothing running."""
+    with subprocess.Popen(
+        ["bash", "-c", step],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def measure(run: Run, workdir: Path, env: dict[str, str], keep: bool) -> None:
     checkout = workdir / f"{run.label}-{run.number}"
     _git("worktree", "add", "--detach", "--quiet", str(checkout), run.commit)
     tmp = workdir / f"tmp-{run.label}-{run.number}"
     tmp.mkdir()
+    tmp.chmod(0o1777)  # like /tmp: the RabbitMQ fixture's server runs as the rabbitmq user
     try:
         run_env = {**env, "TMPDIR": str(tmp)}
         run.load_before = os.getloadavg()[0]
         for step in readme_test_command(checkout):
             started = time.perf_counter()
-            proc = subprocess.run(
-                ["bash", "-c", step], cwd=checkout, env=run_env, capture_output=True, text=True, check=False
-            )
+            proc = _step(step, checkout, run_env)
             run.steps.append((_short(step), time.perf_counter() - started))
             run.summary = _last_line(proc.stdout) or _last_line(proc.stderr)
             if proc.returncode != 0:
@@ -123,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     runs: list[Run] = []
     workdir = Path(tempfile.mkdtemp(prefix="tba-bench-suite-"))
+    workdir.chmod(0o755)  # mkdtemp's 0700 would lock the rabbitmq user out of TMPDIR below it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the worktrees on kill
     print(
         f"{datetime.date.today()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}; before = {refs['before']} ({commits['before'][:7]}), "
