@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -84,7 +85,16 @@ def test_json_follows_the_report_contract() -> None:
     report = unit_tests_report()
     data = json.loads(render(report, "json"))
     assert data == report_to_dict(report)
-    assert list(data) == ["schema", "schema_version", "env", "baseline", "target", "summary", "findings"]
+    assert list(data) == [
+        "schema",
+        "schema_version",
+        "env",
+        "baseline",
+        "target",
+        "outcome",
+        "summary",
+        "findings",
+    ]
     assert data["schema"] == "tox-broker-audit/report"
     assert isinstance(data["schema_version"], int)
     assert data["env"] == "py312"
@@ -157,3 +167,17 @@ def test_headline_counts_are_the_verbose_sections() -> None:
     assert said == listed
     assert said["cause"] == 1
     assert sum(listed.values()) == len(report.findings)
+
+
+def test_a_passing_env_is_not_told_it_has_causes() -> None:
+    """The env's tests passed: nothing is "the cause" of anything; the headline says what
+    could break isolation instead (and "no difference explains a failure" when nothing could)."""
+    report = dataclasses.replace(unit_tests_report(), outcome="passed")
+    head = render(report, "terminal", color=False).splitlines()[0]
+    assert head.startswith(
+        "py312: broker audit — tests passed; 1 difference could break isolation (UNIT_TESTS"
+    )
+    assert "cause" not in head
+    empty = dataclasses.replace(report, findings=())
+    assert "tests passed; no difference explains a failure" in render(empty, "terminal", color=False)
+    assert json.loads(render(report, "json"))["outcome"] == "passed"

@@ -254,14 +254,18 @@ def finish(  # noqa: PLR0917 - the two front doors' one call site each
     ignore: Sequence[str] = (),
     facts: Callable[[], ToxFacts | None] | None = None,
     output: OutputOptions = OutputOptions(),  # frozen: a shared default is safe
+    outcome: str | None = None,
 ) -> Report:
     """Diagnose, write the artefacts into ``out_dir`` and render ``output.formats``.
+
+    ``outcome`` ("passed" | "failed"): how the audited test run ended, when known.
 
     ``failures`` are the BA901 findings of the sides that could not be captured; ``lines``
     collects what the front door prints (the rendered text formats included). ``facts`` is
     called inside the diagnosis' guard, so a failure there is a BA901 too.
     """
     report = _build_report(name, baseline, target, failures, lines, ignore=ignore, facts=facts)
+    report = dataclasses.replace(report, outcome=outcome)
     artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
     _render_outputs(name, report, out_dir, artefacts, lines, output)
     return report

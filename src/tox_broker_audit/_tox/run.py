@@ -260,7 +260,7 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
     if run is None:
         return
     try:
-        report = _audit_env(run, tox_env)
+        report = _audit_env(run, tox_env, "passed" if exit_code == 0 else "failed")
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run
         _write(
             tox_env,
@@ -274,7 +274,7 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
         raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
 
 
-def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
+def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     from tox_broker_audit._command import collection_args, find_pytest_command, selection_args, split_args
     from tox_broker_audit._tox.facts import tox_facts
 
@@ -317,6 +317,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv) -> Report:
         lines,
         ignore=tuple(tox_env.conf["broker_audit_ignore"]),
         facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
+        outcome=outcome,
         output=output,
     )
     lines.append(

@@ -109,6 +109,8 @@ class Report:
     baseline: Mapping[str, Any]
     target: Mapping[str, Any]
     findings: tuple[Finding, ...]
+    #: How the audited test run ended, when the front door knows: "passed" | "failed".
+    outcome: str | None = None
 
     @property
     def summary(self) -> dict[str, int]:

@@ -61,6 +61,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "env": jsonable(report.env),
         "baseline": jsonable(report.baseline),
         "target": jsonable(report.target),
+        "outcome": report.outcome,
         "summary": report.summary,
         "findings": [finding_to_dict(f) for f in report.findings],
     }

@@ -60,7 +60,15 @@ def _headline(report: Report, lay: Layout) -> str:
     n_causes = len(lay.chains) + len(lay.causes)
     first = lay.chains[0][0] if lay.chains else (lay.causes[0] if lay.causes else None)
     named = f" ({first.subject} [{first.code}])" if first is not None else ""
-    parts = [f"{_plural(n_causes, 'cause')} found{named}" if n_causes else "no likely cause found"]
+    if report.outcome == "passed":
+        # Nothing failed, so nothing is "the cause": say what could break isolation instead.
+        parts = [
+            f"tests passed; {_plural(n_causes, 'difference')} could break isolation{named}"
+            if n_causes
+            else "tests passed; no difference explains a failure"
+        ]
+    else:
+        parts = [f"{_plural(n_causes, 'cause')} found{named}" if n_causes else "no likely cause found"]
     if lay.effect_count:
         parts.append(_plural(lay.effect_count, "effect"))
     parts.append(_plural(len(lay.other), "other difference"))
