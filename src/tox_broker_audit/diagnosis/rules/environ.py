@@ -212,29 +212,26 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
     )
 
 
-def _set_by_the_run(ctx: DiagnosisContext, name: str) -> Finding | None:
+def _set_by_the_run(ctx: DiagnosisContext, f: Facts, name: str) -> Finding | None:
     """BA101 (info) when the target's start environment lacks ``name`` but its run sets it
     itself (pytest-django from its ini option, pytest-env, a conftest) before any code read it:
     what the code sees is the same, so it is no difference tox made."""
-    target = ctx.target.environ
-    writes = [w for w in target.writes if w.name == name and w.how in ("setitem", "setdefault")]
-    if not writes or any(r.name == name and not r.present for r in target.reads):
+    setter = _setter(ctx, f, name, "target")
+    if setter is None or any(r.name == name and not r.present for r in ctx.target.environ.reads):
         return None
-    first = writes[0]
-    where = rel(ctx, first.file) + (f":{first.line}" if first.line else "")
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
     return finding(
         "BA101",
         "info",
-        f"{name} is set {base} at start; {tgt} the run sets it itself ({where})",
+        f"{name} is set {base} at start; {tgt} the run sets it itself ({setter})",
         name,
-        f"{name} is in the start environment {base} only, but {tgt} {where} sets it "
-        f"{PHASE_WORDS.get(first.phase, '')} before any code reads it, so the code sees it in both runs.",
+        f"{name} is in the start environment {base} only, but {tgt} {setter} sets it before any "
+        "code reads it, so the code sees it in both runs.",
         "nothing to do: the test run sets it itself",
         about=[f"env:{name}"],
         group="other",
         score=1.0,
-        set_by=where,
+        set_by=setter,
     )
 
 
@@ -407,7 +404,9 @@ def env_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             continue  # BA104
         seen.add(change.name)
         if change.kind == "missing":
-            yield _set_by_the_run(ctx, change.name) or _missing(ctx, f, change.name, change.baseline, False)
+            yield _set_by_the_run(ctx, f, change.name) or _missing(
+                ctx, f, change.name, change.baseline, False
+            )
         elif change.kind == "added":
             yield _added(ctx, f, change.name, change.target, runtime=False)
         else:
