@@ -244,6 +244,38 @@ def test_write_trace_attributes_a_runtime_variable_to_its_setter_only() -> None:
     )
 
 
+def test_app_imported_by_a_library_a_local_only_plugin_set_up_is_that_plugins_effect() -> None:
+    """pytest-django only locally: its django.setup() imports the app through Django. The cause is
+    the missing plugin (add it to deps), not an early import with a fix inside site-packages."""
+    plug = plugin("django", "pytest_django.plugin", prefix=B, distribution="pytest-django")
+    django_config = f"{B}/lib/python3.12/site-packages/django/apps/config.py"
+    timeline = [
+        {
+            "module": "app.tasks",
+            "phase": "plugin-load",
+            "importer": "django.apps.config",
+            "importer_file": django_config,
+            "importer_line": 123,
+            "via": ["django.apps.config", "django.apps.registry", "django", "pytest_django.plugin"],
+        },
+    ]
+    base = make_snapshot(
+        prefix=B,
+        origins=APP,
+        plugins=[plug],
+        timeline=timeline,
+        dists=dists(B, dist("pytest-django", prefix=B)),
+    )
+    target = make_snapshot(prefix=T, origins=APP)
+    report = diagnose(base, target, tox=TOX)
+    top = report.findings[0]
+    assert (top.code, top.subject, top.severity) == ("BA401", "pytest-django", "error")
+    assert "add pytest-django" in top.fix
+    assert "tox.ini:4" in top.fix
+    assert not [f for f in report.findings if f.code == "BA406"]
+    assert not any("site-packages" in f.fix for f in report.findings)
+
+
 def test_plugin_that_imports_the_app_at_load_time_is_the_root_cause() -> None:
     plug = plugin("earlybird", "earlybird", prefix=T, distribution="earlybird")
     timeline = [

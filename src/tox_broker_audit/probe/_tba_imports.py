@@ -18,21 +18,41 @@ from _tba_state import OWN_MODULES, STATE, frame_info, interesting_frame, module
 __all__ = ["ImportRecorder", "imports_section", "stdlib_checker"]
 
 
+#: Phases before any conftest ran: an import then may bind actors before a test can set a stub,
+#: so the modules on the call stack are kept (``via``) to tell which plugin or ``.pth`` caused it.
+_EARLY_PHASES = ("startup", "pytest-import", "plugin-load")
+_MAX_VIA = 16
+
+
+def _via(frame) -> list:
+    """Distinct modules on the call stack above ``frame``, innermost first (import machinery skipped)."""
+    out: list = []
+    while frame is not None and len(out) < _MAX_VIA:
+        name = frame.f_globals.get("__name__")
+        machinery = not isinstance(name, str) or name.startswith(("importlib", "_frozen_importlib"))
+        if not machinery and name not in out:
+            out.append(name)
+        frame = frame.f_back
+    return out
+
+
 class ImportRecorder:
     """A meta-path finder that finds nothing: it only notes who imports what, and when."""
 
     def find_spec(self, fullname, path=None, target=None):
         if not STATE.guard and not fullname.startswith(OWN_MODULES):
-            file, line, module = frame_info(interesting_frame(2))
-            STATE.imports.append(
-                {
-                    "module": fullname,
-                    "phase": STATE.phase,
-                    "importer": module,
-                    "importer_file": file,
-                    "importer_line": line,
-                }
-            )
+            frame = interesting_frame(2)
+            file, line, module = frame_info(frame)
+            event = {
+                "module": fullname,
+                "phase": STATE.phase,
+                "importer": module,
+                "importer_file": file,
+                "importer_line": line,
+            }
+            if STATE.phase in _EARLY_PHASES and frame is not None:
+                event["via"] = _via(frame.f_back)
+            STATE.imports.append(event)
 
     def invalidate_caches(self) -> None:
         return None
@@ -66,15 +86,17 @@ def stdlib_checker():
 def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
     """The ``imports`` section: timeline, double imports, origins, project package files."""
     timeline = []
+    root = os.path.normcase(os.path.realpath(project_root)) + os.sep
     for event in STATE.imports:
         mod = sys.modules.get(event["module"])
         file = module_file(mod) if mod is not None else None
         if mod is None or is_stdlib(event["module"], file):
             continue
+        if "via" in event and not _under(file, root):
+            event = {k: v for k, v in event.items() if k != "via"}  # kept for project modules only
         timeline.append(event)
     by_file: dict = {}
     origins = []
-    root = os.path.normcase(os.path.realpath(project_root)) + os.sep
     for name, mod in sorted(sys.modules.items()):
         if mod is None or name.startswith(OWN_MODULES):
             continue
@@ -109,6 +131,13 @@ def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         "origins": origins,
         "packages": _package_files(_project_tops(project_root)),
     }
+
+
+def _under(file, root: str) -> bool:
+    if not file:
+        return False
+    real = os.path.normcase(os.path.realpath(file))
+    return real.startswith(root) and "site-packages" not in real
 
 
 _SKIP_DIRS = frozenset(

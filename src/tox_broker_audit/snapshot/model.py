@@ -266,6 +266,10 @@ class ImportEvent:
     importer: Optional[str]
     importer_file: Optional[str]
     importer_line: Optional[int]
+    #: For imports before any conftest ran: the modules on the call stack above the importer,
+    #: innermost first (``django.apps.registry``, ``django``, ``pytest_django.plugin``, …), so
+    #: an import made by a library on a plugin's behalf is attributed to that plugin.
+    via: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

@@ -145,16 +145,22 @@ def _dependency_tokens(ctx: DiagnosisContext, module: str | None) -> list[str]:
 
 
 def _baseline_site_tokens(ctx: DiagnosisContext) -> list[str]:
-    """Where the baseline's global broker was set (or created): code that acts on one side only.
+    """Where the baseline's global broker was set or created, and the code that led there.
 
     A finding that this code is missing or different under tox (a local sitecustomize, a
-    plugin dropped from deps) then explains the broker difference.
+    plugin dropped from deps) then explains the broker difference. The creation's stack
+    counts too: pytest-django's ``django.setup()`` runs django_dramatiq's ``ready()``, which
+    creates and sets the StubBroker, so a pytest-django missing under tox explains it.
     """
     base = _section(ctx.baseline)
-    if base is None or base.global_broker is None:
+    if ctx.baseline is None or base is None or base.global_broker is None:
         return []
-    site = _last_set(base, base.global_broker.id) or _creation_of(base, base.global_broker.id)
-    return _site_tokens(site.file, site.module) if site is not None else []
+    setter = _last_set(base, base.global_broker.id)
+    creation = _creation_of(base, base.global_broker.id)
+    tokens = _site_tokens(setter.file, setter.module) if setter is not None else []
+    if creation is not None:
+        tokens += _creation_tokens(ctx.baseline, creation)
+    return tokens
 
 
 def _expects_stub(section: BrokersSection) -> str | None:

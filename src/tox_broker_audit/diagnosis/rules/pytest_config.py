@@ -64,15 +64,41 @@ def early_imports(f: Facts, snapshot: Snapshot) -> list[ImportEvent]:
     return out
 
 
-def _plugin_app_imports(f: Facts, snapshot: Snapshot, plugin: PytestPlugin) -> list[str]:
+def _by_plugin(event: ImportEvent, plugin: PytestPlugin) -> bool:
+    """The plugin's own code imported the module (``import app.tasks`` at its top level)."""
     ptop = top(plugin.module)
-    mods = []
-    for event in early_imports(f, snapshot):
-        if event.phase != "plugin-load":
-            continue
-        if (plugin.file and event.importer_file == plugin.file) or (ptop and top(event.importer) == ptop):
-            mods.append(event.module)
+    return bool(
+        (plugin.file and event.importer_file == plugin.file) or (ptop and top(event.importer) == ptop)
+    )
+
+
+def _on_behalf_of(event: ImportEvent, plugin: PytestPlugin) -> bool:
+    """A library the plugin called imported the module (pytest-django's ``django.setup()`` runs
+    the apps' ``ready()``): the plugin is on the call stack, its own code is not the importer."""
+    return bool(plugin.module) and plugin.module in event.via and not _by_plugin(event, plugin)
+
+
+def _plugin_app_imports(
+    f: Facts, snapshot: Snapshot, plugin: PytestPlugin, made_by: Callable[[ImportEvent, PytestPlugin], bool]
+) -> list[str]:
+    mods = [
+        event.module
+        for event in early_imports(f, snapshot)
+        if event.phase == "plugin-load" and made_by(event, plugin)
+    ]
     return leaves_first(mods)
+
+
+def _lone_plugins(ctx: DiagnosisContext, side: str) -> list[PytestPlugin]:
+    """The non-builtin pytest plugins active on ``side`` only."""
+    assert ctx.diff is not None
+    kind = "missing" if side == "baseline" else "extra"
+    out = []
+    for change in ctx.diff.plugins:
+        plugin = change.baseline if side == "baseline" else change.target
+        if change.kind == kind and plugin is not None and plugin.how != "builtin":
+            out.append(plugin)
+    return out
 
 
 def _plugin_subject(p: PytestPlugin) -> str:
@@ -87,6 +113,7 @@ class _LonePlugin:
     side: str  # where it is active
     builtin: bool  # one of pytest's own
     app: list[str]  # application modules it imported at plugin-load time, leaves first
+    app_via: list[str]  # ... that a library it called imported (django.setup() → the apps)
     ini_keys: Sequence[str]  # ini options pytest ignores without it
 
     @property
@@ -110,7 +137,8 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             plugin=plugin,
             side=side,
             builtin=builtin,
-            app=_plugin_app_imports(f, _snap(ctx, side), plugin),
+            app=_plugin_app_imports(f, _snap(ctx, side), plugin, _by_plugin),
+            app_via=_plugin_app_imports(f, _snap(ctx, side), plugin, _on_behalf_of),
             ini_keys=ctx.diff.unknown_ini_extra if change.kind == "missing" and not builtin else (),
         )
         yield _lone_plugin_finding(ctx, f, lone)
@@ -184,7 +212,7 @@ def _lone_plugin_effects(ctx: DiagnosisContext, f: Facts, lone: _LonePlugin) -> 
     """What loading the plugin changed on its side only: the app modules it imported, its own code,
     the ini options only it understands and the variables it set at run time."""
     plugin = lone.plugin
-    effects = [f"module:{m}" for m in lone.app]
+    effects = [f"module:{m}" for m in (*lone.app, *lone.app_via)]
     if lone.builtin:
         return effects
     if plugin.module:
@@ -206,7 +234,7 @@ def _lone_plugin_effects(ctx: DiagnosisContext, f: Facts, lone: _LonePlugin) -> 
 def _lone_plugin_rank(lone: _LonePlugin) -> tuple[Severity, Group, float]:
     if lone.builtin:
         return "info", "other", 2.0
-    if lone.app:
+    if lone.app or lone.app_via:
         return "error", "cause", 94.0
     if top(lone.plugin.module) in INTERNAL_TOPS:
         return "info", "other", 15.0
@@ -225,12 +253,19 @@ def _lone_plugin_words(ctx: DiagnosisContext, lone: _LonePlugin) -> tuple[str, s
     title = f"pytest plugin {_plugin_subject(plugin)} is loaded only {where}"
     if app:
         title += f" and imports {app[0]} at plugin-load time"
+    elif lone.app_via:
+        title += f" and, through the libraries it sets up, imports {lone.app_via[0]} at plugin-load time"
     detail = f"The plugin {plugin.name} ({plugin.module}, via {how}) is active {where}, not {not_where}."
     if app:
         detail += (
             f" Loading it imported {', '.join(app)} before any conftest ran, so @dramatiq.actor "
             f"bound those "
             "actors to whatever broker existed then (the implicit default), not to the tests' StubBroker."
+        )
+    elif lone.app_via:
+        detail += (
+            f" While it loaded, the libraries it set up imported {', '.join(lone.app_via)} (and ran "
+            f"what they do at import or ready() time, such as creating the broker) {where} only."
         )
     if ini_keys:
         detail += f" Without it, pytest ignores the ini option(s) {', '.join(ini_keys)} {not_where}."
@@ -423,8 +458,11 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     b_keys = {(e.module, e.phase) for e in b_events}
     t_keys = {(e.module, e.phase) for e in t_events}
     for side, events, other_keys in (("target", t_events, b_keys), ("baseline", b_events, t_keys)):
+        lone = _lone_plugins(ctx, side)
         by_importer: dict[tuple[str | None, str], list[ImportEvent]] = {}
         for event in events:
+            if any(_on_behalf_of(event, p) for p in lone):
+                continue  # the plugin's finding (BA401) names it, with the fix that helps
             if (event.module, event.phase) not in other_keys:
                 by_importer.setdefault((event.importer_file or event.importer, event.phase), []).append(event)
         for (importer, phase), group_events in by_importer.items():

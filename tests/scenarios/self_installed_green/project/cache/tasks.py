@@ -1,0 +1,6 @@
+import dramatiq
+
+
+@dramatiq.actor(queue_name="warm")
+def warm(key: str) -> None:
+    print(f"warm {key}")
