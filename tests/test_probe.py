@@ -482,3 +482,22 @@ def test_interpreter_flags_of_the_real_command_are_carried_into_the_probe(
     assert snapshot.meta.command[1:4] == ("-I", "-O", "-Xdev")
     assert snapshot.errors == ()
     assert snapshot.pytest.available is True
+
+
+def test_a_plugin_raising_through_pytest_main_is_recorded_as_the_crash(tmp_path: Path, venv_uv: Path) -> None:
+    """pytest-django raises ImportError out of pytest.main() when it cannot import the settings
+    module; that exception is the run's crash (pytest.crash), not only a probe note."""
+    proj = write_tree(
+        tmp_path / "boom",
+        {
+            "boomplug.py": (
+                "def pytest_load_initial_conftests(early_config, parser, args):\n"
+                "    raise ImportError(\"No module named 'tests'\\n\\nexplanation on a second line\")\n"
+            ),
+            "pytest.ini": "[pytest]\naddopts = -p boomplug\n",
+            "test_a.py": "def test_a(): pass\n",
+        },
+    )
+    shot = snap(venv_uv, proj, env={**base_env(), "PYTHONPATH": str(proj)})
+    assert shot.pytest.crash == "ImportError: No module named 'tests'"
+    assert shot.pytest.collected == 0

@@ -745,6 +745,50 @@ def test_a_collection_crash_on_one_side_comes_first_and_explains_what_it_never_r
     assert (alone.findings[0].code, alone.findings[0].subject) == ("BA902", "collection")
 
 
+def test_a_local_crash_on_a_passing_env_is_information_and_mutes_what_it_never_reached() -> None:
+    """django_dramatiq's shape: tox's set_env PYTHONPATH={toxinidir} lets Django import
+    tests.settings; the env's command run in the developer's venv crashes while plugins load
+    (No module named 'tests'). The env passed: nothing here is a warning, and the differences
+    the crashed run never reached (ini file, app imports) are not errors under tox."""
+    crashed = {
+        "rootdir": None,
+        "inifile": None,
+        "import_mode": None,
+        "conftests": [],
+        "exit_code": None,
+        "crash": "ImportError: No module named 'tests'",
+    }
+    base = make_snapshot(
+        prefix=B,
+        pytest=crashed,
+        plugins=[plugin("django", "pytest_django.plugin", prefix=B, distribution="pytest-django")],
+    )
+    timeline = [
+        {
+            "module": "app.tasks",
+            "phase": "plugin-load",
+            "importer": "django.apps.config",
+            "importer_file": f"{T}/lib/python3.12/site-packages/django/apps/config.py",
+            "importer_line": 111,
+            "via": ["django.apps.registry", "django", "pytest_django.plugin"],
+        },
+    ]
+    plug = plugin("django", "pytest_django.plugin", prefix=T, distribution="pytest-django")
+    target = make_snapshot(prefix=T, origins=APP, timeline=timeline, plugins=[plug])
+    failed = diagnose(base, target, env_name="py", tox=TOX)
+    crash = next(f for f in failed.findings if f.code == "BA902")
+    assert crash.severity == "warning"  # the comparison is blind past that point; not the env's failure
+    early = next(f for f in failed.findings if f.code == "BA406")
+    assert early.severity == "info"
+    assert early.id in crash.explains
+    assert "site-packages" not in early.fix
+    assert "pytest_django.plugin" in early.title
+    passed = diagnose(base, target, env_name="py", tox=TOX, outcome="passed")
+    assert passed.outcome == "passed"
+    assert [f.code for f in passed.findings if f.severity != "info"] == []
+    assert not [f for f in passed.findings if f.group == "cause" and f.root_cause]
+
+
 def test_an_optional_dependency_the_code_tolerates_is_not_a_cause() -> None:
     """redis imports hiredis when it is there (``try: import hiredis / except ImportError``):
     hiredis installed locally only, and redis loading fine without it under tox, is no cause."""

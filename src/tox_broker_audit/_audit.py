@@ -264,7 +264,9 @@ def finish(  # noqa: PLR0917 - the two front doors' one call site each
     collects what the front door prints (the rendered text formats included). ``facts`` is
     called inside the diagnosis' guard, so a failure there is a BA901 too.
     """
-    report = _build_report(name, baseline, target, failures, lines, ignore=ignore, facts=facts)
+    report = _build_report(
+        name, baseline, target, failures, lines, ignore=ignore, facts=facts, outcome=outcome
+    )
     report = dataclasses.replace(report, outcome=outcome)
     artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
     _render_outputs(name, report, out_dir, artefacts, lines, output)
@@ -280,6 +282,7 @@ def _build_report(
     *,
     ignore: Sequence[str],
     facts: Callable[[], ToxFacts | None] | None,
+    outcome: str | None = None,
 ) -> Report:
     from tox_broker_audit.diagnosis.engine import describe_snapshot, diagnose, diagnosis_failure_finding
     from tox_broker_audit.diagnosis.model import Report
@@ -288,7 +291,7 @@ def _build_report(
     if target is not None:
         try:
             tox = facts() if facts is not None else None
-            report = diagnose(baseline, target, env_name=name, ignore=tuple(ignore), tox=tox)
+            report = diagnose(baseline, target, env_name=name, ignore=tuple(ignore), tox=tox, outcome=outcome)
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
             message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
             failures.append(diagnosis_failure_finding(message))

@@ -262,7 +262,45 @@ def _ids(findings: Sequence[Finding], emitted: Sequence[int]) -> dict[int, str]:
     return ids
 
 
-def rank(findings: Sequence[Finding], *, escalate: bool = False) -> list[Finding]:
+def _mute_blind_spots(findings: list[Finding], edges: Sequence[Sequence[int]]) -> list[Finding]:
+    """What a side never reached is no evidence: the findings a blind spot explains are info.
+
+    A run that crashed before collecting (BA902) has no ini file, conftests or app imports;
+    every difference that exists only because of that is the crash's effect, not a second
+    problem, and must not make a green env look broken (or escalate the crash itself).
+    """
+    muted = {j for i, out in enumerate(edges) if findings[i].evidence.get("blind_spot") for j in out}
+    return [
+        dataclasses.replace(f, severity="info") if i in muted and f.severity != "info" else f
+        for i, f in enumerate(findings)
+    ]
+
+
+def _local_failure_on_green(findings: list[Finding], edges: Sequence[Sequence[int]]) -> list[Finding]:
+    """The env passed: your venv failing to collect with the env's command is no isolation risk.
+
+    A baseline-side crash (BA902), and a difference whose only weighty effect is that crash
+    (tox's ``set_env = PYTHONPATH={toxinidir}`` that your shell lacks), are information then.
+    """
+    crash = {i for i, f in enumerate(findings) if f.code == "BA902" and f.evidence.get("side") == "baseline"}
+    quiet = set(crash)
+    for i, out in enumerate(edges):
+        loud = {j for j in out if findings[j].severity != "info"}
+        if crash & loud and loud <= crash:
+            quiet.add(i)
+    stack = list(crash)  # ... and what the crash explains: what that run never reached
+    while stack:
+        for j in edges[stack.pop()]:
+            if j not in quiet:
+                quiet.add(j)
+                stack.append(j)
+    return [
+        dataclasses.replace(f, severity="info", group="other") if i in quiet else f
+        for i, f in enumerate(findings)
+    ]
+
+
+def rank(findings: Sequence[Finding], *, escalate: bool = False, passed: bool = False) -> list[Finding]:
     """Link, mark root causes, order (chains kept together) and assign ids.
 
     With ``escalate`` (a comparison of two snapshots), a warning-level root cause of an error
@@ -271,6 +309,9 @@ def rank(findings: Sequence[Finding], *, escalate: bool = False) -> list[Finding
     """
     findings = list(findings)
     edges = link(findings)
+    findings = _mute_blind_spots(findings, edges)
+    if passed:
+        findings = _local_failure_on_green(findings, edges)
     roots = _roots(findings, edges)
     emitted = _order(findings, edges, roots)
     ids = _ids(findings, emitted)
@@ -428,8 +469,11 @@ def diagnose(
     plugin_manager: pluggy.PluginManager | None = None,
     extra_findings: Sequence[Finding] = (),
     wording: Wording | None = None,
+    outcome: str | None = None,
 ) -> Report:
     """Diagnose ``target`` against ``baseline`` (``None``: only single-snapshot rules run).
+
+    ``outcome`` ("passed" | "failed"): how the audited run ended, when the front door knows.
 
     ``rules`` replaces the registered rules (tests); ``extra_findings`` (e.g. a
     :func:`probe_failure_finding`) are ranked together with the rules' findings.
@@ -456,5 +500,6 @@ def diagnose(
         env=env_name,
         baseline=describe_snapshot(baseline),
         target=describe_snapshot(target),
-        findings=tuple(rank(found, escalate=baseline is not None)),
+        findings=tuple(rank(found, escalate=baseline is not None, passed=outcome == "passed")),
+        outcome=outcome,
     )

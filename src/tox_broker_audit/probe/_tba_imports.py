@@ -29,7 +29,9 @@ def _via(frame) -> list:
     out: list = []
     while frame is not None and len(out) < _MAX_VIA:
         name = frame.f_globals.get("__name__")
-        machinery = not isinstance(name, str) or name.startswith(("importlib", "_frozen_importlib"))
+        machinery = not isinstance(name, str) or name.startswith(
+            ("importlib", "_frozen_importlib", *OWN_MODULES)
+        )
         if not machinery and name not in out:
             out.append(name)
         frame = frame.f_back

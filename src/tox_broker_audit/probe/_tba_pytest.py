@@ -93,6 +93,7 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     cache_dir = tempfile.mkdtemp(prefix="tba-pytest-cache-")
     run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
     exit_code = None
+    raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
     said = _Tee()
     try:
         with said:
@@ -101,7 +102,8 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         exit_code = exc.code if isinstance(exc.code, int) else 1
         STATE.error("pytest", f"pytest raised SystemExit({exc.code!r}) during collection")
     except BaseException as exc:
-        STATE.error("pytest", f"pytest crashed during collection: {type(exc).__name__}: {exc}")
+        raised = f"{type(exc).__name__}: {exc}"
+        STATE.error("pytest", f"pytest crashed during collection: {raised}")
     finally:
         import shutil
 
@@ -109,7 +111,9 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         shutil.rmtree(cache_dir, ignore_errors=True)
         STATE.guard -= 1
     section = _pytest_section(pytest, recorder, request, exit_code, dist_by_top)
-    if exit_code in _CRASH_CODES and not recorder.errors:
+    if raised is not None:
+        section["crash"] = _crash_line(raised)
+    elif exit_code in _CRASH_CODES and not recorder.errors:
         section["crash"] = _crash_line(said.text())
     return section
 

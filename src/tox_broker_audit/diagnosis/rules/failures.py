@@ -78,6 +78,7 @@ def _crash_finding(ctx: DiagnosisContext, side: str, snap: Snapshot, other: Snap
         for t in (f"module:{r.module}" if r.module else "", f"file:{r.file}" if r.file else "")
         if t
     ]
+    about += [f"module:{m}" for m in sorted(missing_module_names([crash]))]
     effects = list(_NEVER_GOT_THERE)
     if other is not None:
         mine = {o.module for o in snap.imports.origins}
@@ -92,7 +93,9 @@ def _crash_finding(ctx: DiagnosisContext, side: str, snap: Snapshot, other: Snap
     )
     return finding(
         "BA902",
-        "error",
+        # The env's own run crashing is the failure; the baseline crashing (the env's command run
+        # in your venv) only means the comparison cannot see past that point there.
+        "error" if side == "target" else "warning",
         f"pytest could not collect {where}: {crash}",
         "collection",
         detail,
@@ -105,6 +108,7 @@ def _crash_finding(ctx: DiagnosisContext, side: str, snap: Snapshot, other: Snap
         side=side,
         crash=crash,
         variables=variables,
+        blind_spot=True,  # what it explains exists only because that run stopped (engine mutes it)
     )
 
 

@@ -468,8 +468,11 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         for (importer, phase), group_events in by_importer.items():
             mods = leaves_first(e.module for e in group_events)
             first = group_events[0]
-            where = rel(ctx, first.importer_file) + (f":{first.importer_line}" if first.importer_line else "")
             when = "at interpreter start-up" if phase == "startup" else "while pytest loaded its plugins"
+            if first.importer_file and not f.in_project(first.importer_file):
+                yield _library_early_import(ctx, side, first, mods, when)
+                continue
+            where = rel(ctx, first.importer_file) + (f":{first.importer_line}" if first.importer_line else "")
             yield finding(
                 "BA406",
                 "error" if side == "target" else "warning",
@@ -493,6 +496,36 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 importer=importer,
                 modules=mods,
             )
+
+
+def _library_early_import(
+    ctx: DiagnosisContext, side: str, first: ImportEvent, mods: Sequence[str], when: str
+) -> Finding:
+    """BA406 for an app import a library made (Django importing the apps): named by the plugin that
+    called it, with a fix in the user's own code, never inside site-packages."""
+    plugins = {p.module for p in _snap(ctx, side).pytest.plugins if p.module}
+    plugin = next((m for m in first.via if m in plugins), None)
+    by = f"{top(first.importer)}" + (f", called by the pytest plugin {plugin}" if plugin else "")
+    return finding(
+        "BA406",
+        "error" if side == "target" else "warning",
+        f"{mods[0]} is imported {when} {side_label(ctx, side)} (by {by})",
+        mods[0],
+        f"{', '.join(mods)} {'was' if len(mods) == 1 else 'were'} imported {when} by {by} "
+        f"{side_label(ctx, side)}, before any conftest could set a StubBroker. Every @dramatiq.actor in "
+        "them called get_broker() then and stays bound to that broker.",
+        "choose the broker before that import, in your own code: in the settings the library reads "
+        "(e.g. django_dramatiq's DRAMATIQ_BROKER) or at the top of the module that defines the actors",
+        about=[f"module:{m}" for m in mods],
+        effects_on=[f"module:{m}" for m in mods],
+        group="cause",
+        score=70.0,
+        side=side,
+        phase=first.phase,
+        importer=first.importer,
+        plugin=plugin,
+        modules=list(mods),
+    )
 
 
 @hookimpl

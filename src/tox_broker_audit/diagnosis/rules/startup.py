@@ -280,6 +280,9 @@ def _entry_modules(f: Facts, side: str, entries: Sequence[SysPathEntry]) -> list
     """Modules imported on ``side`` from ``entries`` and not from the same file on the other side."""
     mine, other = _side(f, side).snapshot, _side(f, _other(side)).snapshot
     other_files = {o.module: normalize_path(o.file, other) for o in other.imports.origins}
+    first_importer: dict[str, str] = {}
+    for event in mine.imports.timeline:
+        first_importer.setdefault(event.module, event.importer or "")
     out = []
     for entry in entries:
         root = os.path.normpath(entry.path)
@@ -290,8 +293,9 @@ def _entry_modules(f: Facts, side: str, entries: Sequence[SysPathEntry]) -> list
             if os.path.dirname(file) != root and os.path.dirname(os.path.dirname(file)) != root:
                 continue  # only top-level modules/packages directly on this entry
             leaf = origin.module.rpartition(".")[2]
-            if TESTISH.search(top(origin.module)) or TESTISH.search(leaf):
-                continue  # test modules are named by the import mode, not found through sys.path
+            by_pytest = top(first_importer.get(origin.module, "_pytest")) in ("_pytest", "pytest")
+            if (TESTISH.search(top(origin.module)) or TESTISH.search(leaf)) and by_pytest:
+                continue  # test modules pytest imports are named by the import mode, not found on sys.path
             if other_files.get(origin.module) != normalize_path(origin.file, mine):
                 out.append(origin.module)
     return _shallowest(out)

@@ -1,4 +1,4 @@
-"""Settings for the sign-up service; the test suite always uses dramatiq's StubBroker."""
+"""Test settings of the sign-up service (as django_dramatiq keeps them): always the StubBroker."""
 
 SECRET_KEY = "not-a-secret-test-key"
 DEBUG = False
