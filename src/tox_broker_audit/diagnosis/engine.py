@@ -31,6 +31,7 @@ from typing import Any, Callable
 import pluggy
 
 from tox_broker_audit.diagnosis.codes import is_per_run
+from tox_broker_audit.diagnosis.drift import word_drift
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
     DiagnosisContext,
@@ -451,6 +452,7 @@ def diagnose(
         found = [f for f in found if not _matches_ignore(f, ignore)]
     if baseline is not None:
         found = propagate_imports(found, baseline, target)
+    found = word_drift(found, ctx)
     found = word_fixes(found, wording or _default_wording(target), tox)
     return Report(
         env=env_name,
