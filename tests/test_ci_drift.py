@@ -202,3 +202,74 @@ def test_ci_without_developer_env_or_reference_is_quiet(tmp_path: Path) -> None:
     baseline = report["baseline"]
     assert isinstance(baseline, dict)
     assert baseline["kind"] == "none"
+
+
+CORE_KEY_CONFIGS = {
+    "tox.ini": """
+        [tox]
+        env_list = py
+        broker_audit_baseline = refs
+        [testenv]
+        package = skip
+        commands = python -c pass
+    """,
+    "setup.cfg": """
+        [tox:tox]
+        env_list = py
+        broker_audit_baseline = refs
+        [testenv]
+        package = skip
+        commands = python -c pass
+    """,
+    "pyproject.toml": '''
+        [tool.tox]
+        legacy_tox_ini = """
+        [tox]
+        env_list = py
+        broker_audit_baseline = refs
+        [testenv]
+        package = skip
+        commands = python -c pass
+        """
+    ''',
+    "pyproject.toml-native": """
+        [tool.tox]
+        env_list = ["py"]
+        broker_audit_baseline = "refs"
+        [tool.tox.env_run_base]
+        package = "skip"
+        commands = [["python", "-c", "pass"]]
+    """,
+    "tox.toml": """
+        env_list = ["py"]
+        broker_audit_baseline = "refs"
+        [env_run_base]
+        package = "skip"
+        commands = [["python", "-c", "pass"]]
+    """,
+}
+
+
+@pytest.mark.parametrize("config", sorted(CORE_KEY_CONFIGS))
+def test_the_core_key_works_in_every_config_format(tmp_path: Path, config: str) -> None:
+    """``broker_audit_baseline`` is read from tox's core configuration, relative to the tox
+    root (tox runs from a sub-directory here); a missing reference is one line, no finding."""
+    project = write_tree(tmp_path / "proj", {config.split("-", maxsplit=1)[0]: CORE_KEY_CONFIGS[config]})
+    (project / "sub").mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    config_file = project / config.split("-", maxsplit=1)[0]
+    proc = run(
+        [sys.executable, "-m", "tox", "-c", config_file, "--broker-audit"],
+        cwd=project / "sub",
+        env=_shell(home),
+        check=False,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "broker-audit: py: no reference to compare with (refs/py.json does not exist)" in out, out
+    assert "--broker-audit-save=refs" in out
+    findings = _report(project)["findings"]
+    assert isinstance(findings, list)
+    assert not [f for f in findings if f["code"] == "BA901" and f["subject"] == "baseline"], findings

@@ -66,11 +66,12 @@ def _python_on_path(environ: Mapping[str, str], work_dir: Path) -> str | None:
     return shutil.which("python3", path=os.pathsep.join(entries))
 
 
-def _is_reference_dir(path: Path, spec: str) -> bool:
-    """A directory that is no venv (or a path like ``ci/broker-audit`` not created yet)."""
+def _is_reference_dir(path: Path, spec: str, *, configured: bool) -> bool:
+    """A directory that is no venv, or one not created yet: a path like ``ci/broker-audit`` (a
+    bare name is an interpreter on ``PATH`` on the command line, a path in the config)."""
     if path.is_dir():
         return not (path / "pyvenv.cfg").is_file() and _venv_python(path) is None
-    return not path.exists() and not path.suffix and ("/" in spec or os.sep in spec)
+    return not path.exists() and not path.suffix and (configured or "/" in spec or os.sep in spec)
 
 
 def plan_baseline(
@@ -81,18 +82,19 @@ def plan_baseline(
     environ: Mapping[str, str],
     base: Path | None = None,
 ) -> BaselinePlan:
-    """Resolve ``spec`` (a relative path: against ``base``, default the cwd); raises
-    :class:`AuditError` (one line) when nothing fits.
+    """Resolve ``spec`` (a relative path: against ``base``, given for a value of the config,
+    else the cwd); raises :class:`AuditError` (one line) when nothing fits.
 
     For ``auto`` the error means "no local environment found" (reported as BA901); for an
     explicit value it is a bad option value.
     """
+    configured = base is not None
     base = base or Path.cwd()
     if spec == AUTO:
         return _plan_auto(tox_root=tox_root, work_dir=work_dir, environ=environ)
     path = Path(spec).expanduser()
     path = path if path.is_absolute() else base / path
-    if _is_reference_dir(path, spec):
+    if _is_reference_dir(path, spec, configured=configured):
         return BaselinePlan(found_by=f"references in {spec}", reference_dir=path)
     if path.suffix == ".json" or (path.is_file() and not os.access(path, os.X_OK)):
         if not path.is_file():
