@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from _snapshot_factory import KEY, PROJECT, make_snapshot, origin, plugin
+from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin
 from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.model import Location, ToxFacts
 from tox_broker_audit.diff import diff_snapshots
 from tox_broker_audit.snapshot.anchors import anchors_of
 from tox_broker_audit.snapshot.io import snapshot_from_dict, snapshot_to_dict
@@ -112,3 +113,42 @@ def test_a_reference_is_named_and_never_called_locally() -> None:
 def test_a_snapshot_of_a_local_venv_stays_local() -> None:
     local = make_snapshot(key=KEY)
     assert as_reference(local, "x.json") is local
+
+
+def test_drift_is_worded_as_drift_at_the_dependency_line() -> None:
+    reference = as_reference(_tox_snapshot(), "ci/broker-audit/py.json")
+    data = snapshot_to_dict(_moved(_tox_snapshot(), (PROJECT, "/w/proj"), (HOME, "/home/runner")))
+    prefix = "/w/proj/.tox/py"
+    data["distributions"].append(
+        dist("pytest-randomly", "3.16.0", prefix=prefix, top_level=["pytest_randomly"])
+    )
+    data["pytest"]["plugins"].append(
+        plugin("randomly2", "pytest_randomly2", prefix=prefix, distribution="pytest-randomly")
+    )
+    now = snapshot_from_dict(data)
+    deps = Location("/w/proj/tox.ini", 7)
+    tox = ToxFacts(
+        ini_path="/w/proj/tox.ini",
+        ini_section="testenv",
+        section_line=4,
+        dependency_lines={"pytest-randomly": deps},
+    )
+    report = diagnose(reference, now, env_name="py", tox=tox)
+    serious = [f for f in report.findings if f.severity in ("error", "warning")]
+    assert [(f.code, f.title, f.location) for f in serious] == [
+        (
+            "BA401",
+            "pytest-randomly 3.16.0 was added since the reference: its pytest plugin randomly2 now loads",
+            deps,
+        )
+    ]
+    assert serious[0].fix == (
+        "if unintended, remove pytest-randomly from the env's dependencies; "
+        "if intended, refresh the reference: `tox --broker-audit --broker-audit-save=ci/broker-audit`"
+    )
+    package = next(f for f in report.findings if f.code == "BA202")
+    assert package.title == "pytest-randomly 3.16.0 was added since the reference"
+    assert package.location == deps
+    words = " ".join(f"{f.title} {f.detail} {f.fix}" for f in report.findings)
+    assert "locally" not in words
+    assert "local run" not in words

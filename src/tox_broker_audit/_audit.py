@@ -199,7 +199,9 @@ def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None
     Test paths compare relative to the project ``root``."""
     if baseline is None or target is None:
         return None
-    mine, theirs = _selection(baseline, str(root)), _selection(target, str(root))
+    # Each against its own project root: a reference may come from another checkout.
+    mine = _selection(baseline, baseline.meta.project_root or str(root))
+    theirs = _selection(target, target.meta.project_root or str(root))
     if mine == theirs:
         return None
     return (

@@ -101,12 +101,25 @@ def _declared_at(finding: Finding, ctx: DiagnosisContext) -> Location | None:
 def _refresh(ctx: DiagnosisContext) -> str:
     assert ctx.baseline is not None
     directory = posixpath.dirname(ctx.baseline.meta.source.name or "") or "DIR"
-    command = f"tox --broker-audit --broker-audit-save={directory}"
-    return f"if the change is intended, refresh the reference: `{command}`"
+    return f"if intended, refresh the reference: `tox --broker-audit --broker-audit-save={directory}`"
+
+
+def _undo(finding: Finding, ctx: DiagnosisContext) -> str:
+    """How to go back to the reference, when the drift was not meant."""
+    b, t = finding.evidence.get("baseline"), finding.evidence.get("target")
+    name = _dist(finding) or finding.subject
+    if finding.code == "BA306":
+        return f"if unintended, run Python {b} again (tox: basepython)"
+    if finding.code == "BA203":
+        return f"if unintended, pin {finding.subject}=={b} in the env's dependencies (it is {t} now)"
+    added = finding.code == "BA202" or finding.evidence.get("side") == "target"
+    if added:
+        return f"if unintended, remove {name} from the env's dependencies"
+    return f"if unintended, add {name} back to the env's dependencies"
 
 
 def word_drift(findings: Sequence[Finding], ctx: DiagnosisContext) -> list[Finding]:
-    """Drift titles and locations when the baseline is a reference; else ``findings`` as they are."""
+    """Drift titles, fixes and locations when the baseline is a reference; else ``findings``."""
     if not is_reference(ctx):
         return list(findings)
     out = []
@@ -115,7 +128,8 @@ def word_drift(findings: Sequence[Finding], ctx: DiagnosisContext) -> list[Findi
         if title is None:
             out.append(finding)
             continue
+        plugin_fix = finding.code == "BA401" and bool(finding.evidence.get("imported_app_modules"))
+        fix = finding.fix if plugin_fix else f"{_undo(finding, ctx)}; {_refresh(ctx)}"
         location = finding.location or _declared_at(finding, ctx)
-        detail = f"{finding.detail} ({_refresh(ctx)})"
-        out.append(dataclasses.replace(finding, title=title, location=location, detail=detail))
+        out.append(dataclasses.replace(finding, title=title, fix=fix, location=location))
     return out
