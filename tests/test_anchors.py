@@ -82,7 +82,7 @@ def test_a_real_move_inside_the_project_still_differs() -> None:
     here = _tox_snapshot()
     there = _moved(_tox_snapshot(pytest={"rootdir": f"{PROJECT}/sub"}), (PROJECT, "/w/proj"))
     changes = {c.field: (c.baseline, c.target) for c in diff_snapshots(here, there).pytest_config}
-    assert changes == {"rootdir": ("<project>", "<project>/sub")}
+    assert changes == {"rootdir": (PROJECT, "/w/proj/sub")}  # compared anchored, shown as recorded
 
 
 def test_a_reference_is_named_and_never_called_locally() -> None:

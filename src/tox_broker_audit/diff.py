@@ -342,10 +342,10 @@ def _sys_path_diff(baseline: Snapshot, target: Snapshot) -> SysPathDiff:
     return SysPathDiff(tuple(b_norm), tuple(t_norm), missing, extra, first_changed, common_b != common_t)
 
 
-def _config_value(snapshot: Snapshot, field: str) -> Any:
+def _config_value(snapshot: Snapshot, field: str, *, anchored: bool = True) -> Any:
     pytest = snapshot.pytest
     value = getattr(pytest, field)
-    if field in ("rootdir", "inifile"):
+    if field in ("rootdir", "inifile") and anchored:
         return normalize_path(value, snapshot)
     if field in ("testpaths", "ini_pythonpath", "addopts"):
         return tuple(value)
@@ -362,8 +362,13 @@ def _pytest_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldChange, 
         return ()
     out = []
     for field in _CONFIG_FIELDS:
-        b, t = _config_value(baseline, field), _config_value(target, field)
-        if b != t:
+        if _config_value(baseline, field) != _config_value(target, field):
+            # compared relative to the anchors, shown as recorded (the rules show paths relative
+            # to the project, and point at the ini file)
+            b, t = (
+                _config_value(baseline, field, anchored=False),
+                _config_value(target, field, anchored=False),
+            )
             out.append(FieldChange(field, b, t))
     return tuple(out)
 
