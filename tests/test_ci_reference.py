@@ -66,6 +66,8 @@ def test_a_venv_directory_is_no_reference_directory(tmp_path: Path) -> None:
     (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\n")
     with pytest.raises(AuditError):
         plan_baseline(str(tmp_path), tox_root=tmp_path, work_dir=tmp_path / ".tox", environ={})
+    with pytest.raises(AuditError, match="not found"):  # a mistyped interpreter path says so
+        plan_baseline(str(tmp_path / "bin" / "python3"), tox_root=tmp_path, work_dir=tmp_path, environ={})
 
 
 def test_dependency_lines_in_every_place_a_dependency_is_declared(tmp_path: Path) -> None:

@@ -71,7 +71,9 @@ def _is_reference_dir(path: Path, spec: str, *, configured: bool) -> bool:
     bare name is an interpreter on ``PATH`` on the command line, a path in the config)."""
     if path.is_dir():
         return not (path / "pyvenv.cfg").is_file() and _venv_python(path) is None
-    return not path.exists() and not path.suffix and (configured or "/" in spec or os.sep in spec)
+    if path.exists() or path.suffix or path.name.startswith(("python", "pypy")):
+        return False  # a missing interpreter stays "interpreter not found"
+    return configured or "/" in spec or os.sep in spec
 
 
 def plan_baseline(
