@@ -273,3 +273,20 @@ def test_the_core_key_works_in_every_config_format(tmp_path: Path, config: str) 
     findings = _report(project)["findings"]
     assert isinstance(findings, list)
     assert not [f for f in findings if f["code"] == "BA901" and f["subject"] == "baseline"], findings
+
+
+def test_the_option_wins_over_the_core_key(tmp_path: Path) -> None:
+    project = write_tree(tmp_path / "proj", {"tox.ini": CORE_KEY_CONFIGS["tox.ini"]})
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = run(
+        [sys.executable, "-m", "tox", "--broker-audit", "--broker-audit-baseline=ci/elsewhere"],
+        cwd=project,
+        env=_shell(home),
+        check=False,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "no reference to compare with (ci/elsewhere/py.json does not exist)" in out, out
+    assert "refs/py.json" not in out
