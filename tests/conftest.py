@@ -33,6 +33,7 @@ SLOWEST_FIRST = (
     "tests/test_pairs.py",
     "tests/test_brokers_probe.py",
     "tests/test_tox_plugin.py",
+    "tests/test_ci_drift.py",  # 4 real tox runs with package installs in the first test
 )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from _schemas import validate_sarif
 from helpers import install, make_venv, run, write_tree
 
 pytestmark = pytest.mark.slow
@@ -184,7 +185,8 @@ def test_fail_on_ends_the_session_with_one_line(project: Path) -> None:
     assert "Traceback" not in out
     assert "broker audit: " in out
     assert " finding(s) at or above fail_on=error" in out
-    assert (project / ".nox" / "strict" / "broker-audit" / "report.sarif").is_file()
+    sarif = project / ".nox" / "strict" / "broker-audit" / "report.sarif"
+    validate_sarif(json.loads(sarif.read_text(encoding="utf-8")))
 
 
 def test_a_crashing_probe_is_ba901_and_the_session_goes_on(project: Path) -> None:

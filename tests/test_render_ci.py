@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from _schemas import validate_sarif
 from _snapshot_factory import PROJECT
 from test_brokers_rules import _unit_tests_pair
 from tox_broker_audit.diagnosis.engine import diagnose
@@ -159,7 +160,9 @@ def test_empty_report_renders_nothing_to_annotate() -> None:
     assert _render(empty, "github") == ""
     assert _render(empty, "azure") == ""
     assert json.loads(_render(empty, "gitlab")) == []
-    assert json.loads(_render(empty, "sarif"))["runs"][0]["results"] == []
+    empty_log = json.loads(_render(empty, "sarif"))
+    validate_sarif(empty_log)
+    assert empty_log["runs"][0]["results"] == []
 
 
 # --------------------------------------------------------------------------- github
@@ -349,7 +352,9 @@ def test_gitlab_and_sarif_anchor_a_finding_without_a_place_at_the_tox_config() -
     issues = json.loads(_render(report, "gitlab"))
     assert [issue["location"] for issue in issues] == [{"path": "tox.ini", "lines": {"begin": 1}}] * 2
     assert issues[0]["description"].endswith("at: /home/u/.venv/x.pth:2")  # the real place, named
-    results = json.loads(_render(report, "sarif"))["runs"][0]["results"]
+    sarif_log = json.loads(_render(report, "sarif"))
+    validate_sarif(sarif_log)
+    results = sarif_log["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris == ["tox.ini", "tox.ini"]
     assert results[0]["message"]["text"].endswith("at: /home/u/.venv/x.pth:2")
@@ -386,7 +391,9 @@ def test_gitlab_on_the_unit_tests_chain() -> None:
 
 
 def _check_sarif(log: dict[str, Any]) -> None:
-    """Required structure of SARIF 2.1.0 (sarifLog, run, tool, toolComponent, result, location)."""
+    """Required structure of SARIF 2.1.0 (sarifLog, run, tool, toolComponent, result, location),
+    and the official schema."""
+    validate_sarif(log)
     assert log["version"] == "2.1.0"
     assert log["$schema"].endswith("sarif-schema-2.1.0.json")
     assert isinstance(log["runs"], list)
@@ -447,6 +454,7 @@ def test_sarif_uris_are_percent_encoded() -> None:
     outside = _finding("BA102", location=Location("/elsewhere/x y.pth", None), id="o")
     report = Report(env="py", baseline={}, target={}, findings=(finding,))
     log = json.loads(_render(report, "sarif"))
+    validate_sarif(log)
     physical = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert physical == {
         "artifactLocation": {"uri": "sub%20dir/%C3%A4%231.py", "uriBaseId": "%SRCROOT%"},
@@ -454,6 +462,7 @@ def test_sarif_uris_are_percent_encoded() -> None:
     }
     assert log["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///work/repo/"}}
     no_root = json.loads(render(dataclasses.replace(report, findings=(outside,)), "sarif"))
+    validate_sarif(no_root)
     artifact = no_root["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert artifact == {"uri": "file:///elsewhere/x%20y.pth"}
 

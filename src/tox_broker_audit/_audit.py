@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._errors import AuditError
+from tox_broker_audit._errors import AuditError, NothingToCompareError
 
 if TYPE_CHECKING:
     from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
@@ -140,19 +140,27 @@ def take_baseline(  # noqa: PLR0917 - the two front doors' call sites
     root: Path,
     key: bytes,
     selection: tuple[str, ...] = (),
+    *,
+    env_name: str = "",
 ) -> Snapshot:
-    """The baseline ``plan`` names: a snapshot file, or plain ``pytest`` run from ``root`` with
-    the environment the front door was started with, collecting ``selection`` (the target's
-    test paths, ``-k``, ``-m``: the same tests). Any failure is an :class:`AuditError`."""
+    """The baseline ``plan`` names: a snapshot file, ``env_name``'s reference, or plain
+    ``pytest`` run from ``root`` with the environment the front door was started with,
+    collecting ``selection`` (the target's test paths, ``-k``, ``-m``: the same tests). Any
+    failure is an :class:`AuditError`; nothing to compare with on purpose, :class:`NothingToCompareError`."""
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.io import load_snapshot
     from tox_broker_audit.snapshot.model import Source
+    from tox_broker_audit.snapshot.reference import as_reference, load_reference, shown
 
     if plan is None:
         raise AuditError(plan_error or "no baseline")
+    if plan.nothing is not None:
+        raise NothingToCompareError(plan.nothing)
     try:
+        if plan.reference_dir is not None:
+            return load_reference(plan.reference_dir, env_name, root)
         if plan.snapshot_file is not None:
-            return load_snapshot(plan.snapshot_file)
+            return as_reference(load_snapshot(plan.snapshot_file), shown(plan.snapshot_file, root))
         assert plan.python is not None
         return take_snapshot(
             ProbeRequest(
@@ -191,7 +199,9 @@ def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None
     Test paths compare relative to the project ``root``."""
     if baseline is None or target is None:
         return None
-    mine, theirs = _selection(baseline, str(root)), _selection(target, str(root))
+    # Each against its own project root: a reference may come from another checkout.
+    mine = _selection(baseline, baseline.meta.project_root or str(root))
+    theirs = _selection(target, target.meta.project_root or str(root))
     if mine == theirs:
         return None
     return (
@@ -236,6 +246,9 @@ def capture(
     ):
         try:
             taken.append(take())
+        except NothingToCompareError as exc:  # on purpose: one line, no finding
+            taken.append(None)
+            lines.append(f"broker-audit: {name}: {exc}")
         except AuditError as exc:
             taken.append(None)
             failures.append(probe_failure(side, str(exc)))

@@ -7,7 +7,7 @@ time-out) is an :class:`AuditError` with a one-line message. Front doors turn it
 
 from __future__ import annotations
 
-__all__ = ["AuditError", "ProbeError", "SnapshotError"]
+__all__ = ["AuditError", "NothingToCompareError", "ProbeError", "SnapshotError"]
 
 
 class AuditError(Exception):
@@ -20,3 +20,10 @@ class SnapshotError(AuditError):
 
 class ProbeError(AuditError):
     """A snapshot could not be taken (no interpreter, crash, time-out)."""
+
+
+class NothingToCompareError(AuditError):
+    """No baseline, on purpose: a CI job with no developer env, a reference not saved yet.
+
+    Not a failure (no BA901): one line says how to get one, and the single-snapshot checks run.
+    """

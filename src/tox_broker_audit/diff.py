@@ -1,10 +1,12 @@
 """Structural diff of two snapshots, section by section (pure functions over the snapshot model).
 
 The diff says *what* differs; the rules (``_rules/``) decide what it *means*. Paths are
-compared after normalisation (:func:`normalize_path`): the interpreter prefix of each side
-becomes ``<prefix>`` and its base interpreter ``<base>``, so that ``/home/u/p/.venv/lib/…``
-and ``/home/u/p/.tox/py/lib/…`` compare equal — the two venvs always live in different
-places, which is not a finding.
+compared relative to their anchors (:func:`normalize_path`, :mod:`.snapshot.anchors`): each
+side's env prefix becomes ``<prefix>``, its Python installation ``<base>``, tox's work dir
+``<toxworkdir>``, the project ``<project>`` and the home ``<home>``, so that
+``/home/u/p/.venv/lib/…`` and ``/home/u/p/.tox/py/lib/…`` compare equal — the two venvs always
+live in different places, which is not a finding — and so does a reference snapshot saved in
+another checkout, by another user, on another machine (docs/ci.md).
 
 Environment values are compared through their keyed fingerprints when both snapshots were
 taken with the same fingerprint key (``environ.fingerprint_key_id``); otherwise through the
@@ -23,6 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tox_broker_audit.probe._tba_redact import MASK
+from tox_broker_audit.snapshot.anchors import anchors_of
 from tox_broker_audit.snapshot.model import (
     CollectionError,
     CustomizeFile,
@@ -186,25 +189,8 @@ class SnapshotDiff:
 
 
 def normalize_path(path: str | None, snapshot: Snapshot) -> str | None:
-    """``path`` with the snapshot's own prefix / base prefix replaced by placeholders."""
-    if path is None:
-        return None
-    interp = snapshot.interpreter
-    norm = os.path.normpath(path)
-    replacements = sorted(
-        ((interp.prefix, "<prefix>"), (interp.base_prefix, "<base>")),
-        key=lambda item: len(item[0]),
-        reverse=True,
-    )
-    for raw_root, placeholder in replacements:
-        if not raw_root:
-            continue
-        root = os.path.normpath(raw_root)
-        if norm == root:
-            return placeholder
-        if norm.startswith(root + os.sep):
-            return placeholder + norm[len(root) :]
-    return norm
+    """``path`` relative to the most specific anchor of its own snapshot (``<prefix>/lib/…``)."""
+    return anchors_of(snapshot).path(path)
 
 
 def _by_name(items: Iterable[Any], key: str = "name") -> dict[str, Any]:
@@ -225,12 +211,14 @@ def _env_changes(baseline: Snapshot, target: Snapshot) -> tuple[bool, tuple[EnvC
             changes.append(EnvChange(name, "missing", b, None))
         elif b is None:
             changes.append(EnvChange(name, "added", None, t))
-        elif same_key:
-            if b.fingerprint != t.fingerprint:
-                changes.append(EnvChange(name, "changed", b, t))
+        elif same_key and b.fingerprint == t.fingerprint:
+            continue
         elif b.secret or t.secret or MASK in b.value or MASK in t.value:
-            changes.append(EnvChange(name, "uncomparable", b, t))
-        elif b.value != t.value:
+            if not same_key:
+                changes.append(EnvChange(name, "uncomparable", b, t))
+            else:
+                changes.append(EnvChange(name, "changed", b, t))
+        elif anchors_of(baseline).value(b.value) != anchors_of(target).value(t.value):
             changes.append(EnvChange(name, "changed", b, t))
     return same_key, tuple(changes)
 
@@ -245,7 +233,10 @@ def _interpreter_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldCha
         for name in _INTERPRETER_FIELDS
         if getattr(b, name) != getattr(t, name)
     ]
-    if os.path.normpath(b.base_prefix) != os.path.normpath(t.base_prefix):
+    # Another machine has its Python elsewhere (a reference saved on a laptop, compared on a CI
+    # runner): the version says what matters; on one machine another base is another Python.
+    same_host = baseline.meta.host == target.meta.host
+    if same_host and os.path.normpath(b.base_prefix) != os.path.normpath(t.base_prefix):
         out.append(FieldChange("base_prefix", b.base_prefix, t.base_prefix))
     for flag in sorted(set(b.flags) | set(t.flags)):
         if b.flags.get(flag) != t.flags.get(flag):
@@ -257,9 +248,7 @@ def _interpreter_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldCha
 
 def _dist_where(dist: Distribution, snapshot: Snapshot) -> tuple[bool, str | None]:
     if dist.editable:
-        return True, os.path.normpath(dist.source_path) if dist.source_path else normalize_path(
-            dist.location, snapshot
-        )
+        return True, normalize_path(dist.source_path or dist.location, snapshot)
     return False, normalize_path(dist.location, snapshot)
 
 
@@ -353,10 +342,10 @@ def _sys_path_diff(baseline: Snapshot, target: Snapshot) -> SysPathDiff:
     return SysPathDiff(tuple(b_norm), tuple(t_norm), missing, extra, first_changed, common_b != common_t)
 
 
-def _config_value(snapshot: Snapshot, field: str) -> Any:
+def _config_value(snapshot: Snapshot, field: str, *, anchored: bool = True) -> Any:
     pytest = snapshot.pytest
     value = getattr(pytest, field)
-    if field in ("rootdir", "inifile"):
+    if field in ("rootdir", "inifile") and anchored:
         return normalize_path(value, snapshot)
     if field in ("testpaths", "ini_pythonpath", "addopts"):
         return tuple(value)
@@ -373,8 +362,13 @@ def _pytest_changes(baseline: Snapshot, target: Snapshot) -> tuple[FieldChange, 
         return ()
     out = []
     for field in _CONFIG_FIELDS:
-        b, t = _config_value(baseline, field), _config_value(target, field)
-        if b != t:
+        if _config_value(baseline, field) != _config_value(target, field):
+            # compared relative to the anchors, shown as recorded (the rules show paths relative
+            # to the project, and point at the ini file)
+            b, t = (
+                _config_value(baseline, field, anchored=False),
+                _config_value(target, field, anchored=False),
+            )
             out.append(FieldChange(field, b, t))
     return tuple(out)
 
@@ -425,6 +419,18 @@ def _one_sided(baseline: Sequence[str], target: Sequence[str]) -> tuple[tuple[st
     return tuple(x for x in baseline if x not in t), tuple(x for x in target if x not in b)
 
 
+def _one_sided_paths(
+    baseline: Sequence[str], target: Sequence[str], b_snap: Snapshot, t_snap: Snapshot
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Like :func:`_one_sided` for paths, compared relative to their anchors."""
+    b = {normalize_path(p, b_snap) for p in baseline}
+    t = {normalize_path(p, t_snap) for p in target}
+    return (
+        tuple(p for p in baseline if normalize_path(p, b_snap) not in t),
+        tuple(p for p in target if normalize_path(p, t_snap) not in b),
+    )
+
+
 def _errors_diff(
     baseline: Snapshot, target: Snapshot
 ) -> tuple[tuple[CollectionError, ...], tuple[CollectionError, ...]]:
@@ -466,7 +472,9 @@ def diff_snapshots(baseline: Snapshot, target: Snapshot) -> SnapshotDiff:
     """Compare two snapshots section by section."""
     same_key, environ = _env_changes(baseline, target)
     plugins, order = _plugin_changes(baseline, target)
-    conf_missing, conf_extra = _one_sided(baseline.pytest.conftests, target.pytest.conftests)
+    conf_missing, conf_extra = _one_sided_paths(
+        baseline.pytest.conftests, target.pytest.conftests, baseline, target
+    )
     ini_missing, ini_extra = _one_sided(baseline.pytest.unknown_ini_keys, target.pytest.unknown_ini_keys)
     err_missing, err_extra = _errors_diff(baseline, target)
     dbl_missing, dbl_extra = _doubles_diff(baseline, target)

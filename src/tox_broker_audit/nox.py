@@ -164,7 +164,9 @@ def _run(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
         collect = collection_args(args)
         selection = selection_args(collect, os.getcwd())
-        pending = pool.submit(_audit.take_baseline, plan, plan_error, environ, root, key, selection)
+        pending = pool.submit(
+            _audit.take_baseline, plan, plan_error, environ, root, key, selection, env_name=name
+        )
         captured = _audit.capture(
             name,
             lambda: _take_target(session, environ, collect, invocation, root, key),
@@ -185,6 +187,9 @@ def _run(
         ignore=ignore,
         output=output,
     )
+    from tox_broker_audit._job_summary import publish
+
+    lines.extend(publish(environ, out_dir / "report.md"))
     # nox's logger prefixes every record with "nox > "; the report is a block of its own.
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()

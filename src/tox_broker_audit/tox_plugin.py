@@ -37,6 +37,7 @@ def tox_add_option(parser: ToxParser) -> None:
 
 @impl
 def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
+    options.add_core_keys(core_conf)
     # The options are parsed by now: validate them and start the baseline in the background.
     run.start(core_conf, state)
 

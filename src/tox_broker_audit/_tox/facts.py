@@ -35,7 +35,18 @@ def tox_facts(tox_env: ToxEnv, config_file: Path | None, package_kinds: Sequence
         pass_env=tuple(_conf_get(conf, "pass_env") or ()),
         set_env=set_env,
         package=_package_mode(_conf_get(conf, "package"), package_kinds),
+        dependency_lines=_dependency_lines(tox_env, config_file),
     )
+
+
+def _dependency_lines(tox_env: ToxEnv, config_file: Path | None) -> dict[str, Any]:
+    from tox_broker_audit._tox.deps import dependency_lines
+
+    try:
+        root = Path(tox_env.core["tox_root"])
+    except Exception:  # noqa: BLE001 - never let the audit break the run
+        root = config_file.parent if config_file else Path.cwd()
+    return dict(dependency_lines(config_file, root, tox_env.conf.name))
 
 
 def _conf_get(conf: Any, key: str) -> Any:

@@ -8,9 +8,9 @@ from tox_broker_audit._audit import FAIL_ON
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
-    from tox.config.sets import EnvConfigSet
+    from tox.config.sets import ConfigSet, EnvConfigSet
 
-__all__ = ["add_env_keys", "add_options"]
+__all__ = ["add_core_keys", "add_env_keys", "add_options"]
 
 
 def add_options(parser: ToxParser) -> None:
@@ -27,9 +27,10 @@ def add_options(parser: ToxParser) -> None:
         "--broker-audit-baseline",
         default="auto",
         dest="broker_audit_baseline",
-        metavar="auto|PYTHON|VENV_DIR|SNAPSHOT.json",
+        metavar="auto|PYTHON|VENV_DIR|SNAPSHOT.json|REFERENCE_DIR",
         help="what the envs are compared with; auto: $VIRTUAL_ENV, then .venv/venv in the project, "
-        "then python3 on PATH (never a tox env)",
+        "then python3 on PATH (never a tox env; in CI nothing: set a reference); REFERENCE_DIR: each "
+        "env with REFERENCE_DIR/<env>.json (default: broker_audit_baseline in [tox], else auto)",
     )
     parser.add_argument(
         "--broker-audit-format",
@@ -47,6 +48,14 @@ def add_options(parser: ToxParser) -> None:
         dest="broker_audit_fail_on",
         help="make an env fail when it has findings of this severity or worse (default never: "
         "the audit does not change tox's result)",
+    )
+    parser.add_argument(
+        "--broker-audit-save",
+        default="",
+        dest="broker_audit_save",
+        metavar="DIR",
+        help="write each env's snapshot as DIR/<env>.json: the reference a CI drift check compares "
+        "with (--broker-audit-baseline=DIR or broker_audit_baseline = DIR in [tox]; docs/ci.md)",
     )
     parser.add_argument(
         "--broker-audit-save-baseline",
@@ -70,4 +79,15 @@ def add_env_keys(env_conf: EnvConfigSet) -> None:
         of_type=list[str],
         default=[],
         desc="tox-broker-audit: pytest arguments for the collection run when commands do not show them",
+    )
+
+
+def add_core_keys(core_conf: ConfigSet) -> None:
+    """The core keys (``[tox]``, ``[tool.tox]``, ``tox.toml``): what CI compares with, no flag."""
+    core_conf.add_config(
+        keys=["broker_audit_baseline"],
+        of_type=str,
+        default="",
+        desc="tox-broker-audit: what the envs are compared with when --broker-audit-baseline is not "
+        "given (a reference directory such as ci/broker-audit, relative to the tox root)",
     )

@@ -56,8 +56,18 @@ _RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
 class AuditRun:
     """The audit of one tox invocation: options, the shared baseline, install records."""
 
-    def __init__(self, options: Parsed, *, tox_root: Path, work_dir: Path, config_file: Path | None) -> None:
+    def __init__(
+        self,
+        options: Parsed,
+        *,
+        tox_root: Path,
+        work_dir: Path,
+        config_file: Path | None,
+        configured_baseline: str = "",
+    ) -> None:
         self.options = options
+        #: ``broker_audit_baseline`` of tox's core configuration (relative to the tox root).
+        self.configured_baseline = configured_baseline
         self.tox_root = tox_root
         self.work_dir = work_dir
         self.config_file = config_file
@@ -73,7 +83,7 @@ class AuditRun:
         self._plan_error: str | None = None
         self._thread: threading.Thread | None = None
         self._baseline: Snapshot | None = None
-        self._baseline_error: str | None = None
+        self._baseline_error: AuditError | None = None
         self._baseline_seconds = 0.0
         #: Baselines of other test selections than plain ``pytest`` (by selection), taken on demand.
         self._selected: dict[tuple[str, ...], Snapshot] = {}
@@ -87,9 +97,12 @@ class AuditRun:
         from tox_broker_audit.snapshot.baseline import AUTO, plan_baseline
 
         spec: str = self.options.broker_audit_baseline or AUTO
+        base = None
+        if spec == AUTO and self.configured_baseline:  # the option given on the command line wins
+            spec, base = self.configured_baseline, self.tox_root
         try:
             self._plan = plan_baseline(
-                spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ
+                spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ, base=base
             )
         except AuditError as exc:
             if spec != AUTO:
@@ -118,12 +131,14 @@ class AuditRun:
 
     def _take_baseline(self) -> None:
         started = time.monotonic()
+        if self._plan is not None and self._plan.reference_dir is not None:
+            return  # one reference per env, loaded by each env
         try:
             self._baseline = _audit.take_baseline(
                 self._plan, self._plan_error or "", self.environ, self.tox_root, self.key
             )
         except AuditError as exc:
-            self._baseline_error = str(exc)
+            self._baseline_error = exc
         finally:
             self._baseline_seconds = time.monotonic() - started
 
@@ -133,14 +148,16 @@ class AuditRun:
         assert self._thread is not None
         self._thread.join()
         if self._baseline is None:
-            raise AuditError(self._baseline_error or "the baseline could not be taken")
+            raise self._baseline_error or AuditError("the baseline could not be taken")
         return self._baseline
 
-    def baseline_for(self, selection: tuple[str, ...]) -> Snapshot:
+    def baseline_for(self, selection: tuple[str, ...], env_name: str = "") -> Snapshot:
         """The baseline collecting the same tests as an env whose command selects ``selection``
         (paths, ``-k``, ``-m``), with the configuration plain ``pytest`` finds (test paths would
         otherwise move pytest's rootdir and ini file discovery: a difference tox did not make).
-        A snapshot file cannot be re-run: it is what it is."""
+        A snapshot file cannot be re-run: it is what it is, and so is an env's reference."""
+        if self._plan is not None and self._plan.reference_dir is not None:
+            return _audit.take_baseline(self._plan, "", self.environ, self.tox_root, b"", env_name=env_name)
         plain = self.baseline()
         if not selection or self._plan is None or self._plan.snapshot_file is not None:
             return plain
@@ -181,6 +198,23 @@ class AuditRun:
             return f"broker-audit: cannot write the baseline to {path}: {exc.strerror or exc}"
         return f"broker-audit: baseline snapshot saved to {path}"
 
+    def save_reference(self, target: Snapshot, env_name: str) -> str | None:
+        """Write ``--broker-audit-save=DIR``: the env's snapshot as ``DIR/<env>.json``."""
+        directory: str = getattr(self.options, "broker_audit_save", "")
+        if not directory:
+            return None
+        from tox_broker_audit.snapshot.reference import save_reference
+
+        try:
+            path = save_reference(target, Path(directory).expanduser().absolute(), env_name)
+        except OSError as exc:
+            why = exc.strerror or exc
+            return f"broker-audit: {env_name}: cannot save the reference to {directory}: {why}"
+        return (
+            f"broker-audit: {env_name}: reference saved to {_audit.display_path(path)} "
+            "(commit it; CI compares with it: docs/ci.md)"
+        )
+
     def record_install(self, env_name: str, arguments: Any) -> None:
         """Remember which kind of package tox installed (wheel, sdist, editable)."""
         if isinstance(arguments, Sequence) and not isinstance(arguments, str):
@@ -207,6 +241,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
         tox_root=Path(core_conf["tox_root"]),
         work_dir=Path(core_conf["work_dir"]),
         config_file=_config_file(state),
+        configured_baseline=_configured_baseline(core_conf),
     )
     try:
         _audit.check_formats(run.formats, "--broker-audit-format")
@@ -216,6 +251,13 @@ def start(core_conf: ConfigSet, state: State) -> None:
     _RUNS[core_conf] = run
     if _runs_commands(options):
         run.start_baseline()
+
+
+def _configured_baseline(core_conf: ConfigSet) -> str:
+    try:
+        return str(core_conf["broker_audit_baseline"] or "").strip()
+    except Exception:  # noqa: BLE001 - the key is ours; a tox without it must still run
+        return ""
 
 
 def _config_file(state: State) -> Path | None:
@@ -288,7 +330,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
     captured = _audit.capture(
-        name, lambda: _take_target(run, tox_env, found, args), lambda: run.baseline_for(selection)
+        name, lambda: _take_target(run, tox_env, found, args), lambda: run.baseline_for(selection, name)
     )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
@@ -299,6 +341,10 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
         lines.append(note)
     if baseline is not None:
         saved = run.save_baseline(baseline)
+        if saved:
+            lines.append(saved)
+    if target is not None:
+        saved = run.save_reference(target, name)
         if saved:
             lines.append(saved)
     output = _audit.OutputOptions(
@@ -320,6 +366,9 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
         outcome=outcome,
         output=output,
     )
+    from tox_broker_audit._job_summary import publish
+
+    lines.extend(publish(run.environ, out_dir / "report.md"))
     lines.append(
         f"broker-audit: {name}: the audit took {time.monotonic() - started:.1f} s "
         "(tox counts it in the env's setup time)"

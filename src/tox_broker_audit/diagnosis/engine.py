@@ -15,7 +15,8 @@ it). The pipeline is:
 5. ranking (:func:`rank`): group (cause < other < expected), then the severity of the whole
    chain, root causes first, then the rule's ``score``; each root cause is followed by the
    findings it explains (the chain the terminal shows as "so …" lines);
-6. structured fixes are worded for the front door (:mod:`.wording`);
+6. against a reference snapshot, drift is worded as drift at the dependency line
+   (:mod:`.drift`); structured fixes are worded for the front door (:mod:`.wording`);
 7. ids: ``{code}-{subject slug}`` (``BA101-unit-tests``; ``-2``… when two would collide).
    Ids depend only on code and subject, so they are stable across runs of the same case.
 """
@@ -31,6 +32,7 @@ from typing import Any, Callable
 import pluggy
 
 from tox_broker_audit.diagnosis.codes import is_per_run
+from tox_broker_audit.diagnosis.drift import word_drift
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
     DiagnosisContext,
@@ -495,6 +497,7 @@ def diagnose(
         found = [f for f in found if not _matches_ignore(f, ignore)]
     if baseline is not None:
         found = propagate_imports(found, baseline, target)
+    found = word_drift(found, ctx)
     found = word_fixes(found, wording or _default_wording(target), tox)
     return Report(
         env=env_name,

@@ -130,6 +130,9 @@ class ToxFacts:
     pass_env: tuple[str, ...] = ()
     set_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     package: str | None = None  # "wheel" | "sdist" | "editable" | "skip"
+    #: Where each dependency of the env is declared (canonical name -> file and line): its
+    #: ``deps`` line, a requirements file, a pyproject.toml extra (drift points there).
+    dependency_lines: Mapping[str, Location] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -80,11 +80,14 @@ def is_nox(ctx: DiagnosisContext) -> bool:
 
 
 def side_label(ctx: DiagnosisContext, side: str) -> str:
-    """How the report names a side: "locally" / "under tox (py312)", or baseline/target."""
+    """How the report names a side: "locally" / "in the reference" / "under tox (py312)", or
+    baseline/target."""
     if is_nox(ctx):
         name = ctx.target.meta.source.name
         return "locally" if side == "baseline" else (f"in nox session {name}" if name else "under nox")
     tox_like = ctx.tox is not None or ctx.env_name is not None
+    if side == "baseline" and ctx.baseline is not None and ctx.baseline.meta.source.kind == "reference":
+        return "in the reference"  # a committed file is nobody's "locally" (docs/ci.md)
     if side == "baseline":
         return "locally" if tox_like else "in the baseline"
     if tox_like:

@@ -165,6 +165,7 @@ def _meta(request: dict) -> dict:
         "command": [redact.redact_text(c) for c in request.get("command") or []],
         "cwd": os.getcwd(),
         "duration_s": round(time.perf_counter() - _T0, 4),
+        "project_root": request.get("project_root"),
     }
 
 

@@ -138,6 +138,8 @@ class TerminalRenderer:
         out = _Out(bool(getattr(options, "color", False)))
         lay = layout(report)
         out.add(out.paint(_headline(report, lay), "head"))
+        if report.baseline.get("kind") == "reference":  # a drift check: say against what
+            out.add(f"compared with {report.baseline.get('description')}")
         if getattr(options, "verbose", False):
             _verbose(out, report, lay)
         else:

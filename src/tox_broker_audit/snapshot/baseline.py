@@ -3,7 +3,9 @@
 ``auto`` looks for the developer's own environment — ``$VIRTUAL_ENV`` of the shell tox was
 started from, then ``.venv`` / ``venv`` in the project, then ``python3`` on ``PATH`` — and
 never picks a tox env (running tox from inside a tox env must not compare tox with itself).
-An explicit value is a Python, a venv directory or a snapshot file.
+An explicit value is a Python, a venv directory, a snapshot file or a directory of reference
+snapshots (``DIR/<env>.json``, docs/ci.md). In CI with no developer env, ``auto`` compares with
+nothing rather than with a bare interpreter: that is no one's local run, only noise.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from tox_broker_audit._errors import AuditError, ProbeError
 from tox_broker_audit.snapshot.capture import resolve_python
+from tox_broker_audit.snapshot.reference import detected_ci, no_reference_hint
 
 __all__ = ["BaselinePlan", "is_tox_env", "plan_baseline"]
 
@@ -25,11 +28,14 @@ _PROJECT_VENVS = (".venv", "venv")
 
 @dataclasses.dataclass(frozen=True)
 class BaselinePlan:
-    """Either an interpreter to probe or a snapshot file to load, and how it was chosen."""
+    """An interpreter to probe, a snapshot file to load, a directory of references (one per env)
+    or, with ``nothing``, the one line saying why there is nothing to compare with."""
 
     found_by: str
     python: str | None = None
     snapshot_file: Path | None = None
+    reference_dir: Path | None = None
+    nothing: str | None = None
 
 
 def is_tox_env(path: Path, work_dir: Path) -> bool:
@@ -60,15 +66,38 @@ def _python_on_path(environ: Mapping[str, str], work_dir: Path) -> str | None:
     return shutil.which("python3", path=os.pathsep.join(entries))
 
 
-def plan_baseline(spec: str, *, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) -> BaselinePlan:
-    """Resolve ``spec``; raises :class:`AuditError` (one line) when nothing fits.
+def _is_reference_dir(path: Path, spec: str, *, configured: bool) -> bool:
+    """A directory that is no venv, or one not created yet: a path like ``ci/broker-audit`` (a
+    bare name is an interpreter on ``PATH`` on the command line, a path in the config)."""
+    if path.is_dir():
+        return not (path / "pyvenv.cfg").is_file() and _venv_python(path) is None
+    if path.exists() or path.suffix or path.name.startswith(("python", "pypy")):
+        return False  # a missing interpreter stays "interpreter not found"
+    return configured or "/" in spec or os.sep in spec
+
+
+def plan_baseline(
+    spec: str,
+    *,
+    tox_root: Path,
+    work_dir: Path,
+    environ: Mapping[str, str],
+    base: Path | None = None,
+) -> BaselinePlan:
+    """Resolve ``spec`` (a relative path: against ``base``, given for a value of the config,
+    else the cwd); raises :class:`AuditError` (one line) when nothing fits.
 
     For ``auto`` the error means "no local environment found" (reported as BA901); for an
     explicit value it is a bad option value.
     """
+    configured = base is not None
+    base = base or Path.cwd()
     if spec == AUTO:
         return _plan_auto(tox_root=tox_root, work_dir=work_dir, environ=environ)
-    path = Path(spec).expanduser().absolute()
+    path = Path(spec).expanduser()
+    path = path if path.is_absolute() else base / path
+    if _is_reference_dir(path, spec, configured=configured):
+        return BaselinePlan(found_by=f"references in {spec}", reference_dir=path)
     if path.suffix == ".json" or (path.is_file() and not os.access(path, os.X_OK)):
         if not path.is_file():
             raise AuditError(f"snapshot file not found: {path}")
@@ -96,6 +125,9 @@ def _plan_auto(*, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) ->
             python = _venv_python(venv)
             if python is not None:
                 return BaselinePlan(found_by=f"{name} in the project ({venv})", python=python)
+    ci = detected_ci(environ)
+    if ci is not None:
+        return BaselinePlan(found_by=f"${ci}", nothing=no_reference_hint(f"${ci} is set, no developer env"))
     python = _python_on_path(environ, work_dir)
     if python is not None:
         return BaselinePlan(found_by=f"python3 on PATH ({python})", python=python)

@@ -70,7 +70,9 @@ PHASES: tuple[str, ...] = get_args(Phase)
 class Source:
     """How a snapshot was captured."""
 
-    kind: Literal["tox-env", "plain-pytest", "cli", "pytest-run", "nox-session"]
+    #: ``reference``: a saved tox env snapshot loaded as the reference of a drift check
+    #: (:mod:`.reference`): set when loading, never in a file the probe writes.
+    kind: Literal["tox-env", "plain-pytest", "cli", "pytest-run", "nox-session", "reference"]
     name: Optional[str] = None
     description: str = ""
 
@@ -85,6 +87,9 @@ class Meta:
     command: tuple[str, ...]
     cwd: str
     duration_s: float = 0.0
+    #: The project the audit ran for (tox's root, nox's project, the CLI's cwd): the anchor
+    #: ``<project>`` of relocatable comparison (:mod:`.anchors`). None in older snapshots.
+    project_root: Optional[str] = None
 
 
 @dataclasses.dataclass(**_FROZEN)

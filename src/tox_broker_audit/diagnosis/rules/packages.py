@@ -140,7 +140,7 @@ def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
         + (" (an optional dependency: its importers load without it)" if tolerated else ""),
         name,
         f"{dist.raw_name} {dist.version} is installed {diff.base} and missing {diff.tgt}; "
-        + ("its modules were imported during the local run." if imported else "nothing imported it locally.")
+        + (f"its modules were imported {diff.base}." if imported else f"nothing imported it {diff.base}.")
         + (
             f" {', '.join(tolerated)} imported it {diff.base} and loaded without it {diff.tgt}: "
             "the code tolerates its absence."
