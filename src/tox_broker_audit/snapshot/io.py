@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from tox_broker_audit._errors import SnapshotError
+from tox_broker_audit._sanitize import clean_tree
 from tox_broker_audit.snapshot.model import SCHEMA, SCHEMA_VERSION, Snapshot
 
 __all__ = ["dump_snapshot", "load_snapshot", "snapshot_from_dict", "snapshot_to_dict"]
@@ -181,5 +182,8 @@ def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(json.dumps(snapshot_to_dict(snapshot), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    # Every string clean (redacted, then neutralised), as in every other output: a snapshot
+    # file is an artefact a CI log may print.
+    data = clean_tree(snapshot_to_dict(snapshot))
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(file)
