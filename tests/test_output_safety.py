@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests._runners import azure_command, github_command, gitlab_section, physical_lines
-from tests._snapshot_factory import make_snapshot
 
-from tox_broker_audit import Finding, Fix, Location, Report, render, report_to_dict
+from _runners import azure_command, github_command, gitlab_section, physical_lines
+from _snapshot_factory import make_snapshot, read
+from tox_broker_audit import Finding, Fix, Location, Report, diagnose, render, report_to_dict
 from tox_broker_audit._sanitize import clean, guard_lines, neutralise
 from tox_broker_audit.renderers.ci import annotated
 from tox_broker_audit.renderers.ci.github import select
@@ -222,3 +222,33 @@ def test_a_snapshot_file_is_clean_too(tmp_path: Path) -> None:
     assert C not in text
     assert all(github_command(x) is azure_command(x) is None for x in physical_lines(text))
     assert load_snapshot(path).meta.source.description.startswith("tox -e py -- amqp://u:***@h2/vh")
+
+
+@st.composite
+def snapshot_pairs(draw: Any) -> tuple[Any, Any]:
+    """Two snapshots whose environments differ in hostile names and values, each variable
+    read by project code (so the rules quote them: titles, details, evidence, fixes)."""
+    names = draw(st.lists(st.sampled_from(["PR_BODY", "MYSQL_PWD", "DB_CREDS", "NOTE"]) | small, max_size=3))
+    names = [n for n in dict.fromkeys(names) if n]
+    local = {name: draw(hostile) for name in names}
+    under_tox = {name: draw(hostile) for name in names[: len(names) // 2]}
+    reads = [read(name, f"/work/repo/{draw(hostile)}.py", module="app") for name in names]
+    description = draw(hostile)
+    baseline = make_snapshot(env=local, reads=reads, prefix="/venv")
+    target = make_snapshot(env=under_tox, reads=reads, prefix="/work/repo/.tox/py", source_kind="tox-env")
+    meta = dataclasses.replace(
+        target.meta, source=dataclasses.replace(target.meta.source, description=description)
+    )
+    return baseline, dataclasses.replace(target, meta=meta)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=snapshot_pairs())
+def test_snapshot_data_through_the_diagnosis_reaches_no_output_unclean(pair: tuple[Any, Any]) -> None:
+    baseline, target = pair
+    report = diagnose(baseline, target, env_name="py")
+    for fmt, options in FORMATS:
+        text = render(report, fmt, root="/work/repo", **options)
+        assert C not in text, fmt
+        _check_commands(fmt, text, report)
+        assert not _CONTROL.search(_SGR.sub("", text)), fmt

@@ -311,4 +311,8 @@ def key_id(key: bytes) -> str:
 
 def fingerprint(key: bytes, value: str) -> str:
     """Keyed, truncated HMAC of ``value``: equal values give equal fingerprints under one key."""
-    return hmac.new(key, value.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
+    try:
+        data = value.encode("utf-8", "surrogateescape")  # undecodable bytes of os.environ
+    except UnicodeEncodeError:  # any other lone surrogate: still a value, never a crash
+        data = value.encode("utf-8", "surrogatepass")
+    return hmac.new(key, data, hashlib.sha256).hexdigest()[:20]
