@@ -164,3 +164,13 @@ def test_a_megabyte_of_adversarial_text_is_redacted(name: str) -> None:
     out = redact_text(text)
     assert out  # it finished; and redacting again changes nothing more
     assert redact_text(out) == out
+
+
+def test_a_path_is_not_learnt_as_a_secret_value() -> None:
+    """``GOOGLE_APPLICATION_CREDENTIALS`` names a file: hiding that path everywhere would hide
+    the project's own paths (test arguments, sys.path), not a secret."""
+    redact.learn({"GOOGLE_APPLICATION_CREDENTIALS": "/home/u/project/creds.json"})
+    try:
+        assert redact_text("/home/u/project/creds.json") == "/home/u/project/creds.json"
+    finally:
+        redact.forget()

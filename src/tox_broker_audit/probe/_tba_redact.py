@@ -78,11 +78,19 @@ def learn(environ: "dict[str, str]") -> None:
     that :func:`redact_text` hides them wherever they turn up (an error message, a path)."""
     values = set(_KNOWN)
     for name, value in environ.items():
-        if is_secret_name(name) and len(value) >= MIN_KNOWN:
+        if is_secret_name(name) and len(value) >= MIN_KNOWN and not _path_like(value):
             values.add(value)
         values.update(p for p in _passwords(value) if len(p) >= MIN_KNOWN)
     _KNOWN[:] = sorted(values, key=len, reverse=True)[:200]
     _KNOWN_RE[:] = [re.compile("|".join(re.escape(v) for v in _KNOWN))] if _KNOWN else []
+
+
+def _path_like(value: str) -> bool:
+    """``GOOGLE_APPLICATION_CREDENTIALS=/home/u/app/creds.json`` names a file, it is not the
+    secret: masking that path everywhere would hide the project's own paths."""
+    return value.startswith(("/", "~", ".", "\\")) or (
+        len(value) > 2 and value[1] == ":" and value[2] in "/\\"
+    )
 
 
 def forget() -> None:

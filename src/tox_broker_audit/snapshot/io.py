@@ -177,13 +177,16 @@ def load_snapshot(path: "Union[str, Path]") -> Snapshot:
         raise SnapshotError(f"{file}: {exc}") from None
 
 
+def snapshot_json(snapshot: Snapshot) -> str:
+    """The snapshot as JSON text, every string clean (redacted, then neutralised) as in every
+    other output: a snapshot file is an artefact a CI log may print."""
+    return json.dumps(clean_tree(snapshot_to_dict(snapshot)), indent=1, sort_keys=False) + "\n"
+
+
 def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
     """Write ``snapshot`` as JSON (atomically, so a crash never leaves half a file)."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.tmp")
-    # Every string clean (redacted, then neutralised), as in every other output: a snapshot
-    # file is an artefact a CI log may print.
-    data = clean_tree(snapshot_to_dict(snapshot))
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.write_text(snapshot_json(snapshot), encoding="utf-8")
     tmp.replace(file)
