@@ -252,3 +252,25 @@ def test_snapshot_data_through_the_diagnosis_reaches_no_output_unclean(pair: tup
         assert C not in text, fmt
         _check_commands(fmt, text, report)
         assert not _CONTROL.search(_SGR.sub("", text)), fmt
+
+
+@pytest.mark.parametrize("fmt", ["github", "gitlab", "sarif", "azure"])
+def test_a_path_is_redacted_before_it_is_normalised(fmt: str) -> None:
+    """``amqp://u:pw@h`` normalised first becomes ``amqp:/u:pw@h``, no longer a URL: the CI
+    formats used to show it in ``file=``, the GitLab path and the SARIF uri."""
+    finding = Finding(
+        code="BA301",
+        slug="pth-differs",
+        severity="error",
+        title="t",
+        subject="s",
+        detail="d",
+        fix="f",
+        location=Location(f"/work/repo/amqp://u:{C}@h//x.pth", 1),
+        root_cause=True,
+        id="a",
+    )
+    report = Report(env="py", baseline={}, target={}, findings=(finding,))
+    text = render(report, fmt, root="/work/repo", config_file="/work/repo/tox.ini")
+    assert C not in text
+    assert "***" in text or "%2A%2A%2A" in text  # the password was there, and hidden
