@@ -153,6 +153,9 @@ ADVERSARIAL = {
     "unclosed-quotes": 'password="a ' * (MB // 12),
     "flags": "--api-secret " * (MB // 13),
     "pem-begins": "-----BEGIN " * (MB // 11),
+    "pem-label": "-----BEGIN " + "PRIVATE KEY" * (MB // 11),  # was quadratic in the label
+    "pem-end": "-----BEGIN PRIVATE KEY-----" + "-----END A" * (MB // 10),
+    "quoted-pairs": 'a="b' * (MB // 4),
     "query": "?token=" * (MB // 7),
     "colons": "x:" * (MB // 2),
 }

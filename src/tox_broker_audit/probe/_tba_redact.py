@@ -196,7 +196,11 @@ _TOKEN_SHAPES = re.compile(
     ")"
 )
 #: A whole private key, across lines, up to its END line (or the end of the text).
-_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[\s\S]*?(?:-----END [A-Z0-9 ]*-----|\Z)")
+#: The labels are short words ("RSA", "OPENSSH", "PGP … BLOCK"): bounded, so that a long run
+#: of capitals after "-----BEGIN " is not re-scanned from every "PRIVATE KEY" in it.
+_PEM = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]{1,40}-----|\Z)"
+)
 _AUTH_SCHEME = re.compile(r"(?<![A-Za-z0-9_\-])(?:[Bb]earer|BEARER|Basic)( +)[A-Za-z0-9._~+/\-]{6,}=*")
 _WEBHOOK = re.compile(
     r"(?<![A-Za-z0-9])(https?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
