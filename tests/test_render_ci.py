@@ -17,6 +17,7 @@ import pytest
 from _schemas import validate_sarif
 from _snapshot_factory import PROJECT
 from test_brokers_rules import _unit_tests_pair
+from tox_broker_audit._sanitize import clean
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Finding, Location, Report, ToxFacts
 from tox_broker_audit.probe._tba_redact import redact_text
@@ -187,13 +188,14 @@ def test_github_adversarial_data_injects_no_command_and_leaks_no_secret() -> Non
     assert [p[0] for p in parsed] == ["error", "warning"]
     _, props, message = parsed[0]
     assert lines[0].startswith(
-        "::error file=we%2Cird%3Adir;x]/tox%25.ini%0A%3A%3Aerror%3A%3AINJECTED,line=4,"
-        "title=broker audit (py3%2C12%3Ax;y]%0A%3A%3Aerror%3A%3AE)%3A BA101 env-missing::title 50%25 done"
+        "::error file=we%2Cird%3Adir;x]/tox%25.ini␊%3A%3Aerror%3A%3AINJECTED,line=4,"
+        "title=broker audit (py3%2C12%3Ax;y]␊%3A%3Aerror%3A%3AE)%3A BA101 env-missing::title 50%25 done"
     )
-    assert props["file"] == "we,ird:dir;x]/tox%.ini\n::error::INJECTED"
-    assert props["title"] == "broker audit (py3,12:x;y]\n::error::E): BA101 env-missing"
+    # A newline in the data is shown as one (the output sanitiser), never written as one.
+    assert props["file"] == "we,ird:dir;x]/tox%.ini␊::error::INJECTED"
+    assert props["title"] == "broker audit (py3,12:x;y]␊::error::E): BA101 env-missing"
     assert message == _ci.message(report.findings[0], report, with_location=False)
-    assert message.startswith(f"title {EVIL.split('amqp', maxsplit=1)[0]}")
+    assert message.startswith(f"title {clean(EVIL.split('amqp', maxsplit=1)[0])}")
     assert "amqp://u:***@h/ ***" in message
 
 
@@ -284,10 +286,10 @@ def test_azure_adversarial_data_injects_no_command_and_leaks_no_secret() -> None
     name, props, message = parse_azure(lines[0])
     assert name == "task.logissue"
     assert set(props) == {"type", "sourcepath", "linenumber", "code"}
-    assert props["sourcepath"] == report.findings[0].location.path  # type: ignore[union-attr]
+    assert props["sourcepath"] == clean(report.findings[0].location.path)  # type: ignore[union-attr]
     assert (props["type"], props["linenumber"], props["code"]) == ("error", "4", "BA101")
     expected = _ci.message(report.findings[0], report, with_location=False)
-    assert message == "[py3,12:x;y]\n::error::E] " + expected
+    assert message == "[py3,12:x;y]␊::error::E] " + expected
     assert parse_azure(lines[1])[1]["type"] == "warning"
 
 
@@ -338,10 +340,10 @@ def test_gitlab_adversarial_report_is_valid_json_without_secrets() -> None:
     assert issues[0]["severity"] == "blocker"  # an error that is a root cause
     assert issues[1]["severity"] == "major"
     assert issues[0]["location"] == {
-        "path": "we,ird:dir;x]/tox%.ini\n::error::INJECTED",
+        "path": "we,ird:dir;x]/tox%.ini␊::error::INJECTED",
         "lines": {"begin": 4},
     }
-    assert issues[0]["description"].startswith("title 50% done, a:b; c]\n::error::INJECTED")
+    assert issues[0]["description"].startswith("title 50% done, a:b; c]␊::error::INJECTED")
     assert "amqp://u:***@h/ ***" in issues[0]["description"]
 
 
@@ -441,7 +443,7 @@ def test_sarif_adversarial_report_is_valid_without_secrets() -> None:
     assert first["properties"]["root_cause"] is True
     assert first["properties"]["explains"] == ["BA601-id"]
     assert first["locations"][0]["physicalLocation"]["artifactLocation"] == {
-        "uri": "we%2Cird%3Adir%3Bx%5D/tox%25.ini%0A%3A%3Aerror%3A%3AINJECTED",
+        "uri": "we%2Cird%3Adir%3Bx%5D/tox%25.ini%E2%90%8A%3A%3Aerror%3A%3AINJECTED",
         "uriBaseId": "%SRCROOT%",
     }
     second = log["runs"][0]["results"][1]

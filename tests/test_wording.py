@@ -67,3 +67,19 @@ def test_without_tox_facts_the_section_is_generic() -> None:
     assert tox_wording(Fix("add_dep", "x"), None) == ("tox: under [testenv] add x to deps", None)
     no_file = ToxFacts(ini_section="testenv")
     assert tox_wording(Fix("add_dep", "x"), no_file) == ("[testenv]  add x to deps", None)
+
+
+@pytest.mark.parametrize(
+    "fix",
+    [
+        Fix("pass_env", "MYSQL_PWD", "CANARYx9"),  # a secret name the probe used to miss
+        Fix("set_env", "SLACK_HOOK"),
+        Fix("pass_env", "BROKER_URL", "amqp://u:CANARYx9@h/"),  # a value redaction would change
+    ],
+)
+def test_a_fix_never_carries_a_secret_value(fix: Fix) -> None:
+    """A secret is passed in (``pass_env = X``), never written into tox.ini (``set_env = X=…``)."""
+    text, _ = tox_wording(fix, TOX)
+    assert "CANARYx9" not in text
+    assert text.endswith(f"add  pass_env = {fix.subject}")
+    assert "CANARYx9" not in nox_wording(fix, None)[0]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_broker_audit._errors import AuditError, NothingToCompareError
+from tox_broker_audit._sanitize import clean
 
 if TYPE_CHECKING:
     from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
@@ -204,7 +205,7 @@ def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None
     theirs = _selection(target, target.meta.project_root or str(root))
     if mine == theirs:
         return None
-    return (
+    return clean(
         f"broker-audit: {name}: the two runs collect different tests — baseline `{_command(mine)}`"
         f" ({baseline.pytest.collected} collected), target `{_command(theirs)}`"
         f" ({target.pytest.collected} collected); differences in what they import may come from that"
@@ -248,11 +249,11 @@ def capture(
             taken.append(take())
         except NothingToCompareError as exc:  # on purpose: one line, no finding
             taken.append(None)
-            lines.append(f"broker-audit: {name}: {exc}")
+            lines.append(clean(f"broker-audit: {name}: {exc}"))
         except AuditError as exc:
             taken.append(None)
             failures.append(probe_failure(side, str(exc)))
-            lines.append(f"broker-audit: {name}: {words}: {exc}")
+            lines.append(clean(f"broker-audit: {name}: {words}: {exc}"))
     return Captured(taken[0], taken[1], tuple(failures), tuple(lines))
 
 
@@ -308,7 +309,7 @@ def _build_report(
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
             message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
             failures.append(diagnosis_failure_finding(message))
-            lines.append(f"broker-audit: {name}: {message}")
+            lines.append(clean(f"broker-audit: {name}: {message}"))
     if report is None:
         report = Report(
             env=name, baseline=describe_snapshot(baseline), target=describe_snapshot(target), findings=()
@@ -338,7 +339,7 @@ def _write_artefacts(
         markdown.write_text(render(report, "markdown", artefacts=(str(report_file),)), encoding="utf-8")
         written.append(markdown)
     except OSError as exc:
-        lines.append(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}")
+        lines.append(clean(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}"))
     return tuple(display_path(path) for path in written)
 
 
@@ -369,7 +370,7 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
                     ),
                     encoding="utf-8",
                 )
-                lines.append(f"broker-audit: {fmt} report written to {display_path(path)}")
+                lines.append(clean(f"broker-audit: {fmt} report written to {display_path(path)}"))
             else:
                 text = render(
                     report,
@@ -382,4 +383,4 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
                 )
                 lines.append(text.rstrip("\n"))
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-            lines.append(f"broker-audit: {name}: the {fmt} output failed: {type(exc).__name__}: {exc}")
+            lines.append(clean(f"broker-audit: {name}: the {fmt} output failed: {type(exc).__name__}: {exc}"))

@@ -417,9 +417,9 @@ def not_emulated_line(env_name: str, command: Sequence[str]) -> str:
     """One line when the env's commands run pytest in a way the audit cannot see into (a
     wrapper script, ``make test``): it collects with plain ``pytest`` instead, and says how to
     give it the real arguments."""
-    from tox_broker_audit.probe._tba_redact import redact_text
+    from tox_broker_audit._sanitize import clean
 
-    shown = redact_text(" ".join(command))
+    shown = clean(" ".join(command))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return (
         f"broker-audit: {env_name}: `{shown}` is not a pytest command the audit can emulate, so it "

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tox_broker_audit.snapshot.capture import ProbeRequest, default_python, take_snapshot
-from tox_broker_audit.snapshot.io import dump_snapshot, snapshot_to_dict
+from tox_broker_audit.snapshot.io import dump_snapshot, snapshot_json
 from tox_broker_audit.snapshot.model import Source
 
 __all__ = ["register"]
@@ -45,7 +45,6 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
 
     cwd: Path = args.cwd.absolute()
     request = ProbeRequest(
@@ -58,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     snapshot = take_snapshot(request)
     if args.output is None:
-        sys.stdout.write(json.dumps(snapshot_to_dict(snapshot), indent=1) + "\n")
+        sys.stdout.write(snapshot_json(snapshot))
     else:
         dump_snapshot(snapshot, args.output)
         pytest = snapshot.pytest

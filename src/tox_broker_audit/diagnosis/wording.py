@@ -8,10 +8,12 @@ A wording returns the text and, where it knows one, the config line the fix goes
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable, Optional
 
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Fix, Location, ToxFacts
+from tox_broker_audit.probe._tba_redact import is_secret_name, redact_text
 
 __all__ = ["Wording", "is_nox", "nox_wording", "side_label", "tox_wording"]
 
@@ -54,8 +56,20 @@ def _say(words: dict[str, str], fix: Fix) -> str:
     return words[fix.action].format(subject=fix.subject, value=fix.value, why=why)
 
 
+def _never_a_secret(fix: Fix) -> Fix:
+    """A fix text never carries a secret: a secret variable is passed in (``pass_env = X``),
+    never written into the config (``set_env = X=<value>``), and a value that redaction
+    would change is left out."""
+    if fix.action in ("pass_env", "set_env") and is_secret_name(fix.subject):
+        return Fix("pass_env", fix.subject)
+    if fix.value and redact_text(fix.value) != fix.value:
+        return dataclasses.replace(fix, value="")
+    return fix
+
+
 def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     """``tox.ini:4 [testenv:py312]  add  pass_env = X``, located at the env's section header."""
+    fix = _never_a_secret(fix)
     change = _say(_TOX_WORDS, fix)
     if fix.action == "pass_env" and fix.value:
         change += f"   (or set_env = {fix.subject}={fix.value})"
@@ -71,7 +85,7 @@ def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
 
 def nox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     """The same change said the nox way, in the noxfile's session (no line is known)."""
-    return f"noxfile.py: {_say(_NOX_WORDS, fix)}", None
+    return f"noxfile.py: {_say(_NOX_WORDS, _never_a_secret(fix))}", None
 
 
 def is_nox(ctx: DiagnosisContext) -> bool:

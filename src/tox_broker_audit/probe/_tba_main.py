@@ -72,6 +72,8 @@ except ImportError:  # pragma: no cover - shipped together
 
 # The environment as the interpreter got it, before any of the target's code ran.
 STATE.env_at_start = dict(os.environ)
+# Its secret values are hidden wherever they turn up (an error message, a .pth line).
+redact.learn(STATE.env_at_start)
 
 
 def _read_request(path: str) -> dict:
@@ -155,14 +157,21 @@ def _hostname() -> str:
         return "unknown"
 
 
+def _source(request: dict) -> dict:
+    """Where the snapshot comes from; its description quotes the front door's command."""
+    source = dict(request.get("source") or {"kind": "cli", "name": None, "description": ""})
+    source["description"] = redact.redact_text(str(source.get("description") or ""))
+    return source
+
+
 def _meta(request: dict) -> dict:
     return {
         "tool_version": request.get("tool_version", "unknown"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "host": _hostname(),
-        "source": request.get("source") or {"kind": "cli", "name": None, "description": ""},
+        "source": _source(request),
         "invocation": request.get("invocation", "pytest"),
-        "command": [redact.redact_text(c) for c in request.get("command") or []],
+        "command": redact.redact_args(request.get("command") or []),
         "cwd": os.getcwd(),
         "duration_s": round(time.perf_counter() - _T0, 4),
         "project_root": request.get("project_root"),

@@ -165,14 +165,14 @@ def _ini_strings(config, name: str) -> list[str]:
 def _addopts(config) -> list[str]:
     """``addopts`` of the ini file, then ``PYTEST_ADDOPTS`` (redacted)."""
     try:
-        addopts = [redact.redact_text(a) for a in config.getini("addopts")]
+        addopts = redact.redact_args([str(a) for a in config.getini("addopts")])
     except (ValueError, KeyError):
         addopts = []
     env_addopts = STATE.env_at_start.get("PYTEST_ADDOPTS", "")
     if env_addopts:
         import shlex
 
-        addopts += [redact.redact_text(a) for a in shlex.split(env_addopts)]
+        addopts += redact.redact_args(shlex.split(env_addopts))
     return addopts
 
 
@@ -318,7 +318,7 @@ def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_b
         "available": True,
         "version": getattr(pytest, "__version__", None),
         "invocation": request.get("invocation", "pytest"),
-        "args": [redact.redact_text(a) for a in all_args],
+        "args": redact.redact_args(all_args),
         "rootdir": facts["rootdir"],
         "inifile": facts["inifile"],
         "addopts": facts["addopts"],

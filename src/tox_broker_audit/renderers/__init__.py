@@ -1,9 +1,12 @@
 """Renderers (output formats): the built-in ones and those extensions add through our pluggy
 hook ``broker_audit_renderers`` (a built-in format keeps its name).
 
-:func:`render` is the one entry point. Every renderer's output passes through
-:func:`~tox_broker_audit.probe._tba_redact.redact_text` (defence in depth: snapshot values are
-already redacted by the probe, but a rule might quote something else).
+:func:`render` is the one entry point, and the one place where a report's data is made safe
+to print: every string of the :class:`Report` passes :func:`tox_broker_audit._sanitize.clean`
+(redacted on the raw text, then control characters and CI runner commands neutralised)
+before any renderer sees it, so a renderer only arranges clean fields. Text formats are
+then checked line by line (:func:`~tox_broker_audit._sanitize.guard_lines`: no line starts
+with a workflow command) and redacted once more (defence in depth).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TextIO
 import pluggy
 
 from tox_broker_audit._errors import AuditError
+from tox_broker_audit._sanitize import clean, clean_tree, guard_lines
 from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.diagnosis.registry import collect_renderers
@@ -54,6 +58,8 @@ def should_color(stream: TextIO | None = None, environ: Mapping[str, str] | None
 #: the output could cut through its syntax (JSON quoting; a ``sig=…`` match in a workflow
 #: command's property list running on over ``,line=…,title=…``).
 _REDACTED_FIELD_BY_FIELD = frozenset({"json", "sarif", "gitlab", "github", "azure"})
+#: Formats whose lines are runner commands on purpose (their data is escaped by the format).
+_COMMAND_FORMATS = frozenset({"github", "azure"})
 
 
 def _renderers(pm: pluggy.PluginManager | None) -> dict[str, Renderer]:
@@ -99,9 +105,15 @@ def render(
     if color is None:
         color = should_color()
     options = RenderOptions(
-        verbose=verbose, color=bool(color), artefacts=tuple(artefacts), root=root, config_file=config_file
+        verbose=verbose,
+        color=bool(color),
+        artefacts=tuple(clean(path) for path in artefacts),
+        root=root,
+        config_file=config_file,
     )
-    text = renderer(report, options)
+    text = str(renderer(clean_tree(report), options))
+    if fmt not in _COMMAND_FORMATS:
+        text = guard_lines(text)
     if fmt in _REDACTED_FIELD_BY_FIELD:
-        return str(text)  # already redacted field by field
-    return "\n".join(redact_text(line) for line in str(text).split("\n"))
+        return text  # already redacted field by field
+    return "\n".join(redact_text(line) for line in text.split("\n"))

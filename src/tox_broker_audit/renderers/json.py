@@ -7,18 +7,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from tox_broker_audit._sanitize import clean
 from tox_broker_audit.diagnosis.model import REPORT_SCHEMA, REPORT_SCHEMA_VERSION, Finding, Report
-from tox_broker_audit.probe._tba_redact import redact_text
 
 __all__ = ["JsonRenderer", "finding_to_dict", "report_to_dict"]
 
 
 def jsonable(value: Any) -> Any:
-    """JSON-safe and redacted: tuples become lists, every string goes through redact_text."""
+    """JSON-safe and clean: tuples become lists, every string (keys too) goes through
+    :func:`~tox_broker_audit._sanitize.clean` (redacted, then neutralised)."""
     if isinstance(value, str):
-        return redact_text(value)
+        return clean(value)
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {clean(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]
@@ -26,7 +27,7 @@ def jsonable(value: Any) -> Any:
         return jsonable(dataclasses.asdict(value))
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    return redact_text(str(value))
+    return clean(value)
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "env": jsonable(report.env),
         "baseline": jsonable(report.baseline),
         "target": jsonable(report.target),
-        "outcome": report.outcome,
+        "outcome": jsonable(report.outcome),
         "summary": report.summary,
         "findings": [finding_to_dict(f) for f in report.findings],
     }

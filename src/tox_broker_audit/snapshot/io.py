@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from tox_broker_audit._errors import SnapshotError
+from tox_broker_audit._sanitize import clean_tree
 from tox_broker_audit.snapshot.model import SCHEMA, SCHEMA_VERSION, Snapshot
 
 __all__ = ["dump_snapshot", "load_snapshot", "snapshot_from_dict", "snapshot_to_dict"]
@@ -176,10 +177,16 @@ def load_snapshot(path: "Union[str, Path]") -> Snapshot:
         raise SnapshotError(f"{file}: {exc}") from None
 
 
+def snapshot_json(snapshot: Snapshot) -> str:
+    """The snapshot as JSON text, every string clean (redacted, then neutralised) as in every
+    other output: a snapshot file is an artefact a CI log may print."""
+    return json.dumps(clean_tree(snapshot_to_dict(snapshot)), indent=1, sort_keys=False) + "\n"
+
+
 def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
     """Write ``snapshot`` as JSON (atomically, so a crash never leaves half a file)."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(json.dumps(snapshot_to_dict(snapshot), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.write_text(snapshot_json(snapshot), encoding="utf-8")
     tmp.replace(file)

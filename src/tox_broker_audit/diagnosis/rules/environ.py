@@ -8,6 +8,7 @@ from typing import Any
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
+from tox_broker_audit.probe._tba_redact import is_secret_name
 from tox_broker_audit.snapshot.model import EnvRead, EnvVar
 
 from ._common import (
@@ -62,13 +63,18 @@ def _severity(use: Use, expected: bool, strong: Severity = "error") -> tuple[Sev
 
 def _in_title(var: EnvVar | None) -> str:
     """The value in a title's brackets: "is set locally (=1)", "(secret, value hidden)"."""
-    return "secret, value hidden" if var is not None and var.secret else _shown(var)
+    return "secret, value hidden" if var is not None and _secret(var) else _shown(var)
+
+
+def _secret(var: EnvVar) -> bool:
+    """Secret as the probe said, or by its name (a snapshot file from an older probe)."""
+    return var.secret or is_secret_name(var.name)
 
 
 def _shown(var: EnvVar | None) -> str:
     if var is None:
         return "unset"
-    if var.secret:
+    if _secret(var):
         return "set (secret, value hidden)"
     return f"={var.value}" if len(var.value) <= 60 else f"={var.value[:57]}..."
 
@@ -125,7 +131,7 @@ def _pass_env_fix(ctx: DiagnosisContext, var: EnvVar | None, name: str) -> tuple
             f"(or set_env = {name}=…)",
             None,
         )
-    value = var.value if var is not None and not var.secret and var.value else ""
+    value = var.value if var is not None and not _secret(var) and var.value else ""
     return Fix("pass_env", name, value), None
 
 

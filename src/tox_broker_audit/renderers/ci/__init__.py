@@ -1,7 +1,10 @@
 """What the CI formats (github, gitlab, sarif, azure) share: which findings, where, in what words.
 
-Every string taken from a finding goes through :func:`redact_text` here, *before* a format
-escapes it: escaping first would hide a secret's shape from the redaction (``amqp%3A//``).
+Every string taken from a finding goes through :func:`clean` here (redacted, then
+neutralised), *before* a format escapes or normalises it: escaping first would hide a
+secret's shape from the redaction (``amqp%3A//``), and so would normalising a path
+(``amqp://u:pw@`` becomes ``amqp:/u:pw@``). :func:`~tox_broker_audit.renderers.render` has
+cleaned the report already; this is the same function again, for direct callers.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
+from tox_broker_audit._sanitize import clean as _clean
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.probe._tba_redact import redact_text
 
 __all__ = [
     "Place",
@@ -41,7 +44,7 @@ class Place:
 
 
 def clean(text: object) -> str:
-    return redact_text(str(text))
+    return _clean(text)
 
 
 def _is_abs(path: str) -> bool:
@@ -91,7 +94,7 @@ def place(finding: Finding, options: Any) -> Place | None:
     root, _ = _options(options)
     if finding.location is None:
         return None
-    rel = relative(finding.location.path, root)
+    rel = relative(clean(finding.location.path), root)
     return Place(clean(rel), finding.location.line) if rel is not None else None
 
 
@@ -102,7 +105,7 @@ def anchor(finding: Finding, report: Report, options: Any) -> Place | None:
         return own
     root, config_file = _options(options)
     if config_file:
-        rel = relative(config_file, root)
+        rel = relative(clean(config_file), root)
         if rel is not None:
             return Place(clean(rel))
     for other in report.findings:
@@ -145,7 +148,7 @@ def message(finding: Finding, report: Report, *, with_location: bool = True, sep
     where = _where(finding)
     if with_location and where:
         parts.append(f"at: {where}")
-    return clean(sep.join(parts))
+    return sep.join(clean(part) for part in parts)  # the separator is ours: not escaped
 
 
 def fingerprint(finding: Finding, env: str | None, *, salt: Sequence[str] = ()) -> str:

@@ -48,7 +48,7 @@ def _issue(finding: Finding, report: Report, options: Any) -> str:
     root = getattr(options, "root", None)
     location = finding.location
     # "File paths should be given as absolute paths" (the logging commands page, above).
-    path = _ci.clean(_ci.absolute(location.path, root)) if location else ""
+    path = _ci.clean(_ci.absolute(_ci.clean(location.path), root)) if location else ""
     properties = {
         "type": _TYPE[finding.severity],
         "sourcepath": path,
