@@ -186,7 +186,9 @@ def _run(
         output=output,
     )
     # nox's logger prefixes every record with "nox > "; the report is a block of its own.
-    sys.stdout.write("\n".join(lines) + "\n")
+    from tox_broker_audit._files import printable
+
+    sys.stdout.write(printable("\n".join(lines)) + "\n")
     sys.stdout.flush()
     return report
 

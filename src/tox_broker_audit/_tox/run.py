@@ -177,8 +177,8 @@ class AuditRun:
         path = Path(target).expanduser().absolute()
         try:
             dump_snapshot(baseline, path)
-        except OSError as exc:
-            return f"broker-audit: cannot write the baseline to {path}: {exc.strerror or exc}"
+        except AuditError as exc:
+            return f"broker-audit: {exc}"
         return f"broker-audit: baseline snapshot saved to {path}"
 
     def record_install(self, env_name: str, arguments: Any) -> None:
@@ -209,6 +209,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
         config_file=_config_file(state),
     )
     try:
+        _audit.check_fail_on(run.fail_on, "--broker-audit-fail-on")
         _audit.check_formats(run.formats, "--broker-audit-format")
         run.plan()
     except AuditError as exc:
@@ -393,6 +394,8 @@ def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
 def _write(tox_env: ToxEnv, text: str) -> None:
     """Print under the env's output: under ``run-parallel`` tox buffers it with the env's own."""
     handler = getattr(tox_env, "log_handler", None)
+    from tox_broker_audit._files import printable
+
     stream = getattr(handler, "stdout", None) or sys.stdout
-    stream.write(text + "\n")
+    stream.write(printable(text) + "\n")
     stream.flush()

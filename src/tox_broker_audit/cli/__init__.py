@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from tox_broker_audit._errors import AuditError
+from tox_broker_audit._files import printable
 from tox_broker_audit._version import __version__
 
 __all__ = ["main"]
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except AuditError as exc:
-        print(f"broker-audit: error: {exc}", file=sys.stderr)
+        print(printable(f"broker-audit: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("broker-audit: interrupted", file=sys.stderr)

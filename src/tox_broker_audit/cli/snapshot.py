@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tox_broker_audit._files import check_output_path, printable
+from tox_broker_audit.cli._types import seconds
 from tox_broker_audit.snapshot.capture import ProbeRequest, default_python, take_snapshot
 from tox_broker_audit.snapshot.io import dump_snapshot, snapshot_to_dict
 from tox_broker_audit.snapshot.model import Source
@@ -38,7 +40,7 @@ def register(sub: Any) -> None:
         "-o", "--output", metavar="FILE", type=Path, help="write here instead of standard output"
     )
     parser.add_argument(
-        "--timeout", type=float, default=120.0, metavar="S", help="give up after S seconds (120)"
+        "--timeout", type=seconds, default=120.0, metavar="S", help="give up after S seconds (120)"
     )
     parser.add_argument("--name", help="a label stored in the snapshot (e.g. 'local', 'ci')")
     parser.set_defaults(run=_run)
@@ -48,6 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     import json
 
     cwd: Path = args.cwd.absolute()
+    if args.output is not None:
+        check_output_path(args.output)  # before the probe runs: a bad -o is a usage error
     request = ProbeRequest(
         python=args.python or default_python(),
         cwd=cwd,
@@ -58,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     snapshot = take_snapshot(request)
     if args.output is None:
-        sys.stdout.write(json.dumps(snapshot_to_dict(snapshot), indent=1) + "\n")
+        sys.stdout.write(printable(json.dumps(snapshot_to_dict(snapshot), indent=1) + "\n"))
     else:
         dump_snapshot(snapshot, args.output)
         pytest = snapshot.pytest
@@ -68,8 +72,11 @@ def _run(args: argparse.Namespace) -> int:
             else "no pytest"
         )
         print(
-            f"broker-audit: snapshot of {snapshot.interpreter.executable} written to {args.output} "
-            f"({len(snapshot.distributions)} distributions, {collected}, {snapshot.meta.duration_s:.2f} s)",
+            printable(
+                f"broker-audit: snapshot of {snapshot.interpreter.executable} written to {args.output} "
+                f"({len(snapshot.distributions)} distributions, {collected}, "
+                f"{snapshot.meta.duration_s:.2f} s)"
+            ),
             file=sys.stderr,
         )
     return 0
