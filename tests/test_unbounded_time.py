@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,37 @@ def test_diagnosis_of_twenty_thousand_one_sided_modules_is_not_quadratic() -> No
     assert done, "diagnosing 20,000 one-sided modules took minutes"
     assert not isinstance(value, BaseException), value
     assert sum(1 for f in value.findings if f.subject.startswith("m")) >= 1
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only a zombie waiting for init to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc") or not hasattr(os, "fork"), reason="needs fork and /proc")
+def test_a_process_the_conftest_left_running_does_not_outlive_the_probe(
+    tmp_path: Path, pidfile: Path
+) -> None:
+    conftest = f"""
+        import os, time
+
+        if os.fork() == 0:  # stays in the probe's process group, lives on after the probe
+            with open({str(pidfile)!r}, "w") as fh:
+                fh.write(str(os.getpid()))
+            time.sleep(300)
+            os._exit(0)
+        while not os.path.exists({str(pidfile)!r}):
+            time.sleep(0.05)
+    """
+    project = write_tree(
+        tmp_path / "proj", {"conftest.py": conftest, "test_a.py": "def test_a():\n    pass\n"}
+    )
+    snapshot = take_snapshot(ProbeRequest(python=sys.executable, cwd=project, brokers=False, timeout=120))
+    assert snapshot.pytest.collected == 1
+    pid = int(pidfile.read_text())
+    done, _ = _finishes(lambda: [time.sleep(0.1) for _ in iter(lambda: _gone(pid), True)], within=30)
+    assert done, f"process {pid} started by the conftest still runs after the probe"

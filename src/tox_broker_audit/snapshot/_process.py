@@ -6,7 +6,9 @@ them (a daemon that called ``setsid()`` and lives on kept the audit waiting past
 ``--timeout``, or for ever after the probe itself had finished). With files the audit waits
 for the probe process alone. On a time-out it kills the probe's process group, and every
 process it can still find that descends from the probe or lives in its session; a child
-that double-forked out of both cannot be found, but no longer holds the audit.
+that double-forked out of both cannot be found, but no longer holds the audit. After a
+normal exit, what is left in the probe's process group or session is killed too: the probe
+skips interpreter shutdown (no atexit, no fixture teardown), so nothing else would stop it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def run_probe(
         )
     try:
         code = proc.wait(timeout=timeout)
+        _kill_leftovers(proc.pid)  # what the project's code started and left running
     except subprocess.TimeoutExpired:
         kill_tree(proc)
         raise ProbeTimeoutError from None
@@ -101,6 +104,19 @@ def _related(root: int) -> set[int]:
                 stack.append(child)
     found.discard(os.getpid())
     return found
+
+
+def _kill_leftovers(pgid: int) -> None:
+    """After the probe exited: SIGKILL what is still in its process group or session (those
+    ids stay taken while a member lives, so nothing else can be hit)."""
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    table = _processes()
+    with contextlib.suppress(ProcessLookupError, PermissionError, AttributeError, OSError):
+        os.killpg(pgid, kill)
+    for pid, (_ppid, pgrp, session) in table.items():
+        if pgid in (pgrp, session) and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                os.kill(pid, kill)
 
 
 def kill_tree(proc: subprocess.Popen[bytes]) -> None:
