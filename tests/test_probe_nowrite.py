@@ -76,3 +76,59 @@ def test_output_file_values_are_not_test_paths(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     args = ["--html", "reports/r.html", "--junit-xml", "reports/r.html", "tests"]
     assert selection_args(args, str(tmp_path)) == (os.path.join(str(tmp_path), "tests"),)
+
+
+GUARD_SCRIPT = """
+import os, shutil, sys
+sys.path.insert(0, sys.argv[1])
+import _tba_nowrite
+
+proj, work = sys.argv[2], sys.argv[3]
+said = []
+_tba_nowrite.install_write_guard([proj], [work], said.append)
+os.chdir(proj)
+
+
+def attempt(name, action):
+    try:
+        action()
+        print(name, "done")
+    except PermissionError:
+        print(name, "refused")
+
+
+attempt("write", lambda: open("out.xml", "w").close())
+attempt("append-abs", lambda: open(os.path.join(proj, "data.txt"), "a").close())
+attempt("read", lambda: open("data.txt").read())
+attempt("mkdir", lambda: os.mkdir(".benchmarks"))
+attempt("remove", lambda: os.remove("data.txt"))
+attempt("work-tree", lambda: (os.makedirs(os.path.join(work, "a", "b")), shutil.rmtree(work + "/a")))
+print("said", len(said))
+"""
+
+
+def test_write_guard_refuses_writes_under_the_project_only(tmp_path: Path) -> None:
+    """In a subprocess: an audit hook cannot be removed again."""
+    import sys
+
+    from helpers import run
+    from tox_broker_audit.snapshot.capture import PROBE_SCRIPT
+
+    proj, work = tmp_path / "proj", tmp_path / "work"
+    proj.mkdir()
+    work.mkdir()
+    (proj / "data.txt").write_text("keep")
+    script = tmp_path / "guard.py"
+    script.write_text(GUARD_SCRIPT)
+    out = run([sys.executable, script, PROBE_SCRIPT.parent, proj, work]).stdout.splitlines()
+    assert out == [
+        "write refused",
+        "append-abs refused",
+        "read done",
+        "mkdir refused",
+        "remove refused",
+        "work-tree done",
+        "said 3",  # one report per path
+    ]
+    assert sorted(p.name for p in proj.iterdir()) == ["data.txt"]
+    assert (proj / "data.txt").read_text() == "keep"

@@ -147,17 +147,28 @@ class ArgScrubber:
 # --------------------------------------------------------------------------- the write guard
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_TRUNC", 0)
-#: Audit events that change the file system, and which of their arguments are paths.
+#: Audit events that change the file system: ``(path position, dir_fd position or None)``
+#: for each path they change (``shutil.rmtree`` and ``os.fwalk`` work relative to a dir_fd).
 _PATH_EVENTS = {
-    "os.mkdir": (0,),
-    "os.remove": (0,),
-    "os.rmdir": (0,),
-    "os.rename": (0, 1),
-    "os.truncate": (0,),
-    "os.symlink": (1,),
-    "os.link": (1,),
-    "shutil.rmtree": (0,),
+    "os.mkdir": ((0, 2),),
+    "os.remove": ((0, 1),),
+    "os.rmdir": ((0, 1),),
+    "os.rename": ((0, 2), (1, 3)),
+    "os.truncate": ((0, None),),
+    "os.symlink": ((1, 2),),
+    "os.link": ((1, 3),),
+    "shutil.rmtree": ((0, 1),),
 }
+
+
+def _base_of(dir_fd) -> str | None:
+    """The directory ``dir_fd`` is open on (Linux), ``None`` when that cannot be known."""
+    if dir_fd is None or (isinstance(dir_fd, int) and dir_fd < 0):  # CPython reports "none" as -1
+        return os.getcwd()
+    try:
+        return os.readlink(f"/proc/self/fd/{int(dir_fd)}")
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _inside(path: str, roots: tuple) -> bool:
@@ -181,14 +192,17 @@ class _Guard:
         self.busy = False
         self.refused: set = set()
 
-    def _blocked(self, path) -> str | None:
+    def _blocked(self, path, dir_fd=None) -> str | None:
         if isinstance(path, bytes):
             path = os.fsdecode(path)
         elif hasattr(path, "__fspath__"):
             path = os.fspath(path)
         if not isinstance(path, str):
             return None  # a file descriptor
-        full = os.path.abspath(path)
+        base = _base_of(dir_fd) if not os.path.isabs(path) else "/"
+        if base is None:
+            return None  # relative to a directory we cannot name: not ours to judge
+        full = os.path.normpath(os.path.join(base, path))
         if _inside(full, self.protected) and not _inside(full, self.allowed):
             return full
         return None
@@ -199,15 +213,18 @@ class _Guard:
         if event == "open":
             if len(args) < 3 or not _writes(args[1], args[2]):
                 return
-            positions: tuple = (0,)
+            positions: tuple = ((0, None),)
         elif event in _PATH_EVENTS:
             positions = _PATH_EVENTS[event]
         else:
             return
         self.busy = True
         try:
-            for pos in positions:
-                full = self._blocked(args[pos]) if pos < len(args) else None
+            for pos, fd_pos in positions:
+                if pos >= len(args):
+                    continue
+                dir_fd = args[fd_pos] if fd_pos is not None and fd_pos < len(args) else None
+                full = self._blocked(args[pos], dir_fd)
                 if full is not None:
                     self._refuse(event, full)
         finally:
