@@ -115,7 +115,9 @@ def writing_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_audit_and_the_snapshot_command_write_nothing_into_the_project(writing_project: Path) -> None:
     before = tree(writing_project)
     assert not any(p.startswith(("reports", ".benchmarks", ".pytest_cache")) for p in before), before
-    code, out = tox(writing_project, "--broker-audit")
+    # The baseline runs with the shell's environment: PYTEST_ADDOPTS from there too.
+    shell_addopts = "--junitxml=reports/shell-junit.xml --cov-append"
+    code, out = tox(writing_project, "--broker-audit", PYTEST_ADDOPTS=shell_addopts)
     assert code == 0, out
     report = json.loads((writing_project / ".tox/py/broker-audit/report.json").read_text(encoding="utf-8"))
     assert report["baseline"]["kind"] != "none", out
@@ -126,7 +128,8 @@ def test_the_audit_and_the_snapshot_command_write_nothing_into_the_project(writi
     assert "--junitxml=reports/junit.xml" in target["pytest"]["addopts"]
     assert tree(writing_project) == before, out
     for python in (".venv", ".tox/py"):
-        snap = run([*CLI, "snapshot", "--python", python], cwd=writing_project)
+        env = {**os.environ, "PYTEST_ADDOPTS": shell_addopts}
+        snap = run([*CLI, "snapshot", "--python", python], cwd=writing_project, env=env)
         assert json.loads(snap.stdout)["pytest"]["collected"] == 2, snap.stderr
         assert tree(writing_project) == before, (python, snap.stderr)
 
