@@ -211,3 +211,13 @@ def test_artefact_dir_being_a_file_is_one_line_and_the_report_is_still_shown(sma
     assert "the env command ran" in out, out  # the report is still shown
     assert "broker audit" in out, out
     assert blocker.read_text() == "not a directory"
+
+
+def test_unbalanced_quotes_in_broker_audit_pytest_args_are_one_line(small: Path) -> None:
+    ini = small / "tox.ini"
+    ini.write_text(ini.read_text() + 'broker_audit_pytest_args = -k "unclosed\n')
+    code, out = tox(small, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert code == 0, out
+    assert "internal error" not in out, out
+    assert "broker_audit_pytest_args ignored (No closing quotation)" in out, out
+    assert (small / ".tox/py/broker-audit/report.json").is_file()

@@ -276,7 +276,7 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
 
 
 def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
-    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args, split_args
+    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args
     from tox_broker_audit._tox.facts import tox_facts
 
     started = time.monotonic()
@@ -285,7 +285,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     _audit.reset_dir(out_dir)
     commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
     found = find_pytest_command(commands)
-    explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
+    explicit, bad_args = _explicit_args(tox_env)
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
     captured = _audit.capture(
@@ -293,6 +293,8 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
+    if bad_args:
+        lines.append(f"broker-audit: {name}: {bad_args}")
     if found is None and not explicit and commands:
         lines.append(not_emulated_line(name, commands[0]))
     note = _audit.selection_note(name, baseline, target, run.tox_root)
@@ -327,6 +329,16 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     )
     _write(tox_env, "\n".join(lines))
     return report
+
+
+def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
+    """``broker_audit_pytest_args``, split like a shell would; unbalanced quotes are one line."""
+    from tox_broker_audit._command import split_args
+
+    try:
+        return split_args(tox_env.conf["broker_audit_pytest_args"]), None
+    except ValueError as exc:
+        return (), f"broker_audit_pytest_args ignored ({exc}); collecting with the command's arguments"
 
 
 def _take_target(
