@@ -124,7 +124,7 @@ def test_fail_on_makes_the_env_fail(project: Path, tmp_path: Path) -> None:
         (["--broker-audit-format=bogus"], "--broker-audit: unknown --broker-audit-format bogus"),
         (["--broker-audit-baseline=missing.json"], "--broker-audit: snapshot file not found"),
         (["--broker-audit-baseline=no-such-python-here"], "--broker-audit: Python interpreter not found"),
-        (["--broker-audit-fail-on=sometimes"], "invalid choice: 'sometimes'"),
+        (["--broker-audit-fail-on=sometimes"], "--broker-audit-fail-on='sometimes' is not one of never"),
     ],
 )
 def test_bad_option_values_are_clear_tox_errors(project: Path, args: list[str], message: str) -> None:

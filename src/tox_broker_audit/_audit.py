@@ -36,6 +36,7 @@ __all__ = [
     "Captured",
     "OutputOptions",
     "capture",
+    "check_fail_on",
     "check_formats",
     "choose_formats",
     "ci_root",
@@ -102,6 +103,15 @@ def check_formats(formats: Sequence[str], option: str) -> None:
         raise AuditError(f"unknown {option} {', '.join(unknown)} (choose from {', '.join(known)})")
 
 
+def check_fail_on(value: str, option: str) -> None:
+    """:class:`AuditError` naming ``option`` (and where else it may come from) for a bad value."""
+    if value not in FAIL_ON:
+        raise AuditError(
+            f"{option}={value!r} is not one of {', '.join(FAIL_ON)} "
+            "(from the command line, its TOX_ environment variable or the tox user config)"
+        )
+
+
 def ci_root(environ: Mapping[str, str], default: str) -> str:
     """The CI checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``, …) from ``environ``, else ``default``."""
     for variable in _CI_ROOTS:
@@ -122,10 +132,17 @@ def count_failing(report: Report, fail_on: str) -> int:
 
 
 def reset_dir(out_dir: Path) -> None:
-    """Old artefacts of a previous run must not be mistaken for this run's."""
+    """Old artefacts of a previous run must not be mistaken for this run's. A path that is not
+    a directory (a file, a symlink) is left alone: writing the artefacts then fails with one
+    line, and the report is still shown."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        return
     if out_dir.is_dir():
         shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # said when the artefacts are written
 
 
 def probe_failure(side: str, message: str) -> Finding:
@@ -322,6 +339,7 @@ def _build_report(
 def _write_artefacts(
     out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
 ) -> tuple[str, ...]:
+    from tox_broker_audit._files import write_text
     from tox_broker_audit.renderers import render
     from tox_broker_audit.renderers.json import report_to_dict
     from tox_broker_audit.snapshot.io import dump_snapshot
@@ -333,13 +351,14 @@ def _write_artefacts(
                 dump_snapshot(snapshot, out_dir / file_name)
                 written.append(out_dir / file_name)
         report_file = out_dir / "report.json"
-        report_file.write_text(json.dumps(report_to_dict(report), indent=1) + "\n", encoding="utf-8")
+        write_text(report_file, json.dumps(report_to_dict(report), indent=1) + "\n")
         written.append(report_file)
         markdown = out_dir / "report.md"
-        markdown.write_text(render(report, "markdown", artefacts=(str(report_file),)), encoding="utf-8")
+        write_text(markdown, render(report, "markdown", artefacts=(str(report_file),)))
         written.append(markdown)
-    except OSError as exc:
-        lines.append(clean(f"broker-audit: cannot write artefacts to {out_dir}: {exc.strerror or exc}"))
+    except (OSError, AuditError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        lines.append(clean(f"broker-audit: cannot write artefacts to {out_dir}: {why}"))
     return tuple(display_path(path) for path in written)
 
 
@@ -358,17 +377,18 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
     lines: list[str],
     output: OutputOptions,
 ) -> None:
+    from tox_broker_audit._files import printable, write_text
     from tox_broker_audit.renderers import render
 
     for fmt in output.formats:
         try:
             if fmt in FILE_FORMATS:
                 path = out_dir / FILE_FORMATS[fmt]
-                path.write_text(
+                write_text(
+                    path,
                     render(
                         report, fmt, artefacts=artefacts, root=output.root, config_file=output.config_file
                     ),
-                    encoding="utf-8",
                 )
                 lines.append(clean(f"broker-audit: {fmt} report written to {display_path(path)}"))
             else:
@@ -381,6 +401,6 @@ def _render_outputs(  # noqa: PLR0917 - one private call site
                     root=output.root,
                     config_file=output.config_file,
                 )
-                lines.append(text.rstrip("\n"))
+                lines.append(printable(text.rstrip("\n")))
         except Exception as exc:  # noqa: BLE001 - never let the audit break the run
             lines.append(clean(f"broker-audit: {name}: the {fmt} output failed: {type(exc).__name__}: {exc}"))

@@ -263,6 +263,16 @@ _PYTEST_VALUE_OPTIONS = frozenset(
         "--cov",
         "--cov-report",
         "--durations",
+        # Output files (their values are never test paths, even when the file exists).
+        "--junit-xml",
+        "--html",
+        "--result-log",
+        "--report-log",
+        "--cov-config",
+        "--benchmark-json",
+        "--benchmark-storage",
+        "--json-report-file",
+        "--alluredir",
     }
 )
 

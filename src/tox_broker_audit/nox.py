@@ -191,7 +191,9 @@ def _run(
 
     lines.extend(publish(environ, out_dir / "report.md"))
     # nox's logger prefixes every record with "nox > "; the report is a block of its own.
-    sys.stdout.write("\n".join(lines) + "\n")
+    from tox_broker_audit._files import printable
+
+    sys.stdout.write(printable("\n".join(lines)) + "\n")
     sys.stdout.flush()
     return report
 

@@ -41,11 +41,13 @@ def add_options(parser: ToxParser) -> None:
         help="output format (repeatable, or comma separated): terminal, json, markdown, github, gitlab, "
         "sarif, azure; default terminal, and in CI the matching annotation format is added",
     )
+    # No ``choices``: tox turns a value from TOX_BROKER_AUDIT_FAIL_ON or the user config that
+    # is not a choice into the default (the gate silently off); ``_tox.run.start`` checks it.
     parser.add_argument(
         "--broker-audit-fail-on",
-        choices=FAIL_ON,
         default="never",
         dest="broker_audit_fail_on",
+        metavar="|".join(FAIL_ON),
         help="make an env fail when it has findings of this severity or worse (default never: "
         "the audit does not change tox's result)",
     )

@@ -194,8 +194,8 @@ class AuditRun:
         path = Path(target).expanduser().absolute()
         try:
             dump_snapshot(baseline, path)
-        except OSError as exc:
-            return f"broker-audit: cannot write the baseline to {path}: {exc.strerror or exc}"
+        except AuditError as exc:
+            return f"broker-audit: {exc}"
         return f"broker-audit: baseline snapshot saved to {path}"
 
     def save_reference(self, target: Snapshot, env_name: str) -> str | None:
@@ -244,6 +244,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
         configured_baseline=_configured_baseline(core_conf),
     )
     try:
+        _audit.check_fail_on(run.fail_on, "--broker-audit-fail-on")
         _audit.check_formats(run.formats, "--broker-audit-format")
         run.plan()
     except AuditError as exc:
@@ -316,8 +317,17 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
         raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
 
 
+def _save(run: AuditRun, name: str, baseline: Snapshot | None, target: Snapshot | None) -> list[str]:
+    """``--broker-audit-save-baseline`` and ``--broker-audit-save``: what was written, one line each."""
+    saved = [
+        run.save_baseline(baseline) if baseline is not None else None,
+        run.save_reference(target, name) if target is not None else None,
+    ]
+    return [line for line in saved if line]
+
+
 def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
-    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args, split_args
+    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args
     from tox_broker_audit._tox.facts import tox_facts
 
     started = time.monotonic()
@@ -326,7 +336,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     _audit.reset_dir(out_dir)
     commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
     found = find_pytest_command(commands)
-    explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
+    explicit, bad_args = _explicit_args(tox_env)
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
     captured = _audit.capture(
@@ -334,19 +344,14 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
+    if bad_args:
+        lines.append(f"broker-audit: {name}: {bad_args}")
     if found is None and not explicit and commands:
         lines.append(not_emulated_line(name, commands[0]))
     note = _audit.selection_note(name, baseline, target, run.tox_root)
     if note:
         lines.append(note)
-    if baseline is not None:
-        saved = run.save_baseline(baseline)
-        if saved:
-            lines.append(saved)
-    if target is not None:
-        saved = run.save_reference(target, name)
-        if saved:
-            lines.append(saved)
+    lines.extend(_save(run, name, baseline, target))
     output = _audit.OutputOptions(
         formats=run.formats,
         verbose=getattr(run.options, "verbosity", 2) > 2,
@@ -375,6 +380,16 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     )
     _write(tox_env, "\n".join(lines))
     return report
+
+
+def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
+    """``broker_audit_pytest_args``, split like a shell would; unbalanced quotes are one line."""
+    from tox_broker_audit._command import split_args
+
+    try:
+        return split_args(tox_env.conf["broker_audit_pytest_args"]), None
+    except ValueError as exc:
+        return (), f"broker_audit_pytest_args ignored ({exc}); collecting with the command's arguments"
 
 
 def _take_target(
@@ -442,6 +457,8 @@ def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
 def _write(tox_env: ToxEnv, text: str) -> None:
     """Print under the env's output: under ``run-parallel`` tox buffers it with the env's own."""
     handler = getattr(tox_env, "log_handler", None)
+    from tox_broker_audit._files import printable
+
     stream = getattr(handler, "stdout", None) or sys.stdout
-    stream.write(text + "\n")
+    stream.write(printable(text) + "\n")
     stream.flush()

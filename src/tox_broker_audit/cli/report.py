@@ -17,6 +17,8 @@ from typing import Any
 
 from tox_broker_audit._audit import FAIL_ON, count_failing
 from tox_broker_audit._errors import AuditError
+from tox_broker_audit._files import printable, write_text
+from tox_broker_audit.cli._types import seconds
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.renderers import available_formats, render, should_color
@@ -83,7 +85,7 @@ def register(sub: Any) -> None:
         "--cwd", type=Path, default=None, metavar="DIR", help="directory the tests run from (.)"
     )
     compare.add_argument(
-        "--timeout", type=float, default=120.0, metavar="S", help="probe time-out per side (120)"
+        "--timeout", type=seconds, default=120.0, metavar="S", help="probe time-out per side (120)"
     )
     _common(compare)
     compare.set_defaults(run=_run_compare)
@@ -119,11 +121,7 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
         artefacts=[str(args.output)] if to_file and args.format == "terminal" else (),
     )
     if to_file:
-        try:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AuditError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        write_text(args.output, text)
         summary = report.summary
         print(
             f"broker-audit: report written to {args.output} "
@@ -131,7 +129,7 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text))
     return exit_code(report, args.fail_on)
 
 

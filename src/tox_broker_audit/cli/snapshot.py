@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tox_broker_audit._files import check_output_path, printable
+from tox_broker_audit.cli._types import seconds
 from tox_broker_audit.snapshot.capture import ProbeRequest, default_python, take_snapshot
 from tox_broker_audit.snapshot.io import dump_snapshot, snapshot_json
 from tox_broker_audit.snapshot.model import Source
@@ -38,7 +40,7 @@ def register(sub: Any) -> None:
         "-o", "--output", metavar="FILE", type=Path, help="write here instead of standard output"
     )
     parser.add_argument(
-        "--timeout", type=float, default=120.0, metavar="S", help="give up after S seconds (120)"
+        "--timeout", type=seconds, default=120.0, metavar="S", help="give up after S seconds (120)"
     )
     parser.add_argument("--name", help="a label stored in the snapshot (e.g. 'local', 'ci')")
     parser.set_defaults(run=_run)
@@ -47,6 +49,8 @@ def register(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
 
     cwd: Path = args.cwd.absolute()
+    if args.output is not None:
+        check_output_path(args.output)  # before the probe runs: a bad -o is a usage error
     request = ProbeRequest(
         python=args.python or default_python(),
         cwd=cwd,
@@ -67,8 +71,11 @@ def _run(args: argparse.Namespace) -> int:
             else "no pytest"
         )
         print(
-            f"broker-audit: snapshot of {snapshot.interpreter.executable} written to {args.output} "
-            f"({len(snapshot.distributions)} distributions, {collected}, {snapshot.meta.duration_s:.2f} s)",
+            printable(
+                f"broker-audit: snapshot of {snapshot.interpreter.executable} written to {args.output} "
+                f"({len(snapshot.distributions)} distributions, {collected}, "
+                f"{snapshot.meta.duration_s:.2f} s)"
+            ),
             file=sys.stderr,
         )
     return 0

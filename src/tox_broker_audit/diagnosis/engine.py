@@ -172,10 +172,15 @@ def link(findings: Sequence[Finding]) -> list[tuple[int, ...]]:
     Two findings that would explain each other keep only the direction from the one with the
     higher score (ties: the lower code), so chains stay acyclic for the common pairs.
     """
-    effects = [_tokens(f, "effects_on") for f in findings]
-    abouts = [_tokens(f, "about") for f in findings]
+    # Linear in the findings and their tokens: an index of who is about each token, instead
+    # of intersecting every pair (20,000 one-sided modules took 38 s that way).
+    about_index: dict[str, list[int]] = {}
+    for j, finding in enumerate(findings):
+        for token in _tokens(finding, "about"):
+            about_index.setdefault(token, []).append(j)
     edges = [
-        {j for j in range(len(findings)) if j != i and effects[i] & abouts[j]} for i in range(len(findings))
+        {j for token in _tokens(finding, "effects_on") for j in about_index.get(token, ()) if j != i}
+        for i, finding in enumerate(findings)
     ]
     for i, out in enumerate(edges):
         for j in list(out):

@@ -59,6 +59,7 @@ _T0 = time.perf_counter()
 import _tba_dists  # noqa: E402
 import _tba_environ  # noqa: E402
 import _tba_imports  # noqa: E402
+import _tba_nowrite  # noqa: E402
 import _tba_pytest  # noqa: E402
 import _tba_redact as redact  # noqa: E402
 import _tba_site  # noqa: E402
@@ -202,11 +203,23 @@ def _write(snapshot: dict, out_path: str) -> None:
     os.replace(tmp, out_path)
 
 
+def _guard_writes(request: dict, out_path: str) -> None:
+    """From here on nothing the target runs may write into the project (``_tba_nowrite``)."""
+    project = [request.get("project_root") or "", os.getcwd()]
+    allowed = [os.path.dirname(os.path.abspath(out_path)), sys.prefix, sys.exec_prefix]
+    try:
+        _tba_nowrite.install_write_guard(project, allowed, lambda message: STATE.error("writes", message))
+    except Exception as exc:
+        STATE.error("writes", f"could not guard the project against writes: {type(exc).__name__}: {exc}")
+
+
 def main(argv: list[str]) -> int:
     request = _read_request(argv[1])
     key = bytes.fromhex(request["key"])
     out_path = request["out"]
     _remove_probe_dir()
+    # Coverage into the working directory (the environment was recorded at import time).
+    _tba_nowrite.redirect_environment(_tba_pytest.work_dir(request))
     _install_recorders(request)
     info, invocation_entry, startup_loaded = _start_up(request)
 
@@ -219,6 +232,7 @@ def main(argv: list[str]) -> int:
         "distributions": dists,
         "startup": _tba_site.startup_section(info, startup_loaded, is_stdlib),
     }
+    _guard_writes(request, out_path)
     sections["pytest"] = _tba_pytest.run_pytest(request, dist_by_top)
     STATE.phase = "collection"
     STATE.guard += 1

@@ -12,11 +12,19 @@ from __future__ import annotations
 import os
 import sys
 
+import _tba_nowrite
 import _tba_redact as redact
 from _tba_dists import canonical
 from _tba_state import STATE, module_file
 
-__all__ = ["Recorder", "run_pytest"]
+__all__ = ["Recorder", "run_pytest", "work_dir"]
+
+
+def work_dir(request: dict) -> str:
+    """The probe's own working directory (next to its output, in the host's temporary one)."""
+    work = os.path.join(os.path.dirname(os.path.abspath(request["out"])), "work")
+    os.makedirs(work, exist_ok=True)
+    return work
 
 
 def _parse_dash_p(args: list[str]) -> list[str]:
@@ -33,21 +41,31 @@ def _parse_dash_p(args: list[str]) -> list[str]:
 
 
 class Recorder:
-    """The pytest plugin the probe registers first: notes plugins in order and phase changes."""
+    """The pytest plugin the probe registers first: notes plugins in order and phase changes,
+    and keeps pytest's argument list free of output options (:mod:`_tba_nowrite`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scrubber=None) -> None:
         self.plugins: list[tuple[object, str, str]] = []  # (plugin, name, phase)
         self.config = None
         self.errors: list[dict] = []
         self.collected = 0
+        self.scrubber = scrubber
+
+    def pytest_addoption(self, parser) -> None:
+        if self.scrubber is not None:
+            self.scrubber.parser = parser
 
     def pytest_plugin_registered(self, plugin, manager) -> None:
+        if self.scrubber is not None:  # the plugin's options are known now: scrub again
+            self.scrubber.apply()
         if plugin is self:
             return
         name = manager.get_name(plugin) or ""
         self.plugins.append((plugin, name, STATE.phase))
 
     def pytest_load_initial_conftests(self, early_config, args, parser) -> None:
+        if self.scrubber is not None:
+            self.scrubber.apply(args)
         STATE.phase = "conftest"
 
     def pytest_configure(self, config) -> None:
@@ -88,10 +106,13 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         sys.argv = [main_file, *args]
     else:
         sys.argv = [script, *args]
-    recorder = Recorder()
     STATE.phase = "plugin-load"
-    cache_dir = tempfile.mkdtemp(prefix="tba-pytest-cache-")
+    work = work_dir(request)
+    cache_dir = tempfile.mkdtemp(prefix="cache-", dir=work)
+    # pytest parses this very list, with addopts and PYTEST_ADDOPTS put in front of it: the
+    # recorder takes the output options out of it as the plugins that know them register.
     run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
+    recorder = Recorder(_tba_nowrite.ArgScrubber(run_args, work))
     exit_code = None
     raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
     said = _Tee()

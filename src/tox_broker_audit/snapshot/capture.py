@@ -7,8 +7,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -17,6 +15,7 @@ from typing import Literal
 
 from tox_broker_audit._errors import ProbeError, SnapshotError
 from tox_broker_audit._version import __version__
+from tox_broker_audit.snapshot._process import ProbeTimeoutError, run_probe
 from tox_broker_audit.snapshot.io import load_snapshot
 from tox_broker_audit.snapshot.model import Snapshot, Source
 
@@ -145,68 +144,59 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
         raise ProbeError(f"working directory does not exist: {cwd}")
     script = request.pytest_script if request.pytest_script is not None else find_pytest_script(python)
     env = dict(os.environ if request.env is None else request.env)
-    with tempfile.TemporaryDirectory(prefix="tba-probe-") as tmp:
-        out = Path(tmp) / "snapshot.json"
-        req_file = Path(tmp) / "request.json"
-        payload = {
-            "out": str(out),
-            "key": (request.key or fingerprint_key()).hex(),
-            "invocation": request.invocation,
-            "pytest_script": script,
-            "pytest_args": list(request.pytest_args),
-            "source": dataclasses.asdict(request.source),
-            "project_root": str(request.project_root or cwd),
-            "command": _emulated_command(request, python, script),
-            "tool_version": __version__,
-            "brokers": request.brokers,
-        }
-        fd = os.open(str(req_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-        cmd = [python, *request.python_flags, "-S", str(PROBE_SCRIPT), str(req_file)]
+    tmp = Path(tempfile.mkdtemp(prefix="tba-probe-"))
+    try:
+        out = tmp / "snapshot.json"
+        _write_request(tmp / "request.json", _payload(request, python, script, out, cwd))
+        cmd = [python, *request.python_flags, "-S", str(PROBE_SCRIPT), str(tmp / "request.json")]
         try:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=str(cwd),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
+            code, stdout, stderr = run_probe(cmd, cwd=str(cwd), env=env, timeout=request.timeout, scratch=tmp)
         except OSError as exc:
             raise ProbeError(f"cannot start {python}: {exc.strerror or exc}") from None
-        try:
-            stdout, stderr = proc.communicate(timeout=request.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
+        except ProbeTimeoutError:
             raise ProbeError(
                 f"the probe in {python} did not finish within {request.timeout:g} s "
                 "(a conftest or plugin may hang at import or collection)"
             ) from None
         if not out.is_file():
             tail = _last_lines(stderr) or _last_lines(stdout) or "no output"
-            raise ProbeError(f"the probe crashed in {python} (exit code {proc.returncode}): {tail}")
+            raise ProbeError(f"the probe crashed in {python} (exit code {code}): {tail}")
         try:
             return load_snapshot(out)
         except SnapshotError as exc:
             raise ProbeError(f"the probe in {python} wrote an unreadable snapshot: {exc}") from None
+    finally:
+        # A child that escaped the probe may still write here: never an error of ours.
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _payload(
+    request: ProbeRequest, python: str, script: str | None, out: Path, cwd: Path
+) -> dict[str, object]:
+    return {
+        "out": str(out),
+        "key": (request.key or fingerprint_key()).hex(),
+        "invocation": request.invocation,
+        "pytest_script": script,
+        "pytest_args": list(request.pytest_args),
+        "source": dataclasses.asdict(request.source),
+        "project_root": str(request.project_root or cwd),
+        "command": _emulated_command(request, python, script),
+        "tool_version": __version__,
+        "brokers": request.brokers,
+    }
+
+
+def _write_request(path: Path, payload: dict[str, object]) -> None:
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        json.dump(payload, fh)
 
 
 def _emulated_command(request: ProbeRequest, python: str, script: str | None) -> list[str]:
     if request.invocation == "python-m":
         return [python, *request.python_flags, "-m", "pytest", *request.pytest_args]
     return [script or "pytest", *request.pytest_args]
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):  # pragma: no cover - races
-        proc.kill()
-    proc.communicate()
 
 
 def default_python() -> str:

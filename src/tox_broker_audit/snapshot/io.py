@@ -59,7 +59,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         raise _fail(where, "matches none of the allowed types")
     if origin is Literal:
         if value not in get_args(tp):
-            raise _fail(where, f"{value!r} is not one of {', '.join(map(repr, get_args(tp)))}")
+            raise _fail(where, f"{_shown(value)} is not one of {', '.join(map(repr, get_args(tp)))}")
         return value
     if origin is tuple:
         if not isinstance(value, list):
@@ -121,11 +121,13 @@ def snapshot_from_dict(data: Any) -> Snapshot:
         raise SnapshotError(f"not a snapshot: expected a JSON object, got {type(data).__name__}")
     schema = data.get("schema")
     if schema != SCHEMA:
-        raise SnapshotError(f"not a tox-broker-audit snapshot (schema is {schema!r}, expected {SCHEMA!r})")
+        raise SnapshotError(
+            f"not a tox-broker-audit snapshot (schema is {_shown(schema)}, expected {SCHEMA!r})"
+        )
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise SnapshotError(
-            f"unsupported snapshot schema_version {version!r}: this tox-broker-audit reads version "
+            f"unsupported snapshot schema_version {_shown(version)}: this tox-broker-audit reads version "
             f"{SCHEMA_VERSION}; re-capture it with this version or upgrade"
         )
     return _from_dict(Snapshot, data, "snapshot")
@@ -171,10 +173,30 @@ def load_snapshot(path: "Union[str, Path]") -> Snapshot:
         raise SnapshotError(
             f"{file}: not a snapshot (invalid or truncated JSON at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise SnapshotError(f"{file}: not a snapshot (JSON nested too deeply)") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise SnapshotError(f"{file}: not a snapshot ({_short(str(exc))})") from None
     try:
         return snapshot_from_dict(data)
     except SnapshotError as exc:
         raise SnapshotError(f"{file}: {exc}") from None
+    except RecursionError:
+        raise SnapshotError(f"{file}: not a valid snapshot (a value nested too deeply)") from None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` kept to one short line (a 5,000-digit integer, a huge string)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return "an integer too large to be a version"
+    try:
+        return _short(repr(value))
+    except ValueError:  # pragma: no cover - int digits limit
+        return "an unreadable value"
 
 
 def snapshot_json(snapshot: Snapshot) -> str:
@@ -184,9 +206,9 @@ def snapshot_json(snapshot: Snapshot) -> str:
 
 
 def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
-    """Write ``snapshot`` as JSON (atomically, so a crash never leaves half a file)."""
-    file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(snapshot_json(snapshot), encoding="utf-8")
-    tmp.replace(file)
+    """Write ``snapshot`` as JSON, atomically and only onto a regular file or a new path (so a
+    crash never leaves half a file, and a FIFO or device is never replaced); problems are a
+    one-line :class:`AuditError`."""
+    from tox_broker_audit._files import write_text
+
+    write_text(Path(path), snapshot_json(snapshot))

@@ -28,10 +28,10 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 def _uri(path: str) -> str:
     """An RFC 3986 URI reference: relative paths stay relative, ``/``-separated and %-encoded."""
     if path.startswith("/"):
-        return "file://" + urllib.parse.quote(path, safe="/")
+        return "file://" + urllib.parse.quote(path, safe="/", errors="surrogateescape")
     if len(path) > 2 and path[1] == ":" and path[2] == "/":  # C:/… on Windows
-        return "file:///" + urllib.parse.quote(path, safe="/:")
-    return urllib.parse.quote(path, safe="/")
+        return "file:///" + urllib.parse.quote(path, safe="/:", errors="surrogateescape")
+    return urllib.parse.quote(path, safe="/", errors="surrogateescape")
 
 
 def _location(at: _ci.Place, options: Any) -> dict[str, Any]:
