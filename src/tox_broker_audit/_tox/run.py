@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tox_broker_audit._command import PytestCommand
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = [
@@ -95,6 +96,11 @@ class AuditRun:
             if spec != AUTO:
                 raise
             self._plan_error = str(exc)
+
+    @property
+    def baseline_is_live(self) -> bool:
+        """The baseline ran here with :attr:`environ` (not a snapshot file): its values are known."""
+        return self._plan is not None and self._plan.snapshot_file is None
 
     @property
     def key(self) -> bytes:
@@ -287,8 +293,9 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     explicit = split_args(tox_env.conf["broker_audit_pytest_args"])
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
+    keep: list[ProbeRequest] = []
     captured = _audit.capture(
-        name, lambda: _take_target(run, tox_env, found, args), lambda: run.baseline_for(selection)
+        name, lambda: _take_target(run, tox_env, found, args, keep), lambda: run.baseline_for(selection)
     )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
@@ -319,6 +326,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
         facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
         outcome=outcome,
         output=output,
+        verify=_verifier(run, tox_env, (baseline, target), keep, outcome),
     )
     lines.append(
         f"broker-audit: {name}: the audit took {time.monotonic() - started:.1f} s "
@@ -329,9 +337,23 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
 
 
 def _take_target(
-    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+    run: AuditRun,
+    tox_env: ToxEnv,
+    found: PytestCommand | None,
+    args: tuple[str, ...],
+    keep: list[ProbeRequest],
 ) -> Snapshot:
-    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.capture import take_snapshot
+
+    request = _target_request(run, tox_env, found, args)
+    keep.append(request)  # the verify stage re-runs exactly this request
+    return take_snapshot(request)
+
+
+def _target_request(
+    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+) -> ProbeRequest:
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Source
 
     env_python = getattr(tox_env, "env_python", None)
@@ -346,22 +368,53 @@ def _take_target(
         # tox looks the command up on the env's PATH, as a shell would.
         script = shutil.which(found.script, path=env.get("PATH")) or found.script
     shown = " ".join(found.command) if found else f"pytest {' '.join(args)}".strip() + " (not in commands)"
-    return take_snapshot(
-        ProbeRequest(
-            python=python,
-            cwd=cwd,
-            env=env,
-            invocation=invocation,
-            pytest_args=args,
-            source=Source(
-                kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
-            ),
-            project_root=run.tox_root,
-            pytest_script=script,
-            key=run.key,
-            python_flags=found.python_flags if found else (),
-        )
+    return ProbeRequest(
+        python=python,
+        cwd=cwd,
+        env=env,
+        invocation=invocation,
+        pytest_args=args,
+        source=Source(
+            kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
+        ),
+        project_root=run.tox_root,
+        pytest_script=script,
+        key=run.key,
+        python_flags=found.python_flags if found else (),
     )
+
+
+def _verifier(
+    run: AuditRun,
+    tox_env: ToxEnv,
+    sides: tuple[Snapshot | None, Snapshot | None],
+    keep: list[ProbeRequest],
+    outcome: str,
+) -> Callable[[Report], Report] | None:
+    """The verify stage for this env (docs/tox.md): re-probes of the target's own request."""
+    mode = str(tox_env.conf["broker_audit_verify"] or getattr(run.options, "broker_audit_verify", "auto"))
+    if mode == "off" or not keep:
+        return None
+    from tox_broker_audit.verify.stage import parse_budget, verify
+
+    budget = parse_budget(str(getattr(run.options, "broker_audit_verify_budget", "") or "8/60"))
+    values = run.environ if run.baseline_is_live else None
+    baseline, target = sides
+
+    def stage(report: Report) -> Report:
+        return verify(
+            report,
+            baseline,
+            target,
+            keep[0],
+            values,
+            str(run.tox_root),
+            mode=mode,
+            budget=budget,
+            outcome=outcome,
+        )
+
+    return stage
 
 
 def not_emulated_line(env_name: str, command: Sequence[str]) -> str:

@@ -87,6 +87,12 @@ _TABLE = (
         _BROKER,
         per_run=True,
     ),
+    Code(
+        "BA701",
+        "experiment-cause",
+        "re-running the target with these differences undone gives the baseline's result (no rule names it)",
+        ("verified cause", "verified causes"),
+    ),
     Code("BA901", "probe-failed", "a snapshot could not be taken", _NOTE),
     Code("BA902", "collection-error", "pytest collection errors on one side only", _NOTE),
     Code("BA903", "rule-failed", "a diagnosis rule or the diagnosis itself failed", _NOTE),

@@ -58,6 +58,7 @@ _T0 = time.perf_counter()
 
 import _tba_dists  # noqa: E402
 import _tba_environ  # noqa: E402
+import _tba_experiment  # noqa: E402
 import _tba_imports  # noqa: E402
 import _tba_pytest  # noqa: E402
 import _tba_redact as redact  # noqa: E402
@@ -103,11 +104,13 @@ def _start_up(request: dict) -> tuple[dict, str | None, set]:
     since the probe started.
     """
     info = _tba_site.startup_info(request)
+    _tba_experiment.run_files(request)
     STATE.phase = "pytest-import"
     invocation_entry = _tba_site.invocation_entry_of(request)
     info["invocation"] = request.get("invocation", "pytest")
     if invocation_entry is not None:
         sys.path.insert(0, invocation_entry)
+    _tba_experiment.prepend(request, after_first=invocation_entry is not None)
     info["startup_path"] = list(sys.path)
     return info, invocation_entry, set(sys.modules) - _PRE_MODULES
 

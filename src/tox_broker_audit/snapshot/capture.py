@@ -51,6 +51,8 @@ class ProbeRequest:
     key: bytes | None = None  # fingerprint key; None: the user's cached key
     #: Interpreter options of the real command (``-W error``, ``-X dev``, ``-O``, ``-I``).
     python_flags: tuple[str, ...] = ()
+    #: What a verify re-probe changes inside the probe (``probe/_tba_experiment.py``).
+    experiment: Mapping[str, object] | None = None
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -148,18 +150,7 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
     with tempfile.TemporaryDirectory(prefix="tba-probe-") as tmp:
         out = Path(tmp) / "snapshot.json"
         req_file = Path(tmp) / "request.json"
-        payload = {
-            "out": str(out),
-            "key": (request.key or fingerprint_key()).hex(),
-            "invocation": request.invocation,
-            "pytest_script": script,
-            "pytest_args": list(request.pytest_args),
-            "source": dataclasses.asdict(request.source),
-            "project_root": str(request.project_root or cwd),
-            "command": _emulated_command(request, python, script),
-            "tool_version": __version__,
-            "brokers": request.brokers,
-        }
+        payload = _payload(request, python, script, out)
         fd = os.open(str(req_file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh)
@@ -193,6 +184,25 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
             return load_snapshot(out)
         except SnapshotError as exc:
             raise ProbeError(f"the probe in {python} wrote an unreadable snapshot: {exc}") from None
+
+
+def _payload(request: ProbeRequest, python: str, script: str | None, out: Path) -> dict[str, object]:
+    """The request file the probe reads (``probe/_tba_main.py``)."""
+    payload: dict[str, object] = {
+        "out": str(out),
+        "key": (request.key or fingerprint_key()).hex(),
+        "invocation": request.invocation,
+        "pytest_script": script,
+        "pytest_args": list(request.pytest_args),
+        "source": dataclasses.asdict(request.source),
+        "project_root": str(request.project_root or request.cwd),
+        "command": _emulated_command(request, python, script),
+        "tool_version": __version__,
+        "brokers": request.brokers,
+    }
+    if request.experiment:
+        payload["experiment"] = dict(request.experiment)
+    return payload
 
 
 def _emulated_command(request: ProbeRequest, python: str, script: str | None) -> list[str]:
