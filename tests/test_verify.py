@@ -277,6 +277,7 @@ def test_request_for_applies_the_intervention_to_a_copy_of_the_request() -> None
 
 def test_budget_option_values() -> None:
     assert parse_budget("8/60") == Budget(runs=8, seconds=60.0)
+    assert parse_budget("12/60") == Budget()
     assert parse_budget("3").runs == 3
     assert parse_budget("0").ddmin is False
     import pytest

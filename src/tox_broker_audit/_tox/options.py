@@ -14,7 +14,7 @@ __all__ = ["add_env_keys", "add_options", "add_verify_options"]
 
 #: ``verify.stage.MODES`` and ``DEFAULT_BUDGET`` (not imported: tox loads this on every run).
 VERIFY_MODES = ("auto", "off", "always")
-DEFAULT_BUDGET = "8/60"
+DEFAULT_BUDGET = "12/60"
 
 
 def add_options(parser: ToxParser) -> None:

@@ -397,7 +397,7 @@ def _verifier(
         return None
     from tox_broker_audit.verify.stage import parse_budget, verify
 
-    budget = parse_budget(str(getattr(run.options, "broker_audit_verify_budget", "") or "8/60"))
+    budget = parse_budget(str(getattr(run.options, "broker_audit_verify_budget", "") or "12/60"))
     values = run.environ if run.baseline_is_live else None
     baseline, target = sides
 

@@ -61,6 +61,12 @@ _TABLE = (
     Code("BA404", "conftest", "conftest files differ", _PYTEST),
     Code("BA405", "unknown-ini-option", "an ini option is unknown (its plugin is missing)", _PYTEST),
     Code("BA406", "early-import", "an app module was imported before the test suite's setup ran", _PYTEST),
+    Code(
+        "BA407",
+        "cwd-relative-file",
+        "a file opened relative to the working directory resolves elsewhere (or nowhere) under tox",
+        ("file", "files"),
+    ),
     Code("BA501", "double-import", "same file imported under two module names", _MODULE),
     Code(
         "BA502",

@@ -59,6 +59,7 @@ _T0 = time.perf_counter()
 import _tba_dists  # noqa: E402
 import _tba_environ  # noqa: E402
 import _tba_experiment  # noqa: E402
+import _tba_files  # noqa: E402
 import _tba_imports  # noqa: E402
 import _tba_pytest  # noqa: E402
 import _tba_redact as redact  # noqa: E402
@@ -89,6 +90,7 @@ def _remove_probe_dir() -> None:
 def _install_recorders(request: dict) -> None:
     """Environment, imports, dramatiq: watched from before start-up on."""
     _tba_environ.install_environ_tracer()
+    _tba_files.install(request.get("project_root") or os.getcwd())
     sys.meta_path.insert(0, _tba_imports.ImportRecorder())
     if brokers_mod is not None and request.get("brokers", True):
         try:
@@ -185,6 +187,7 @@ def _snapshot(request: dict, key: bytes, sections: dict) -> dict:
         "imports": sections["imports"],
         "brokers": sections["brokers"],
         "errors": STATE.errors,
+        "opens": _tba_files.opens_section(),
     }
 
 

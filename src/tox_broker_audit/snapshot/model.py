@@ -33,6 +33,7 @@ __all__ = [
     "EnvVar",
     "EnvWrite",
     "EnvironSection",
+    "FileOpen",
     "ImportEvent",
     "ImportsSection",
     "InterpreterSection",
@@ -411,6 +412,19 @@ class BrokersSection:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class FileOpen:
+    """A file the project opened for reading by a path relative to the working directory."""
+
+    path: str  # as the code gave it
+    resolved: str  # where it resolved from the cwd
+    exists: bool  # False: the open failed (or the code checked and fell back)
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
 class ProbeIssue:
     section: str
     message: str
@@ -430,6 +444,8 @@ class Snapshot:
     imports: ImportsSection
     brokers: BrokersSection
     errors: tuple[ProbeIssue, ...] = ()
+    #: Files opened relative to the cwd (``probe/_tba_files.py``); older snapshots have none.
+    opens: tuple[FileOpen, ...] = ()
 
 
 def emulated_command(snapshot: Snapshot) -> str:

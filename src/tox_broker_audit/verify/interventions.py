@@ -305,6 +305,7 @@ _BY_CODE: Mapping[str, tuple[str, ...]] = {
     "BA405": ("plugin",),
     "BA403": ("config", "cwd"),
     "BA404": ("cwd", "config"),
+    "BA407": ("cwd",),
     "BA501": ("invocation",),
     "BA502": ("package",),
 }

@@ -28,7 +28,7 @@ class Budget:
     """At most ``runs`` re-probes and about ``seconds`` of wall time; ``candidates`` findings
     tried first; ``ddmin``: search over all differences when no candidate explains."""
 
-    runs: int = 8
+    runs: int = 12
     seconds: float = 60.0
     candidates: int = 3
     ddmin: bool = True

@@ -26,14 +26,14 @@ __all__ = ["DEFAULT_BUDGET", "MODES", "parse_budget", "verify"]
 
 MODES = ("auto", "off", "always")
 _BUDGET = Budget()
-DEFAULT_BUDGET = "8/60"
+DEFAULT_BUDGET = "12/60"
 
 
 def parse_budget(text: str) -> Budget:
-    """``RUNS`` or ``RUNS/SECONDS`` (``8/60``); :class:`AuditError` for anything else."""
+    """``RUNS`` or ``RUNS/SECONDS`` (``12/60``); :class:`AuditError` for anything else."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d+(?:\.\d+)?)\s*s?)?\s*", text or "")
     if match is None:
-        raise AuditError(f"bad verify budget {text!r} (expected RUNS or RUNS/SECONDS, e.g. 8/60)")
+        raise AuditError(f"bad verify budget {text!r} (expected RUNS or RUNS/SECONDS, e.g. 12/60)")
     runs = int(match.group(1))
     seconds = float(match.group(2)) if match.group(2) else 60.0
     return Budget(runs=runs, seconds=seconds, ddmin=runs > 0)
