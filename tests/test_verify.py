@@ -7,8 +7,10 @@ re-probes run in tests/scenarios (real tox) and in test_verify_probe.py (the rea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from _snapshot_factory import PROJECT, make_snapshot, plugin, pth, read
@@ -17,7 +19,7 @@ from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.renderers import render
 from tox_broker_audit.renderers.json import report_to_dict
 from tox_broker_audit.snapshot.capture import ProbeRequest
-from tox_broker_audit.snapshot.model import Snapshot
+from tox_broker_audit.snapshot.model import FileOpen, Snapshot
 from tox_broker_audit.verify.interventions import Intervention, derive, keys_of
 from tox_broker_audit.verify.runner import request_for
 from tox_broker_audit.verify.search import Budget, Candidate, Result, search
@@ -153,6 +155,7 @@ def test_ddmin_finds_the_two_differences_needed_together_within_the_budget() -> 
     tight = search(good, bad, [], pool, _fake(lambda keys: needs <= keys, good, bad, []), Budget(runs=3))
     assert tight.runs <= 3
     assert tight.minimal_verdict is not None
+    assert tight.minimal_verdict.status == "inconclusive"
     assert "budget" in tight.minimal_verdict.intervention
 
 
@@ -169,7 +172,7 @@ def test_ddmin_is_inconclusive_when_even_everything_does_not_explain() -> None:
 def _verified(baseline: Snapshot, target: Snapshot, fixes: Callable[[set[tuple[str, str]]], bool], values):
     report = diagnose(baseline, target, env_name="py")
     good, bad = symptom_of(baseline, PROJECT), symptom_of(target, PROJECT)
-    request = ProbeRequest(python="python", cwd=__import__("pathlib").Path(PROJECT))
+    request = ProbeRequest(python="python", cwd=Path(PROJECT))
     return verify(report, baseline, target, request, values, PROJECT, runner=_fake(fixes, good, bad, []))
 
 
@@ -233,7 +236,7 @@ def test_a_refuted_cause_leaves_the_causes_and_ddmin_names_the_real_one() -> Non
 def test_off_and_a_passing_env_under_auto_run_nothing() -> None:
     baseline, target = _unit_tests_pair()
     report = diagnose(baseline, target, env_name="py")
-    request = ProbeRequest(python="python", cwd=__import__("pathlib").Path(PROJECT))
+    request = ProbeRequest(python="python", cwd=Path(PROJECT))
 
     def never(batch: Sequence[Intervention]) -> Sequence[Result]:
         raise AssertionError("no re-probe expected")
@@ -246,7 +249,7 @@ def test_off_and_a_passing_env_under_auto_run_nothing() -> None:
 def test_request_for_applies_the_intervention_to_a_copy_of_the_request() -> None:
     base = ProbeRequest(
         python="python",
-        cwd=__import__("pathlib").Path("/proj/tests"),
+        cwd=Path("/proj/tests"),
         env={"A": "1", "B": "2"},
         invocation="python-m",
         pytest_args=("tests",),
@@ -286,3 +289,79 @@ def test_budget_option_values() -> None:
 
     with pytest.raises(AuditError, match="RUNS or RUNS/SECONDS"):
         parse_budget("lots")
+
+
+def test_a_cause_no_intervention_undoes_is_untested_in_plain_words() -> None:
+    good, bad = Symptom(crash=None), Symptom(crash="boom")
+    outcome = search(good, bad, [Candidate("BA101-x", ())], [], _fake(lambda keys: False, good, bad, []))
+    assert outcome.verdicts["BA101-x"].status == "untested"
+    assert outcome.verdicts["BA101-x"].intervention == "no experiment for this difference"
+    assert outcome.runs == 0
+
+
+def test_xdist_workers_of_a_command() -> None:
+    from tox_broker_audit._command import xdist_workers
+
+    assert xdist_workers(["-n", "4", "tests"]) == 4
+    assert xdist_workers(["-n2"]) == 2
+    assert xdist_workers(["--numprocesses=auto"]) == 2
+    assert xdist_workers(["-n", "0"]) == 0
+    assert xdist_workers(["tests", "--", "-n", "3"]) == 0
+
+
+def test_a_baseline_only_plugin_is_loaded_from_its_top_level_package() -> None:
+    env_plugin = plugin("env", "pytest_env.plugin", prefix="/venv", distribution="pytest-env")
+    env_plugin["file"] = "/venv/lib/python3.12/site-packages/pytest_env/plugin.py"
+    baseline = make_snapshot(prefix="/venv", plugins=[env_plugin])
+    target = make_snapshot(prefix="/tox")
+    (load,) = [i for i in derive(baseline, target, {}, "py") if i.keys[0][0] == "plugin"]
+    assert load.overlay == ("/venv/lib/python3.12/site-packages/pytest_env",)
+    assert load.args == ("-p", "pytest_env.plugin")
+    assert ("plugin", "pytest-env") in load.keys
+
+
+def test_ba407_a_relative_open_that_change_dir_moves() -> None:
+    opener = {
+        "phase": "collection",
+        "file": f"{PROJECT}/app/settings.py",
+        "line": 4,
+        "module": "app.settings",
+    }
+    found = {"path": "config/broker.json", "resolved": f"{PROJECT}/config/broker.json", "exists": True}
+    baseline = make_snapshot()
+    target = make_snapshot()
+    baseline = dataclasses.replace(baseline, opens=(FileOpen(**found, **opener),))
+    target = dataclasses.replace(
+        target,
+        meta=dataclasses.replace(target.meta, cwd=f"{PROJECT}/tests"),
+        opens=(
+            FileOpen(
+                **{**found, "resolved": f"{PROJECT}/tests/config/broker.json", "exists": False}, **opener
+            ),
+        ),
+    )
+    report = diagnose(baseline, target, env_name="py")
+    (ba407,) = [f for f in report.findings if f.code == "BA407"]
+    assert ba407.subject == "config/broker.json"
+    assert ba407.severity == "error"
+    assert "it is missing there" in ba407.title
+    assert ba407.location is not None
+    assert ba407.location.path == f"{PROJECT}/app/settings.py"
+    assert keys_of("BA407", ba407.subject) == (("cwd", ""),)
+    (cwd,) = [i for i in derive(baseline, target, {}, "py") if i.keys == (("cwd", ""),)]
+    assert cwd.cwd == PROJECT
+
+
+def test_ba408_xdist_workers_under_tox_only() -> None:
+    baseline = make_snapshot()
+    target = make_snapshot(pytest={"xdist_worker": True})
+    (ba408,) = [f for f in diagnose(baseline, target, env_name="py").findings if f.code == "BA408"]
+    assert (ba408.subject, ba408.severity, ba408.group) == ("xdist", "warning", "cause")
+    (controller,) = [i for i in derive(baseline, target, {}, "py") if i.keys == (("xdist", ""),)]
+    assert request_for(ProbeRequest(python="p", cwd=Path("/")), controller, None).experiment == {
+        "skip_pth": [],
+        "run_files": [],
+        "path_prepend": [],
+        "xdist_view": "controller",
+    }
+    assert not [f for f in diagnose(target, target).findings if f.code == "BA408"]

@@ -353,6 +353,7 @@ def _take_target(
 def _target_request(
     run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
 ) -> ProbeRequest:
+    from tox_broker_audit._command import xdist_workers
     from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Source
 
@@ -381,6 +382,7 @@ def _target_request(
         pytest_script=script,
         key=run.key,
         python_flags=found.python_flags if found else (),
+        xdist_workers=xdist_workers(found.args) if found else 0,
     )
 
 

@@ -67,6 +67,12 @@ _TABLE = (
         "a file opened relative to the working directory resolves elsewhere (or nowhere) under tox",
         ("file", "files"),
     ),
+    Code(
+        "BA408",
+        "xdist-worker",
+        "the tests run in pytest-xdist workers under tox, in one process locally",
+        _PYTEST,
+    ),
     Code("BA501", "double-import", "same file imported under two module names", _MODULE),
     Code(
         "BA502",

@@ -25,6 +25,7 @@ from tox_broker_audit.diagnosis.rules import (
     pytest_config,
     reachability,
     startup,
+    workers,
 )
 
 __all__ = ["collect_renderers", "collect_rules", "default_plugin_manager", "make_plugin_manager"]
@@ -36,6 +37,7 @@ BUILTIN_RULES = (
     ("startup", startup),
     ("pytest_config", pytest_config),
     ("files", files),
+    ("workers", workers),
     ("imports", imports),
     ("failures", failures),
     ("brokers", brokers),

@@ -13,6 +13,7 @@ import os
 import sys
 
 import _tba_redact as redact
+import _tba_xdist
 from _tba_dists import canonical
 from _tba_state import STATE, module_file
 
@@ -35,7 +36,9 @@ def _parse_dash_p(args: list[str]) -> list[str]:
 class Recorder:
     """The pytest plugin the probe registers first: notes plugins in order and phase changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: dict | None = None) -> None:
+        self.request = request or {}
+        self.xdist_worker = False
         self.plugins: list[tuple[object, str, str]] = []  # (plugin, name, phase)
         self.config = None
         self.errors: list[dict] = []
@@ -49,6 +52,7 @@ class Recorder:
 
     def pytest_load_initial_conftests(self, early_config, args, parser) -> None:
         STATE.phase = "conftest"
+        self.xdist_worker = _tba_xdist.become_worker(early_config, self.request)
 
     def pytest_configure(self, config) -> None:
         STATE.phase = "configure"
@@ -88,7 +92,7 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         sys.argv = [main_file, *args]
     else:
         sys.argv = [script, *args]
-    recorder = Recorder()
+    recorder = Recorder(request)
     STATE.phase = "plugin-load"
     cache_dir = tempfile.mkdtemp(prefix="tba-pytest-cache-")
     run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
@@ -327,4 +331,5 @@ def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_b
         "collection_errors": recorder.errors,
         "collected": recorder.collected,
         "exit_code": exit_code,
+        "xdist_worker": recorder.xdist_worker,
     }

@@ -53,6 +53,8 @@ class ProbeRequest:
     python_flags: tuple[str, ...] = ()
     #: What a verify re-probe changes inside the probe (``probe/_tba_experiment.py``).
     experiment: Mapping[str, object] | None = None
+    #: Workers the real command starts with pytest-xdist (``-n 4``: 4; 0: no xdist in its arguments).
+    xdist_workers: int = 0
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -202,6 +204,8 @@ def _payload(request: ProbeRequest, python: str, script: str | None, out: Path) 
     }
     if request.experiment:
         payload["experiment"] = dict(request.experiment)
+    if request.xdist_workers:
+        payload["xdist_workers"] = request.xdist_workers
     return payload
 
 

@@ -258,6 +258,8 @@ class PytestSection:
     #: Why pytest stopped before collecting (a conftest that raised on import): the exception
     #: line it printed, redacted. ``None`` when collection ran.
     crash: Optional[str] = None
+    #: Collected as pytest-xdist worker ``gw0`` sees the run (the command runs ``-n``).
+    xdist_worker: bool = False
 
 
 @dataclasses.dataclass(**_FROZEN)

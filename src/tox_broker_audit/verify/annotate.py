@@ -45,12 +45,13 @@ def annotate(report: Report, outcome: Outcome, pool: Sequence[Intervention], env
     """``report`` with each tested finding's verification, re-ordered; BA701 for a ddmin cause."""
     verdicts = dict(outcome.verdicts)
     extra: list[Finding] = []
-    if outcome.minimal and outcome.minimal_verdict is not None:
+    minimal = outcome.minimal_verdict
+    if outcome.minimal and minimal is not None and minimal.status == "confirmed":
         owner = _owner(report.findings, outcome.minimal)
-        if owner is not None and outcome.minimal_verdict.status == "confirmed":
-            verdicts[owner.id] = outcome.minimal_verdict
+        if owner is not None:
+            verdicts[owner.id] = minimal
         else:
-            extra.append(_combination(report.findings, outcome.minimal, outcome.minimal_verdict, env_name))
+            extra.append(_combination(report.findings, outcome.minimal, minimal, env_name))
     findings = []
     for finding in report.findings:
         verdict = verdicts.get(finding.id)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from tox_broker_audit.probe._tba_redact import is_secret_name, redact_text
-from tox_broker_audit.snapshot.model import Distribution, Snapshot
+from tox_broker_audit.snapshot.model import Distribution, EnvRead, Snapshot
 
 __all__ = ["Intervention", "combine", "derive", "keys_of"]
 
@@ -32,6 +32,10 @@ _ALWAYS = frozenset({"PYTHONPATH", "PYTHONSAFEPATH", "PYTHONNOUSERSITE", "PYTEST
 #: Top-level packages the probe itself relies on: never swapped.
 _TOOLING = frozenset(
     {"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "exceptiongroup", "tomli"}
+)
+#: ``.pth`` files of the packaging tools (``site`` emulation, editable finders): never a cause to skip.
+_TOOL_PTH = frozenset(
+    {"virtualenv", "setuptools", "setuptools-develop", "editable-install", "namespace-package"}
 )
 #: ``sys.path`` entry origins that come from how the run starts (not from pytest itself).
 _PATH_ORIGINS = frozenset({"invocation", "pythonpath", "pth", "user-site", "runtime", "unknown"})
@@ -52,6 +56,7 @@ class Intervention:
     run_files: tuple[str, ...] = ()
     cwd: str | None = None
     invocation: str | None = None
+    xdist_controller: bool = False  # collect as the xdist controller, not as a worker
     #: Why it cannot be run (empty: it can).
     untestable: str = ""
 
@@ -73,6 +78,7 @@ def combine(parts: Iterable[Intervention]) -> Intervention:
             run_files=(*merged.run_files, *part.run_files),
             cwd=part.cwd or merged.cwd,
             invocation=part.invocation or merged.invocation,
+            xdist_controller=merged.xdist_controller or part.xdist_controller,
             untestable=merged.untestable or part.untestable,
         )
     return merged
@@ -89,6 +95,7 @@ def derive(
     found = (
         *_environ(baseline, target, values, env_name),
         *_invocation(baseline, target),
+        *_xdist(baseline, target),
         *_sys_path(baseline, target),
         *_config(baseline, target),
         *_plugins(baseline, target),
@@ -118,7 +125,9 @@ def _environ(
 ) -> list[Intervention]:
     mine = {v.name: v for v in baseline.environ.variables}
     theirs = {v.name: v for v in target.environ.variables}
-    read = {r.name for r in (*baseline.environ.reads, *target.environ.reads)} | _ALWAYS
+    read = (
+        {r.name for r in _meaningful_reads(baseline)} | {r.name for r in _meaningful_reads(target)} | _ALWAYS
+    )
     out = []
     for name in sorted(read - _PLUMBING):
         base, tgt = mine.get(name), theirs.get(name)
@@ -143,12 +152,33 @@ def _environ(
     return out
 
 
+def _meaningful_reads(snapshot: Snapshot) -> list[EnvRead]:
+    """Reads by code that can choose a broker: not the stdlib's, not pytest's own."""
+    stdlib = snapshot.interpreter.base_prefix.rstrip(os.sep) + os.sep
+    out = []
+    for entry in snapshot.environ.reads:
+        module = entry.module or ""
+        if module.split(".")[0] in _TOOLING or module.startswith(("xdist", "_tba")):
+            continue
+        if entry.file and entry.file.startswith(stdlib) and "site-packages" not in entry.file:
+            continue
+        out.append(entry)
+    return out
+
+
 def _invocation(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     mine, theirs = baseline.meta.invocation, target.meta.invocation
     if mine in (theirs, "pytest-run") or theirs == "pytest-run":
         return []
     shown = "`python -m pytest`" if mine == "python-m" else "the `pytest` script"
     return [Intervention(keys=(("invocation", ""),), words=f"run as {shown}", invocation=mine)]
+
+
+def _xdist(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
+    if not target.pytest.xdist_worker or baseline.pytest.xdist_worker:
+        return []
+    words = "collected in one process as the xdist controller (where a workerinput guard lets set-up run)"
+    return [Intervention(keys=(("xdist", ""),), words=words, xdist_controller=True)]
 
 
 def _sys_path(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
@@ -183,10 +213,14 @@ def _config(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     return out
 
 
-def _plugin_file(file: str | None) -> str | None:
-    if not file:
+def _top_path(module: str | None, file: str | None) -> str | None:
+    """Where the top-level package (or module) of ``module`` lives, from the file of ``module``."""
+    if not module or not file:
         return None
-    return os.path.dirname(file) if os.path.basename(file) == "__init__.py" else file
+    path = os.path.dirname(file) if os.path.basename(file) == "__init__.py" else file
+    for _ in range(module.count(".")):
+        path = os.path.dirname(path)
+    return path
 
 
 def _plugins(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
@@ -201,7 +235,7 @@ def _plugins(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     for name in sorted(set(mine) - set(theirs)):
         plugin = mine[name]
         keys = (("plugin", name), *((("plugin", plugin.distribution),) if plugin.distribution else ()))
-        where = _plugin_file(plugin.file)
+        where = _top_path(plugin.module, plugin.file)
         if not plugin.module or where is None:
             continue
         out.append(
@@ -220,6 +254,8 @@ def _startup(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     mine = {p.name: p for p in baseline.startup.pth_files}
     for pth in target.startup.pth_files:
         same = mine.get(pth.name)
+        if pth.known in _TOOL_PTH:
+            continue
         if pth.exec_lines and pth.processed and (same is None or same.exec_lines != pth.exec_lines):
             out.append(
                 Intervention(
@@ -247,7 +283,7 @@ def _packages(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     out = []
     for origin in baseline.imports.origins:
         top = origin.module
-        if "." in top or top in _TOOLING or top.startswith("_tba") or not origin.file:
+        if "." in top or top in _TOOLING or top.startswith(("_tba", "__editable__")) or not origin.file:
             continue
         other = theirs.get(top)
         if (
@@ -256,7 +292,7 @@ def _packages(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
             and origin.in_project == other.in_project
         ):
             continue
-        where = _plugin_file(origin.file)
+        where = _top_path(top, origin.file)
         if where is None or (other is not None and other.file == origin.file):
             continue
         keys = (("package", top), *((("dist", origin.distribution),) if origin.distribution else ()))
@@ -306,6 +342,7 @@ _BY_CODE: Mapping[str, tuple[str, ...]] = {
     "BA403": ("config", "cwd"),
     "BA404": ("cwd", "config"),
     "BA407": ("cwd",),
+    "BA408": ("xdist",),
     "BA501": ("invocation",),
     "BA502": ("package",),
 }
@@ -315,7 +352,7 @@ def keys_of(code: str, subject: str) -> tuple[Key, ...]:
     """The intervention keys that test a finding ``code`` about ``subject``."""
     out: list[Key] = []
     for kind in _BY_CODE.get(code, ()):
-        if kind in ("cwd", "config", "invocation"):
+        if kind in ("cwd", "config", "invocation", "xdist"):
             out.append((kind, ""))
         elif kind == "package":
             out.append((kind, subject.split(".", maxsplit=1)[0]))

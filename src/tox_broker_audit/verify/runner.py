@@ -45,11 +45,13 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
         env.pop(name, None)
     env.update(dict(intervention.env_set))
     prepend = (*((overlay_dir,) if overlay_dir else ()), *intervention.path_prepend)
-    experiment = {
+    experiment: dict[str, object] = {
         "skip_pth": list(intervention.skip_pth),
         "run_files": list(intervention.run_files),
         "path_prepend": list(prepend),
     }
+    if intervention.xdist_controller:
+        experiment["xdist_view"] = "controller"
     invocation = intervention.invocation or request.invocation
     return dataclasses.replace(
         request,

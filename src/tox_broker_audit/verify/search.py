@@ -132,7 +132,9 @@ def _unique(items: Iterable[Intervention]) -> list[Intervention]:
 
 
 def _untested(candidate: Candidate, why: str) -> Verdict:
-    words = " or ".join(i.words for i in candidate.interventions) or why
+    if not candidate.interventions:
+        return Verdict("untested", why)
+    words = " or ".join(i.words for i in candidate.interventions)
     reasons = [i.untestable for i in candidate.interventions if i.untestable]
     return Verdict("untested", f"{words} ({reasons[0] if reasons else why})")
 
@@ -203,7 +205,7 @@ def _ddmin(session: _Session, items: list[Intervention]) -> tuple[tuple[Interven
     result = session.cache.get(frozenset(combine(current).keys))
     words = combine(current).words + (" (not minimal: the budget ran out)" if exhausted else "")
     return tuple(current), Verdict(
-        "confirmed",
+        "inconclusive" if exhausted else "confirmed",
         words,
         session.runs - runs_before,
         round(session.clock() - started, 2),
