@@ -51,6 +51,8 @@ class Intervention:
     env_unset: tuple[str, ...] = ()
     path_prepend: tuple[str, ...] = ()
     overlay: tuple[str, ...] = ()  # baseline files/packages linked into a directory put first
+    #: Also linked there when they exist and are pure Python (a plugin's likely dependencies).
+    overlay_extra: tuple[str, ...] = ()
     args: tuple[str, ...] = ()  # pytest arguments put before the env's own
     skip_pth: tuple[str, ...] = ()
     run_files: tuple[str, ...] = ()
@@ -73,6 +75,7 @@ def combine(parts: Iterable[Intervention]) -> Intervention:
             env_unset=(*merged.env_unset, *part.env_unset),
             path_prepend=(*merged.path_prepend, *part.path_prepend),
             overlay=(*merged.overlay, *part.overlay),
+            overlay_extra=(*merged.overlay_extra, *part.overlay_extra),
             args=(*merged.args, *part.args),
             skip_pth=(*merged.skip_pth, *part.skip_pth),
             run_files=(*merged.run_files, *part.run_files),
@@ -243,10 +246,24 @@ def _plugins(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
                 keys=keys,
                 words=f"with the baseline's plugin {plugin.distribution or name} (`-p {plugin.module}`)",
                 overlay=(where,),
+                overlay_extra=_baseline_only_tops(baseline, target),
                 args=("-p", plugin.module),
             )
         )
     return out
+
+
+def _baseline_only_tops(baseline: Snapshot, target: Snapshot) -> tuple[str, ...]:
+    """Top-level packages of distributions only the baseline has: a plugin's dependencies
+    (pytest-env needs python-dotenv) are among them."""
+    theirs = {d.name for d in target.distributions}
+    return tuple(
+        os.path.join(d.location, top)
+        for d in baseline.distributions
+        if d.name not in theirs and not d.editable
+        for top in d.top_level
+        if top and not top.startswith("_")
+    )
 
 
 def _startup(baseline: Snapshot, target: Snapshot) -> list[Intervention]:

@@ -64,20 +64,28 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
     )
 
 
-def _link_overlay(paths: Sequence[str], into: str) -> None:
+def _link_overlay(paths: Sequence[str], extra: Sequence[str], into: str) -> None:
     for path in paths:
         if not pure_python(path):
             raise AuditError(f"{path} is not pure Python")
-        link = os.path.join(into, os.path.basename(path.rstrip(os.sep)))
-        if not os.path.lexists(link):
-            os.symlink(path, link)
+        _link(path, into)
+    for path in extra:
+        for candidate in (path, path + ".py"):
+            if pure_python(candidate):
+                _link(candidate, into)
+
+
+def _link(path: str, into: str) -> None:
+    link = os.path.join(into, os.path.basename(path.rstrip(os.sep)))
+    if not os.path.lexists(link):
+        os.symlink(path, link)
 
 
 def _one(request: ProbeRequest, intervention: Intervention, root: str) -> Result:
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="tba-verify-") as overlay:
-            _link_overlay(intervention.overlay, overlay)
+            _link_overlay(intervention.overlay, intervention.overlay_extra, overlay)
             snapshot = take_snapshot(
                 request_for(request, intervention, overlay if intervention.overlay else None)
             )
