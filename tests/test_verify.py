@@ -365,3 +365,13 @@ def test_ba408_xdist_workers_under_tox_only() -> None:
         "xdist_view": "controller",
     }
     assert not [f for f in diagnose(target, target).findings if f.code == "BA408"]
+
+
+def test_a_confirmed_cause_leads_the_symptom_findings_in_the_terminal() -> None:
+    baseline, target = _unit_tests_pair()
+    report = _verified(baseline, target, lambda keys: ("env", "UNIT_TESTS") in keys, {"UNIT_TESTS": "1"})
+    by_code = {f.code: f for f in report.findings}
+    assert {by_code["BA602"].id, by_code["BA601"].id} <= set(report.findings[0].explains)
+    assert [f.code for f in report.findings if f.root_cause] == ["BA101"]
+    text = render(report, "terminal")
+    assert text.index("UNIT_TESTS is set locally") < text.index("global broker differs")

@@ -64,7 +64,27 @@ def annotate(report: Report, outcome: Outcome, pool: Sequence[Intervention], env
         findings.append(changed)
     confirmed = [f for f in (*extra, *findings) if f.verification and f.verification.status == "confirmed"]
     rest = [f for f in findings if f not in confirmed]
-    return dataclasses.replace(report, findings=(*confirmed, *rest))
+    return dataclasses.replace(report, findings=_lead(confirmed, rest))
+
+
+#: The findings the symptom is made of: the experiment showed that they go away with the cause.
+_SYMPTOM_CODES = frozenset({"BA601", "BA602", "BA603", "BA604", "BA605", "BA902"})
+
+
+def _lead(confirmed: list[Finding], rest: list[Finding]) -> tuple[Finding, ...]:
+    """The first confirmed cause becomes the root of the symptom's findings (they are its effects)."""
+    if not confirmed:
+        return tuple(rest)
+    lead = confirmed[0]
+    effects = [f for f in rest if f.code in _SYMPTOM_CODES]
+    lead = dataclasses.replace(
+        lead,
+        root_cause=True,
+        group="cause",
+        explains=tuple(dict.fromkeys((*lead.explains, *(f.id for f in effects)))),
+    )
+    rest = [dataclasses.replace(f, root_cause=False) if f in effects else f for f in rest]
+    return (lead, *confirmed[1:], *rest)
 
 
 def _owner(findings: Sequence[Finding], minimal: Sequence[Intervention]) -> Finding | None:
