@@ -9,6 +9,7 @@ front door passes no request, and nothing is verified.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
@@ -63,6 +64,8 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
     env_name = report.env or "the env"
     pool = derive(baseline, target, values, env_name)
     candidates = candidates_for(report.findings, pool)
-    run = runner or make_runner(request, root)
+    # A re-probe that hangs must not outlast the budget (the first snapshot had the full time-out).
+    capped = dataclasses.replace(request, timeout=min(request.timeout, max(budget.seconds, 1.0)))
+    run = runner or make_runner(capped, root)
     outcome_ = search(want, have, candidates, pool, run, budget)
     return annotate(report, outcome_, pool, env_name)
