@@ -216,12 +216,23 @@ def start(core_conf: ConfigSet, state: State) -> None:
     )
     try:
         _audit.check_formats(run.formats, "--broker-audit-format")
+        _check_budget(options)
         run.plan()
     except AuditError as exc:
         raise HandledError(f"--broker-audit: {exc}") from None
     _RUNS[core_conf] = run
     if _runs_commands(options):
         run.start_baseline()
+
+
+def _check_budget(options: Parsed) -> None:
+    """A bad ``--broker-audit-verify-budget`` is a tox error at start-up, not a skipped audit."""
+    from tox_broker_audit.verify.stage import parse_budget
+
+    try:
+        parse_budget(str(getattr(options, "broker_audit_verify_budget", "") or "12/60"))
+    except AuditError as exc:
+        raise AuditError(f"--broker-audit-verify-budget: {exc}") from None
 
 
 def _config_file(state: State) -> Path | None:
