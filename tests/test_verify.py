@@ -375,3 +375,24 @@ def test_a_confirmed_cause_leads_the_symptom_findings_in_the_terminal() -> None:
     assert [f.code for f in report.findings if f.root_cause] == ["BA101"]
     text = render(report, "terminal")
     assert text.index("UNIT_TESTS is set locally") < text.index("global broker differs")
+
+
+def test_always_verifies_a_passing_env_too() -> None:
+    baseline, target = _unit_tests_pair()
+    report = diagnose(baseline, target, env_name="py")
+    good, bad = symptom_of(baseline, PROJECT), symptom_of(target, PROJECT)
+    request = ProbeRequest(python="python", cwd=Path(PROJECT))
+    run = _fake(lambda keys: ("env", "UNIT_TESTS") in keys, good, bad, [])
+    out = verify(
+        report,
+        baseline,
+        target,
+        request,
+        {"UNIT_TESTS": "1"},
+        PROJECT,
+        mode="always",
+        outcome="passed",
+        runner=run,
+    )
+    assert out.findings[0].verification is not None
+    assert out.findings[0].verification.status == "confirmed"
