@@ -146,7 +146,11 @@ def _environ(
                 Intervention(
                     keys=(("env", name),),
                     words=f"with {name} {verb} {env_name}",
-                    untestable="the baseline is a snapshot file, which stores no secret values",
+                    untestable=(
+                        "the baseline is a snapshot file, which stores no secret values"
+                        if values is None
+                        else "its local value is not in the environment tox was started with"
+                    ),
                 )
             )
             continue
