@@ -119,7 +119,7 @@ def _combination(
         title=title,
         subject=subject,
         detail=(
-            f"No rule names this cause: re-running {env_name}'s collection {' and '.join(parts)} {together}"
+            f"No single finding explains it: re-running {env_name}'s collection {' and '.join(parts)} {together}"
             f"gives the local run's result ({effect}); with any one part left out it does not."
         ),
         fix="; ".join(dict.fromkeys(fixes)),
