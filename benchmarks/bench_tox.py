@@ -8,7 +8,8 @@ a developer has it, times, best of ``--repeat``:
 * ``tox -e py`` with the env already built (the everyday re-run) and with ``-r``
   (recreate: what a CI job pays);
 * the same two with ``--broker-audit`` (baseline probe in the background, target probe,
-  diagnosis, report, artefacts).
+  diagnosis, the verify stage's re-probes with the default budget, report, artefacts), and
+  the warm run with ``--broker-audit-verify=off`` (what the verification adds).
 
 The example's tests fail under tox (that is its point), so exit codes are not checked;
 each run is verified to have produced what it should. Prints a Markdown table with the
@@ -18,6 +19,7 @@ ratios to plain tox; the numbers go into docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -54,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         tox = [sys.executable, "-m", "tox", "-e", "py"]
         cases = {
             "tox -e py (env exists)": [*tox],
+            "tox -e py --broker-audit --broker-audit-verify=off (env exists)": [
+                *tox,
+                "--broker-audit",
+                "--broker-audit-verify=off",
+            ],
             "tox -e py --broker-audit (env exists)": [*tox, "--broker-audit"],
             "tox -e py -r (recreate)": [*tox, "-r"],
             "tox -e py -r --broker-audit (recreate)": [*tox, "-r", "--broker-audit"],
@@ -65,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results[name] = min(results[name], _run(cmd, project, env))
         report = project / ".tox" / "py" / "broker-audit" / "report.json"
         assert report.is_file(), "the audited run wrote no report"
+        top = json.loads(report.read_text(encoding="utf-8"))["findings"][0]
+        print(f"top finding {top['code']} {top['subject']}: verification {top['verification']}\n")
     plain_warm = results["tox -e py (env exists)"]
     plain_fresh = results["tox -e py -r (recreate)"]
     print(f"example project, best of {args.repeat}, interleaved; Python {sys.version.split()[0]}\n")

@@ -163,6 +163,8 @@ def test_the_session_is_explained_and_artefacts_are_written(project: Path) -> No
     # Said the nox way: where it differs and what to change in the noxfile.
     assert "in nox session tests" in findings[0]["detail"]
     assert findings[0]["fix"] == 'noxfile.py: session.install("pytest-env") in the session'
+    # The verify stage re-ran the session's collection with the local pytest-env loaded.
+    assert findings[0]["verification"]["status"] == "confirmed", findings[0]["verification"]
     assert "under tox" not in out
     assert report["env"] == "tests"
     assert report["target"]["kind"] == "nox-session"  # type: ignore[index]

@@ -251,3 +251,48 @@ def test_the_baseline_collects_what_the_env_collects(tmp_path: Path) -> None:
     # the audit never reports its own footprint.
     own = [f["id"] for f in findings if "broker_audit" in f["subject"] or "broker-audit" in f["subject"]]
     assert own == []
+
+
+VERIFY_INI = """
+[tox]
+env_list = py
+
+[testenv]
+package = skip
+deps = pytest
+commands = pytest {posargs}
+"""
+
+
+def test_the_verify_stage_confirms_the_cause_and_can_be_switched_off(tmp_path: Path) -> None:
+    """A conftest needs LEDGER_DB (exported locally, not passed by tox): pytest stops before
+    collecting under tox; one re-probe with it passed in confirms the cause."""
+    project = write_tree(
+        tmp_path / "proj",
+        {
+            "tox.ini": VERIFY_INI,
+            "conftest.py": "import os\n\nDB = os.environ['LEDGER_DB']\n",
+            "test_x.py": "def test_x():\n    pass\n",
+        },
+    )
+    baseline = f"--broker-audit-baseline={sys.executable}"
+    code, out = tox(project, "--broker-audit", baseline, LEDGER_DB="ledger_test")
+    assert code != 0, out
+    top = _report(project)["findings"][0]  # type: ignore[index]
+    assert (top["code"], top["subject"]) == ("BA101", "LEDGER_DB"), out
+    assert top["verification"]["status"] == "confirmed", out
+    assert top["verification"]["intervention"] == "with LEDGER_DB=ledger_test passed into py"
+    assert top["verification"]["runs"] >= 1
+    assert "confirmed: with LEDGER_DB=ledger_test passed into py" in out
+
+    code, out = tox(
+        project, "--broker-audit", baseline, LEDGER_DB="ledger_test", TOX_BROKER_AUDIT_VERIFY="off"
+    )
+    assert code != 0, out
+    findings = _report(project)["findings"]
+    assert all(f["verification"] is None for f in findings), out  # type: ignore[union-attr]
+
+    code, out = tox(project, "--broker-audit", "--broker-audit-verify-budget=lots")
+    assert code != 0
+    assert "--broker-audit-verify-budget: bad verify budget 'lots'" in out, out
+    assert "Traceback" not in out

@@ -286,10 +286,12 @@ def finish(  # noqa: PLR0917 - the two front doors' one call site each
     facts: Callable[[], ToxFacts | None] | None = None,
     output: OutputOptions = OutputOptions(),  # frozen: a shared default is safe
     outcome: str | None = None,
+    verify: Callable[[Report], Report] | None = None,
 ) -> Report:
     """Diagnose, write the artefacts into ``out_dir`` and render ``output.formats``.
 
     ``outcome`` ("passed" | "failed"): how the audited test run ended, when known.
+    ``verify``: the verify stage (re-probes of the target), run before anything is written.
 
     ``failures`` are the BA901 findings of the sides that could not be captured; ``lines``
     collects what the front door prints (the rendered text formats included). ``facts`` is
@@ -299,9 +301,20 @@ def finish(  # noqa: PLR0917 - the two front doors' one call site each
         name, baseline, target, failures, lines, ignore=ignore, facts=facts, outcome=outcome
     )
     report = dataclasses.replace(report, outcome=outcome)
+    if verify is not None:
+        report = _verified(name, report, verify, lines)
     artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
     _render_outputs(name, report, out_dir, artefacts, lines, output)
     return report
+
+
+def _verified(name: str, report: Report, verify: Callable[[Report], Report], lines: list[str]) -> Report:
+    """The verify stage (re-probes, docs/architecture.md); a failure there is one line, never more."""
+    try:
+        return verify(report)
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        lines.append(f"broker-audit: {name}: the verification failed: {type(exc).__name__}: {exc}")
+        return report
 
 
 def _build_report(

@@ -23,6 +23,7 @@ __all__ = [
     "python_flags",
     "selection_args",
     "split_args",
+    "xdist_workers",
 ]
 
 Invocation = Literal["pytest", "python-m"]
@@ -226,6 +227,25 @@ def collection_args(args: Sequence[str]) -> tuple[str, ...]:
         out.append(arg)
         i += 1
     return tuple(out)
+
+
+def xdist_workers(args: Sequence[str]) -> int:
+    """How many pytest-xdist workers ``args`` start (``-n 4``, ``-n4``, ``--numprocesses=auto``:
+    auto counts as 2); 0 when they start none."""
+    count = 0
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        value: str | None = None
+        if arg in ("-n", "--numprocesses") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--numprocesses="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-n") and len(arg) > 2 and not arg.startswith("--"):
+            value = arg[2:].lstrip("=")
+        if value is not None:
+            count = int(value) if value.isdigit() else 2
+    return count
 
 
 def split_args(values: Iterable[str]) -> tuple[str, ...]:

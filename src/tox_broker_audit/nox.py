@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import nox
 
-    from tox_broker_audit._audit import OutputOptions
+    from tox_broker_audit._audit import Captured, OutputOptions
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["audit"]
@@ -44,6 +45,7 @@ def audit(
     ignore: Sequence[str] = (),
     invocation: str = "pytest",
     verbose: bool = False,
+    verify: str = "auto",
 ) -> Report | None:
     """Audit this session's environment against the local one; return the report.
 
@@ -51,9 +53,8 @@ def audit(
     then ``python3`` on ``PATH``; never a nox or tox env), a Python, a venv directory or a
     snapshot file. ``formats``: as ``--broker-audit-format`` (the CI's annotation format is
     added). ``fail_on``: ``never`` | ``error`` | ``warning`` — ``session.error`` when a
-    finding is at or above it. ``pytest_args``: the arguments of your pytest run (e.g.
-    ``session.posargs``); run-only options such as ``-n``/``--cov`` are dropped.
-    ``invocation``: ``pytest`` (the console script) or ``python-m`` (``python -m pytest``).
+    finding is at or above it. ``pytest_args``: your pytest run's arguments (``session.posargs``;
+    ``-n``, ``--cov`` and such are dropped). ``invocation``, ``verify``: see docs/nox.md.
 
     A snapshot that cannot be taken is a BA901 finding and one warning, never an exception;
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
@@ -64,9 +65,9 @@ def audit(
 
     environ = dict(os.environ)
     try:
-        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, invocation)
-    except AuditError as exc:
-        session.error(f"broker-audit: {exc}")  # raises: the session ends here
+        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, (invocation, verify))
+    except AuditError as exc:  # session.error raises: the session ends here
+        session.error(f"broker-audit: {exc}")
     output = _audit.OutputOptions(
         formats=chosen,
         verbose=verbose,
@@ -83,6 +84,7 @@ def audit(
             args=tuple(pytest_args or ()),
             ignore=tuple(ignore),
             invocation=invocation,
+            verify=verify,
         )
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run (docs/architecture.md)
         session.warn(
@@ -101,7 +103,7 @@ def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
     baseline: str | os.PathLike[str],
     formats: Sequence[str],
     fail_on: str,
-    invocation: str,
+    modes: tuple[str, str],
 ) -> tuple[tuple[str, ...], BaselinePlan | None, str]:
     """audit()'s arguments, validated: the formats, the baseline plan (or why there is none).
     A bad value is an :class:`AuditError` naming the keyword."""
@@ -110,8 +112,11 @@ def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
 
     if fail_on not in _audit.FAIL_ON:
         raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
+    invocation, verify = modes
     if invocation not in _INVOCATIONS:
         raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
+    if verify not in ("auto", "off", "always"):
+        raise AuditError(f"verify={verify!r} (choose from auto, off, always)")
     chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
     _audit.check_formats(chosen, "format")
     plan, plan_error = _plan(session, os.fspath(baseline), environ)
@@ -150,6 +155,7 @@ def _run(
     args: tuple[str, ...],
     ignore: tuple[str, ...],
     invocation: str,
+    verify: str = "auto",
 ) -> Report:
     from tox_broker_audit import _audit
     from tox_broker_audit._command import collection_args, selection_args
@@ -160,6 +166,7 @@ def _run(
     _audit.reset_dir(out_dir)
     key = fingerprint_key()
     root = _project_root(session)
+    keep: list[ProbeRequest] = []  # the target's request, for the verify stage's re-probes
     # The baseline probe runs while the target probe runs (two interpreters, no shared state).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
         collect = collection_args(args)
@@ -169,7 +176,7 @@ def _run(
         )
         captured = _audit.capture(
             name,
-            lambda: _take_target(session, environ, collect, invocation, root, key),
+            lambda: _take_target(session, environ, collect, invocation, root, key, keep),
             pending.result,
             target_words="the session's env",
         )
@@ -186,6 +193,7 @@ def _run(
         lines,
         ignore=ignore,
         output=output,
+        verify=_verifier(verify, captured, keep, environ if plan and not plan.snapshot_file else None, root),
     )
     from tox_broker_audit._job_summary import publish
 
@@ -205,12 +213,13 @@ def _take_target(  # noqa: PLR0917 - one private call site
     invocation: str,
     root: Path,
     key: bytes,
+    keep: list[ProbeRequest],
 ) -> Snapshot:
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.model import Source
 
     shown = "python -m pytest" if invocation == "python-m" else "pytest"
-    return take_snapshot(
+    keep.append(
         ProbeRequest(
             python=_session_python(session),
             cwd=Path.cwd(),  # session.run() runs commands here (nox starts in the noxfile's dir)
@@ -226,6 +235,21 @@ def _take_target(  # noqa: PLR0917 - one private call site
             key=key,
         )
     )
+    return take_snapshot(keep[-1])
+
+
+def _verifier(
+    mode: str, captured: Captured, keep: list[ProbeRequest], values: dict[str, str] | None, root: Path
+) -> Callable[[Report], Report] | None:
+    """The verify stage for this session (docs/nox.md): re-probes of the target's own request."""
+    if mode == "off" or not keep:
+        return None
+    from tox_broker_audit.verify.stage import verify
+
+    def stage(report: Report) -> Report:
+        return verify(report, captured.baseline, captured.target, keep[0], values, str(root), mode=mode)
+
+    return stage
 
 
 def _command_environment(session: nox.Session, environ: dict[str, str]) -> dict[str, str]:

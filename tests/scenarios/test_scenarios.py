@@ -4,8 +4,9 @@ For every ``tests/scenarios/<name>/scenario.toml`` the test copies ``project/`` 
 directory, builds the local venv as the developer would (``local.install``, ``local/`` files,
 an activated venv or a project ``.venv``), checks that plain pytest passes there, runs real
 ``tox --broker-audit`` with the developer's shell and checks that tox fails and that the top
-finding of ``report.json`` names the expected code and subject. A green scenario
-(``tox_fails = false``) must pass under tox with no finding at warning or above.
+finding of ``report.json`` names the expected code and subject and is ``confirmed`` by the verify
+stage (``expect.verification`` says otherwise). A green scenario (``tox_fails = false``) must
+pass under tox with no finding at warning or above and run no experiment.
 """
 
 from __future__ import annotations
@@ -129,6 +130,11 @@ def _summary(report: Mapping[str, Any], limit: int = 6) -> str:
     return "\n".join(rows)
 
 
+def _verified(report: Mapping[str, Any], limit: int = 6) -> str:
+    rows = [f"{f['code']} {f['subject']!r}: {f['verification']}" for f in report["findings"][:limit]]
+    return "\n".join(rows)
+
+
 @pytest.mark.parametrize("scenario", _params())
 def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if scenario.tox_fails and _broker_port_open():
@@ -168,6 +174,8 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
         assert proc.returncode == 0, f"a green scenario must pass under tox:\n{output}"
         loud = [f for f in report["findings"] if f["severity"] in ("warning", "error")]
         assert not loud, f"a green env gets no finding at warning or above:\n{_summary(report, 20)}"
+        checked = [f["code"] for f in report["findings"] if f["verification"] is not None]
+        assert checked == [], f"a green env runs no experiment: {checked}"
         return
     assert proc.returncode != 0, f"tox was expected to fail:\n{output}"
     assert report["findings"], f"no finding at all; tox said:\n{output}"
@@ -175,3 +183,10 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
     expected = (scenario.expect["code"], scenario.expect["subject"].format(project=project))
     if (top["code"], top["subject"]) != expected:
         raise TopFindingMismatch(f"expected top finding {expected}, got:\n{_summary(report)}")
+    # The verify stage re-ran the env with the cause undone and saw the local run's result.
+    status = (top["verification"] or {}).get("status")
+    wanted = scenario.expect.get("verification", "confirmed")
+    said = "\n".join(line for line in proc.stdout.splitlines() if line.startswith("broker-audit:"))
+    assert status == wanted, (
+        f"top finding {status or 'unverified'}, expected {wanted}:\n{_verified(report)}\n{said}"
+    )

@@ -10,7 +10,11 @@ if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
     from tox.config.sets import ConfigSet, EnvConfigSet
 
-__all__ = ["add_core_keys", "add_env_keys", "add_options"]
+__all__ = ["add_core_keys", "add_env_keys", "add_options", "add_verify_options"]
+
+#: ``verify.stage.MODES`` and ``DEFAULT_BUDGET`` (not imported: tox loads this on every run).
+VERIFY_MODES = ("auto", "off", "always")
+DEFAULT_BUDGET = "12/60"
 
 
 def add_options(parser: ToxParser) -> None:
@@ -66,6 +70,27 @@ def add_options(parser: ToxParser) -> None:
         metavar="PATH",
         help="also write the baseline snapshot to PATH (e.g. to commit it for CI drift checks)",
     )
+    add_verify_options(parser)
+
+
+def add_verify_options(parser: ToxParser) -> None:
+    """``--broker-audit-verify`` and its budget (docs/tox.md); ``TOX_BROKER_AUDIT_VERIFY`` too."""
+    parser.add_argument(
+        "--broker-audit-verify",
+        choices=VERIFY_MODES,
+        default="auto",
+        dest="broker_audit_verify",
+        help="re-run the env's collection with each top cause undone to confirm it (auto: when the env "
+        "failed and the two runs differ in brokers or errors; always; off)",
+    )
+    parser.add_argument(
+        "--broker-audit-verify-budget",
+        default=DEFAULT_BUDGET,
+        dest="broker_audit_verify_budget",
+        metavar="RUNS[/SECONDS]",
+        help=f"at most RUNS re-probes and about SECONDS per env for the verification "
+        f"(default {DEFAULT_BUDGET})",
+    )
 
 
 def add_env_keys(env_conf: EnvConfigSet) -> None:
@@ -81,6 +106,12 @@ def add_env_keys(env_conf: EnvConfigSet) -> None:
         of_type=list[str],
         default=[],
         desc="tox-broker-audit: pytest arguments for the collection run when commands do not show them",
+    )
+    env_conf.add_config(
+        keys=["broker_audit_verify"],
+        of_type=str,
+        default="",
+        desc="tox-broker-audit: auto, off or always for this env (default: --broker-audit-verify)",
     )
 
 

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tox_broker_audit._command import PytestCommand
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = [
@@ -108,6 +109,11 @@ class AuditRun:
             if spec != AUTO:
                 raise
             self._plan_error = str(exc)
+
+    @property
+    def baseline_is_live(self) -> bool:
+        """The baseline ran here with :attr:`environ` (not a snapshot file): its values are known."""
+        return self._plan is not None and self._plan.snapshot_file is None
 
     @property
     def key(self) -> bytes:
@@ -246,6 +252,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
     try:
         _audit.check_fail_on(run.fail_on, "--broker-audit-fail-on")
         _audit.check_formats(run.formats, "--broker-audit-format")
+        _check_budget(options)
         run.plan()
     except AuditError as exc:
         raise HandledError(f"--broker-audit: {exc}") from None
@@ -259,6 +266,16 @@ def _configured_baseline(core_conf: ConfigSet) -> str:
         return str(core_conf["broker_audit_baseline"] or "").strip()
     except Exception:  # noqa: BLE001 - the key is ours; a tox without it must still run
         return ""
+
+
+def _check_budget(options: Parsed) -> None:
+    """A bad ``--broker-audit-verify-budget`` is a tox error at start-up, not a skipped audit."""
+    from tox_broker_audit.verify.stage import parse_budget
+
+    try:
+        parse_budget(str(getattr(options, "broker_audit_verify_budget", "") or "12/60"))
+    except AuditError as exc:
+        raise AuditError(f"--broker-audit-verify-budget: {exc}") from None
 
 
 def _config_file(state: State) -> Path | None:
@@ -339,8 +356,9 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     explicit, bad_args = _explicit_args(tox_env)
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
+    keep: list[ProbeRequest] = []
     captured = _audit.capture(
-        name, lambda: _take_target(run, tox_env, found, args), lambda: run.baseline_for(selection, name)
+        name, lambda: _take_target(run, tox_env, found, args, keep), lambda: run.baseline_for(selection, name)
     )
     target, baseline = captured.target, captured.baseline
     failures, lines = list(captured.failures), list(captured.lines)
@@ -370,6 +388,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
         facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
         outcome=outcome,
         output=output,
+        verify=_verifier(run, tox_env, (baseline, target), keep, outcome),
     )
     from tox_broker_audit._job_summary import publish
 
@@ -393,9 +412,24 @@ def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
 
 
 def _take_target(
-    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+    run: AuditRun,
+    tox_env: ToxEnv,
+    found: PytestCommand | None,
+    args: tuple[str, ...],
+    keep: list[ProbeRequest],
 ) -> Snapshot:
-    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.capture import take_snapshot
+
+    request = _target_request(run, tox_env, found, args)
+    keep.append(request)  # the verify stage re-runs exactly this request
+    return take_snapshot(request)
+
+
+def _target_request(
+    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+) -> ProbeRequest:
+    from tox_broker_audit._command import xdist_workers
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Source
 
     env_python = getattr(tox_env, "env_python", None)
@@ -410,22 +444,54 @@ def _take_target(
         # tox looks the command up on the env's PATH, as a shell would.
         script = shutil.which(found.script, path=env.get("PATH")) or found.script
     shown = " ".join(found.command) if found else f"pytest {' '.join(args)}".strip() + " (not in commands)"
-    return take_snapshot(
-        ProbeRequest(
-            python=python,
-            cwd=cwd,
-            env=env,
-            invocation=invocation,
-            pytest_args=args,
-            source=Source(
-                kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
-            ),
-            project_root=run.tox_root,
-            pytest_script=script,
-            key=run.key,
-            python_flags=found.python_flags if found else (),
-        )
+    return ProbeRequest(
+        python=python,
+        cwd=cwd,
+        env=env,
+        invocation=invocation,
+        pytest_args=args,
+        source=Source(
+            kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
+        ),
+        project_root=run.tox_root,
+        pytest_script=script,
+        key=run.key,
+        python_flags=found.python_flags if found else (),
+        xdist_workers=xdist_workers(found.args) if found else 0,
     )
+
+
+def _verifier(
+    run: AuditRun,
+    tox_env: ToxEnv,
+    sides: tuple[Snapshot | None, Snapshot | None],
+    keep: list[ProbeRequest],
+    outcome: str,
+) -> Callable[[Report], Report] | None:
+    """The verify stage for this env (docs/tox.md): re-probes of the target's own request."""
+    mode = str(tox_env.conf["broker_audit_verify"] or getattr(run.options, "broker_audit_verify", "auto"))
+    if mode == "off" or not keep:
+        return None
+    from tox_broker_audit.verify.stage import parse_budget, verify
+
+    budget = parse_budget(str(getattr(run.options, "broker_audit_verify_budget", "") or "12/60"))
+    values = run.environ if run.baseline_is_live else None
+    baseline, target = sides
+
+    def stage(report: Report) -> Report:
+        return verify(
+            report,
+            baseline,
+            target,
+            keep[0],
+            values,
+            str(run.tox_root),
+            mode=mode,
+            budget=budget,
+            outcome=outcome,
+        )
+
+    return stage
 
 
 def not_emulated_line(env_name: str, command: Sequence[str]) -> str:

@@ -61,6 +61,18 @@ _TABLE = (
     Code("BA404", "conftest", "conftest files differ", _PYTEST),
     Code("BA405", "unknown-ini-option", "an ini option is unknown (its plugin is missing)", _PYTEST),
     Code("BA406", "early-import", "an app module was imported before the test suite's setup ran", _PYTEST),
+    Code(
+        "BA407",
+        "cwd-relative-file",
+        "a file opened relative to the working directory resolves elsewhere (or nowhere) under tox",
+        ("file", "files"),
+    ),
+    Code(
+        "BA408",
+        "xdist-worker",
+        "the tests run in pytest-xdist workers under tox, in one process locally",
+        _PYTEST,
+    ),
     Code("BA501", "double-import", "same file imported under two module names", _MODULE),
     Code(
         "BA502",
@@ -86,6 +98,12 @@ _TABLE = (
         "dramatiq created its implicit default broker",
         _BROKER,
         per_run=True,
+    ),
+    Code(
+        "BA701",
+        "experiment-cause",
+        "re-running the target with these differences undone gives the baseline's result (no rule names it)",
+        ("verified cause", "verified causes"),
     ),
     Code("BA901", "probe-failed", "a snapshot could not be taken", _NOTE),
     Code("BA902", "collection-error", "pytest collection errors on one side only", _NOTE),

@@ -28,6 +28,8 @@ __all__ = [
     "Report",
     "Severity",
     "ToxFacts",
+    "Verification",
+    "VerificationStatus",
 ]
 
 REPORT_SCHEMA = "tox-broker-audit/report"
@@ -74,6 +76,22 @@ class Fix:
     value: str = ""
 
 
+#: What re-running the target with the finding's difference undone showed (docs/findings.md).
+VerificationStatus = Literal["confirmed", "refuted", "untested", "inconclusive"]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Verification:
+    """The experiment behind a finding: ``intervention`` in words, ``runs`` re-probes, ``seconds``;
+    ``effect``: what the target's run looked like with it (``send_welcome binds to StubBroker``)."""
+
+    status: VerificationStatus
+    intervention: str
+    runs: int = 0
+    seconds: float = 0.0
+    effect: str = ""
+
+
 @dataclasses.dataclass(**_FROZEN)
 class Finding:
     """One explained difference. ``code``/``slug`` are stable public identifiers (:mod:`.codes`).
@@ -99,6 +117,7 @@ class Finding:
     score: float = 0.0
     group: Group = "other"
     change: Fix | None = None
+    verification: Verification | None = None
 
 
 @dataclasses.dataclass(**_FROZEN)

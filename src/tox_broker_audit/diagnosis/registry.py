@@ -19,11 +19,13 @@ from tox_broker_audit.diagnosis.rules import (
     brokers,
     environ,
     failures,
+    files,
     imports,
     packages,
     pytest_config,
     reachability,
     startup,
+    workers,
 )
 
 __all__ = ["collect_renderers", "collect_rules", "default_plugin_manager", "make_plugin_manager"]
@@ -34,6 +36,8 @@ BUILTIN_RULES = (
     ("packages", packages),
     ("startup", startup),
     ("pytest_config", pytest_config),
+    ("files", files),
+    ("workers", workers),
     ("imports", imports),
     ("failures", failures),
     ("brokers", brokers),

@@ -58,6 +58,8 @@ _T0 = time.perf_counter()
 
 import _tba_dists  # noqa: E402
 import _tba_environ  # noqa: E402
+import _tba_experiment  # noqa: E402
+import _tba_files  # noqa: E402
 import _tba_imports  # noqa: E402
 import _tba_nowrite  # noqa: E402
 import _tba_pytest  # noqa: E402
@@ -91,6 +93,7 @@ def _remove_probe_dir() -> None:
 def _install_recorders(request: dict) -> None:
     """Environment, imports, dramatiq: watched from before start-up on."""
     _tba_environ.install_environ_tracer()
+    _tba_files.install(request.get("project_root") or os.getcwd())
     sys.meta_path.insert(0, _tba_imports.ImportRecorder())
     if brokers_mod is not None and request.get("brokers", True):
         try:
@@ -106,11 +109,13 @@ def _start_up(request: dict) -> tuple[dict, str | None, set]:
     since the probe started.
     """
     info = _tba_site.startup_info(request)
+    _tba_experiment.run_files(request)
     STATE.phase = "pytest-import"
     invocation_entry = _tba_site.invocation_entry_of(request)
     info["invocation"] = request.get("invocation", "pytest")
     if invocation_entry is not None:
         sys.path.insert(0, invocation_entry)
+    _tba_experiment.prepend(request, after_first=invocation_entry is not None)
     info["startup_path"] = list(sys.path)
     return info, invocation_entry, set(sys.modules) - _PRE_MODULES
 
@@ -193,6 +198,7 @@ def _snapshot(request: dict, key: bytes, sections: dict) -> dict:
         "imports": sections["imports"],
         "brokers": sections["brokers"],
         "errors": STATE.errors,
+        "opens": _tba_files.opens_section(),
     }
 
 

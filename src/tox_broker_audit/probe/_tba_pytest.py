@@ -14,6 +14,7 @@ import sys
 
 import _tba_nowrite
 import _tba_redact as redact
+import _tba_xdist
 from _tba_dists import canonical
 from _tba_state import STATE, module_file
 
@@ -44,7 +45,9 @@ class Recorder:
     """The pytest plugin the probe registers first: notes plugins in order and phase changes,
     and keeps pytest's argument list free of output options (:mod:`_tba_nowrite`)."""
 
-    def __init__(self, scrubber=None) -> None:
+    def __init__(self, scrubber=None, request: dict | None = None) -> None:
+        self.request = request or {}
+        self.xdist_worker = False
         self.plugins: list[tuple[object, str, str]] = []  # (plugin, name, phase)
         self.config = None
         self.errors: list[dict] = []
@@ -67,6 +70,7 @@ class Recorder:
         if self.scrubber is not None:
             self.scrubber.apply(args)
         STATE.phase = "conftest"
+        self.xdist_worker = _tba_xdist.become_worker(early_config, self.request)
 
     def pytest_configure(self, config) -> None:
         STATE.phase = "configure"
@@ -112,7 +116,7 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     # pytest parses this very list, with addopts and PYTEST_ADDOPTS put in front of it: the
     # recorder takes the output options out of it as the plugins that know them register.
     run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
-    recorder = Recorder(_tba_nowrite.ArgScrubber(run_args, work))
+    recorder = Recorder(_tba_nowrite.ArgScrubber(run_args, work), request)
     exit_code = None
     raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
     said = _Tee()
@@ -352,4 +356,5 @@ def _pytest_section(pytest, recorder: Recorder, request: dict, exit_code, dist_b
         "collection_errors": recorder.errors,
         "collected": recorder.collected,
         "exit_code": exit_code,
+        "xdist_worker": recorder.xdist_worker,
     }

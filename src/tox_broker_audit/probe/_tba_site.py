@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
+import _tba_experiment
 import _tba_redact as redact
 from _tba_state import OWN_MODULES, STATE, module_file
 
@@ -87,8 +88,9 @@ class _SiteRecorder:
     """Stands in for ``site.addpackage``, ``execsitecustomize`` and ``execusercustomize`` while
     ``site.main()`` runs: calls the originals and notes what each step did."""
 
-    def __init__(self, site) -> None:
+    def __init__(self, site, skip: frozenset = frozenset()) -> None:
         self.site = site
+        self.skip = skip  # .pth files whose exec lines an experiment skips (_tba_experiment)
         self.pth_records: list[dict] = []
         self.customize: dict = {}
         self.added_by: dict = {}
@@ -118,6 +120,8 @@ class _SiteRecorder:
         before_modules = set(sys.modules)
         STATE.startup_origin = fullname
         try:
+            if name in self.skip:
+                return _tba_experiment.paths_only(sitedir, name, known_paths)
             return self.original_addpackage(sitedir, name, known_paths)
         finally:
             STATE.startup_origin = None
@@ -194,11 +198,11 @@ def _find_customize_file(module_name: str) -> str | None:
     return os.path.abspath(spec.origin) if spec is not None and spec.origin else None
 
 
-def _run_site(info: dict) -> None:
+def _run_site(info: dict, skip: frozenset) -> None:
     """Run ``site.main()`` as start-up would, recording what every step did."""
     import site
 
-    recorder = _SiteRecorder(site)
+    recorder = _SiteRecorder(site, skip)
     before_site = list(sys.path)
     recorder.install()
     try:
@@ -220,7 +224,7 @@ def startup_info(request: dict) -> dict:
     """What start-up did: ``site`` run by us, unless the real command starts without it."""
     info: dict = {}
     if not request.get("no_site"):
-        _run_site(info)
+        _run_site(info, _tba_experiment.skipped_pth(request))
     else:
         info.update(
             pth=[],

@@ -49,6 +49,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "explains": list(finding.explains),
         "group": finding.group,
         "score": finding.score,
+        "verification": finding.verification,
     }
     result: dict[str, Any] = jsonable(data)
     return result

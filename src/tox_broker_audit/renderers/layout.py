@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tox_broker_audit.diagnosis.codes import category_of
 from tox_broker_audit.diagnosis.model import Finding, Report
 
-__all__ = ["Layout", "category", "layout"]
+__all__ = ["Layout", "category", "layout", "verification_line"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,3 +75,18 @@ def count_words(findings: Sequence[Finding]) -> str:
         key = category(f)
         counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{n} {one if n == 1 else many}" for (one, many), n in counts.items())
+
+
+def verification_line(finding: Finding) -> str | None:
+    """``confirmed: with UNIT_TESTS=1 passed into py, send_welcome binds to StubBroker (1 re-probe,
+    0.4 s)``; None for a finding no experiment was about."""
+    check = finding.verification
+    if check is None:
+        return None
+    effect = f", {check.effect}" if check.effect and check.status in ("confirmed", "refuted") else ""
+    if check.status == "refuted":
+        effect = f"; still {check.effect}" if check.effect else ""
+    cost = ""
+    if check.runs:
+        cost = f" ({check.runs} re-probe{'s' if check.runs != 1 else ''}, {check.seconds:.1f} s)"
+    return f"{check.status}: {check.intervention}{effect}{cost}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.renderers.layout import layout
+from tox_broker_audit.renderers.layout import layout, verification_line
 
 __all__ = ["MarkdownRenderer", "escape_cell"]
 
@@ -38,6 +38,10 @@ def _block(f: Finding, lines: list[str], heading: str) -> None:
     if f.location is not None:
         location = f" — at {_code(f.location.path + (':' + str(f.location.line) if f.location.line else ''))}"
     lines.append(f"**Fix:** {escape_cell(f.fix)}{location}")
+    check = verification_line(f)
+    if check is not None:
+        lines.append("")
+        lines.append(f"**Verification:** {escape_cell(check)}")
     lines.append("")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.renderers.layout import Layout, count_words, layout
+from tox_broker_audit.renderers.layout import Layout, count_words, layout, verification_line
 
 __all__ = ["TerminalRenderer"]
 
@@ -99,6 +99,14 @@ def _chain(out: _Out, root: Finding, effects: Sequence[Finding]) -> None:
     if len(effects) > len(shown):
         out.add(f"    {'':<8} … {len(effects) - len(shown)} more effects — -v to list")
     out.add(f"  {out.paint('fix:', 'fix')} {root.fix}")
+    _verification(out, root, "  ")
+
+
+def _verification(out: _Out, f: Finding, indent: str) -> None:
+    line = verification_line(f)
+    if line is not None:
+        style = "fix" if f.verification is not None and f.verification.status == "confirmed" else "dim"
+        out.add(f"{indent}{out.paint(line, style)}")
 
 
 def _runner(report: Report) -> str:
@@ -129,6 +137,7 @@ def _verbose(out: _Out, report: Report, lay: Layout) -> None:
                 else ""
             )
             out.add(f"      {out.paint('fix:', 'fix')} {f.fix}{loc}   id={f.id}")
+            _verification(out, f, "      ")
 
 
 class TerminalRenderer:
@@ -157,6 +166,7 @@ class TerminalRenderer:
                 if summary:
                     out.add(f"    {summary}")
                 out.add(f"  {out.paint('fix:', 'fix')} {f.fix}")
+                _verification(out, f, "  ")
                 shown += 1
             hidden = len(lay.chains) + len(lay.causes) - shown
             if hidden > 0:

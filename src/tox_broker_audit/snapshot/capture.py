@@ -50,6 +50,10 @@ class ProbeRequest:
     key: bytes | None = None  # fingerprint key; None: the user's cached key
     #: Interpreter options of the real command (``-W error``, ``-X dev``, ``-O``, ``-I``).
     python_flags: tuple[str, ...] = ()
+    #: What a verify re-probe changes inside the probe (``probe/_tba_experiment.py``).
+    experiment: Mapping[str, object] | None = None
+    #: Workers the real command starts with pytest-xdist (``-n 4``: 4; 0: no xdist in its arguments).
+    xdist_workers: int = 0
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -173,7 +177,8 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
 def _payload(
     request: ProbeRequest, python: str, script: str | None, out: Path, cwd: Path
 ) -> dict[str, object]:
-    return {
+    """The request file the probe reads (``probe/_tba_main.py``)."""
+    payload: dict[str, object] = {
         "out": str(out),
         "key": (request.key or fingerprint_key()).hex(),
         "invocation": request.invocation,
@@ -185,6 +190,11 @@ def _payload(
         "tool_version": __version__,
         "brokers": request.brokers,
     }
+    if request.experiment:
+        payload["experiment"] = dict(request.experiment)
+    if request.xdist_workers:
+        payload["xdist_workers"] = request.xdist_workers
+    return payload
 
 
 def _write_request(path: Path, payload: dict[str, object]) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "EnvVar",
     "EnvWrite",
     "EnvironSection",
+    "FileOpen",
     "ImportEvent",
     "ImportsSection",
     "InterpreterSection",
@@ -262,6 +263,8 @@ class PytestSection:
     #: Why pytest stopped before collecting (a conftest that raised on import): the exception
     #: line it printed, redacted. ``None`` when collection ran.
     crash: Optional[str] = None
+    #: Collected as pytest-xdist worker ``gw0`` sees the run (the command runs ``-n``).
+    xdist_worker: bool = False
 
 
 @dataclasses.dataclass(**_FROZEN)
@@ -420,6 +423,19 @@ class BrokersSection:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class FileOpen:
+    """A file the project opened for reading by a path relative to the working directory."""
+
+    path: str  # as the code gave it
+    resolved: str  # where it resolved from the cwd
+    exists: bool  # False: the open failed (or the code checked and fell back)
+    phase: Phase
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
 class ProbeIssue:
     section: str
     message: str
@@ -439,6 +455,8 @@ class Snapshot:
     imports: ImportsSection
     brokers: BrokersSection
     errors: tuple[ProbeIssue, ...] = ()
+    #: Files opened relative to the cwd (``probe/_tba_files.py``); older snapshots have none.
+    opens: tuple[FileOpen, ...] = ()
 
 
 def emulated_command(snapshot: Snapshot) -> str:

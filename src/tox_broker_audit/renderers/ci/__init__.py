@@ -18,6 +18,7 @@ from typing import Any
 
 from tox_broker_audit._sanitize import clean as _clean
 from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.renderers.layout import verification_line
 
 __all__ = [
     "Place",
@@ -144,6 +145,9 @@ def message(finding: Finding, report: Report, *, with_location: bool = True, sep
         parts.append(finding.detail)
     if finding.fix:
         parts.append(f"fix: {finding.fix}")
+    check = verification_line(finding)
+    if check is not None:
+        parts.append(check)
     parts.extend(f"caused by: {cause.title} [{cause.code}]" for cause in caused_by(finding, report))
     where = _where(finding)
     if with_location and where:

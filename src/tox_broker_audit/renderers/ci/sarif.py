@@ -8,6 +8,7 @@ https://docs.github.com/en/code-security/code-scanning/integrating-with-code-sca
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.parse
 from typing import Any
@@ -86,6 +87,7 @@ def _result(
             "explains": list(finding.explains),
             "group": finding.group,
             "fix": finding.fix,
+            "verification": dataclasses.asdict(finding.verification) if finding.verification else None,
         },
     }
     related = _related(finding, report, options)

@@ -1,0 +1,133 @@
+"""The verification written into the report: statuses, order, and the BA701 finding.
+
+Pure. Confirmed causes move above every unconfirmed finding; refuted ones leave the causes
+(``group`` ``other``, no longer a root cause); a cause only ddmin found becomes a BA701
+finding naming the differences it consists of, with the fixes the findings about them give.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from tox_broker_audit.diagnosis.codes import slug_of
+from tox_broker_audit.diagnosis.model import Finding, Report, Verification
+from tox_broker_audit.verify.interventions import Intervention, keys_of
+from tox_broker_audit.verify.search import Candidate, Outcome, Verdict
+from tox_broker_audit.verify.symptom import describe
+
+__all__ = ["annotate", "candidates_for", "is_candidate"]
+
+
+def is_candidate(finding: Finding) -> bool:
+    """A finding that claims a cause (not an effect, not noise)."""
+    return finding.group == "cause" and finding.severity in ("error", "warning")
+
+
+def candidates_for(findings: Sequence[Finding], pool: Sequence[Intervention]) -> list[Candidate]:
+    """Per claimed cause, in report order, the interventions that test it (maybe none)."""
+    out = []
+    for finding in findings:
+        keys = set(keys_of(finding.code, finding.subject))
+        if not keys or not is_candidate(finding):
+            continue
+        out.append(Candidate(finding.id, tuple(i for i in pool if keys & set(i.keys))))
+    return out
+
+
+def _verification(verdict: Verdict) -> Verification:
+    effect = describe(verdict.after) if verdict.after is not None else ""
+    return Verification(verdict.status, verdict.intervention, verdict.runs, verdict.seconds, effect)  # type: ignore[arg-type]
+
+
+def annotate(report: Report, outcome: Outcome, pool: Sequence[Intervention], env_name: str) -> Report:
+    """``report`` with each tested finding's verification, re-ordered; BA701 for a ddmin cause."""
+    verdicts = dict(outcome.verdicts)
+    extra: list[Finding] = []
+    minimal = outcome.minimal_verdict
+    if outcome.minimal and minimal is not None and minimal.status == "confirmed":
+        owner = _owner(report.findings, outcome.minimal)
+        if owner is not None:
+            verdicts[owner.id] = minimal
+        else:
+            extra.append(_combination(report.findings, outcome.minimal, minimal, env_name))
+    findings = []
+    for finding in report.findings:
+        verdict = verdicts.get(finding.id)
+        if verdict is None:
+            findings.append(finding)
+            continue
+        changed = dataclasses.replace(finding, verification=_verification(verdict))
+        if verdict.status == "refuted":
+            changed = dataclasses.replace(changed, group="other", root_cause=False)
+        findings.append(changed)
+    confirmed = [f for f in (*extra, *findings) if f.verification and f.verification.status == "confirmed"]
+    rest = [f for f in findings if f not in confirmed]
+    return dataclasses.replace(report, findings=_lead(confirmed, rest))
+
+
+#: The findings the symptom is made of: the experiment showed that they go away with the cause.
+_SYMPTOM_CODES = frozenset({"BA601", "BA602", "BA603", "BA604", "BA605", "BA902"})
+
+
+def _lead(confirmed: list[Finding], rest: list[Finding]) -> tuple[Finding, ...]:
+    """The first confirmed cause becomes the root of the symptom's findings (they are its effects)."""
+    if not confirmed:
+        return tuple(rest)
+    lead = confirmed[0]
+    effects = [f for f in rest if f.code in _SYMPTOM_CODES]
+    lead = dataclasses.replace(
+        lead,
+        root_cause=True,
+        group="cause",
+        explains=tuple(dict.fromkeys((*lead.explains, *(f.id for f in effects)))),
+    )
+    rest = [dataclasses.replace(f, root_cause=False) if f in effects else f for f in rest]
+    return (lead, *confirmed[1:], *rest)
+
+
+def _owner(findings: Sequence[Finding], minimal: Sequence[Intervention]) -> Finding | None:
+    """The finding whose claim is exactly the one intervention ddmin kept, if any."""
+    if len(minimal) != 1:
+        return None
+    keys = set(minimal[0].keys)
+    return next((f for f in findings if is_candidate(f) and keys & set(keys_of(f.code, f.subject))), None)
+
+
+def _combination(
+    findings: Sequence[Finding], minimal: Sequence[Intervention], verdict: Verdict, env_name: str
+) -> Finding:
+    parts = [part.words for part in minimal]
+    fixes = []
+    for part in minimal:
+        about = next((f for f in findings if set(part.keys) & set(keys_of(f.code, f.subject))), None)
+        fixes.append(about.fix if about is not None and about.fix else f"make {env_name} run {part.words}")
+    subject = "+".join(key[1] or key[0] for part in minimal for key in part.keys[:1])
+    together = "together " if len(minimal) > 1 else ""
+    effect = describe(verdict.after) if verdict.after is not None else "the baseline's symptom"
+    title = (
+        f"{env_name} behaves like the local run only {parts[0]}"
+        if len(parts) == 1
+        else f"{env_name} behaves like the local run only with {len(parts)} differences undone together: "
+        + "; ".join(parts)
+    )
+    return Finding(
+        code="BA701",
+        slug=slug_of("BA701"),
+        severity="error",
+        title=title,
+        subject=subject,
+        detail=(
+            f"No single finding explains it: re-running {env_name}'s collection "
+            f"{' and '.join(parts)} {together}"
+            f"gives the local run's result ({effect}); with any one part left out it does not."
+        ),
+        fix="; ".join(dict.fromkeys(fixes)),
+        evidence={"parts": parts},
+        root_cause=True,
+        group="cause",
+        id="BA701-" + (re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")[:60] or "combination"),
+        score=100.0,
+        verification=_verification(verdict),
+    )

@@ -1,0 +1,71 @@
+"""The verify stage: when the two symptoms differ, show which difference causes it.
+
+Called by a front door after the diagnosis, with the target's probe request (same
+interpreter, cwd, command, environment) and the environment the baseline ran with. Mode
+``off`` never runs; ``auto`` runs when the audited run failed (or its outcome is unknown);
+``always`` whenever the symptoms differ. A snapshot-file target cannot be re-run: the
+front door passes no request, and nothing is verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+from tox_broker_audit._errors import AuditError
+from tox_broker_audit.diagnosis.model import Report
+from tox_broker_audit.snapshot.capture import ProbeRequest
+from tox_broker_audit.snapshot.model import Snapshot
+from tox_broker_audit.verify.annotate import annotate, candidates_for
+from tox_broker_audit.verify.interventions import derive
+from tox_broker_audit.verify.runner import make_runner
+from tox_broker_audit.verify.search import Budget, Runner, search
+from tox_broker_audit.verify.symptom import symptom_of
+
+__all__ = ["DEFAULT_BUDGET", "MODES", "parse_budget", "verify"]
+
+MODES = ("auto", "off", "always")
+_BUDGET = Budget()
+DEFAULT_BUDGET = "12/60"
+
+
+def parse_budget(text: str) -> Budget:
+    """``RUNS`` or ``RUNS/SECONDS`` (``12/60``); :class:`AuditError` for anything else."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d+(?:\.\d+)?)\s*s?)?\s*", text or "")
+    if match is None:
+        raise AuditError(f"bad verify budget {text!r} (expected RUNS or RUNS/SECONDS, e.g. 12/60)")
+    runs = int(match.group(1))
+    seconds = float(match.group(2)) if match.group(2) else 60.0
+    return Budget(runs=runs, seconds=seconds, ddmin=runs > 0)
+
+
+def verify(  # noqa: PLR0917 - the front doors' one call site each
+    report: Report,
+    baseline: Snapshot | None,
+    target: Snapshot | None,
+    request: ProbeRequest | None,
+    values: Mapping[str, str] | None,
+    root: str,
+    *,
+    mode: str = "auto",
+    budget: Budget = _BUDGET,
+    outcome: str | None = None,
+    runner: Runner | None = None,
+) -> Report:
+    """``report`` with verification statuses (unchanged when nothing needs to run)."""
+    if mode == "off" or baseline is None or target is None or request is None or budget.runs <= 0:
+        return report
+    if mode == "auto" and outcome == "passed":
+        return report
+    want, have = symptom_of(baseline, root), symptom_of(target, root)
+    if want == have:
+        return report
+    env_name = report.env or "the env"
+    pool = derive(baseline, target, values, env_name)
+    candidates = candidates_for(report.findings, pool)
+    # A re-probe that hangs must not outlast the budget (the first snapshot had the full time-out).
+    capped = dataclasses.replace(request, timeout=min(request.timeout, max(budget.seconds, 1.0)))
+    run = runner or make_runner(capped, root)
+    outcome_ = search(want, have, candidates, pool, run, budget)
+    return annotate(report, outcome_, pool, env_name)

@@ -1,0 +1,118 @@
+"""The symptom: a comparable summary of what the user's failure depends on, from one snapshot.
+
+Computed the same way from either side: per dramatiq actor the broker it is bound to (class
+and endpoint), the global broker, whether those endpoints answer, the collection errors
+(where, exception type, redacted message) and a crash of the collection itself. Paths in
+messages are made relative to the project root and the interpreter prefix is replaced, so a
+local run and a tox env (another venv, the same checkout) compare equal when they behave
+the same. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.snapshot.model import Snapshot
+
+__all__ = ["Symptom", "describe", "symptom_of"]
+
+_EXC = re.compile(r"^(?:E\s+)?([A-Za-z_][\w.]*(?:Error|Exception|Failure|Exit|Interrupt|Warning))\b")
+
+
+@dataclasses.dataclass(frozen=True)
+class Symptom:
+    """Equal symptoms mean the two runs give the tests the same brokers and the same errors."""
+
+    #: ``(actor, broker class, endpoint)``, sorted; endpoint ``""`` for a stub.
+    actors: tuple[tuple[str, str, str], ...] = ()
+    #: ``(broker class, endpoint)`` of ``dramatiq.get_broker()`` at the end, or None.
+    global_broker: tuple[str, str] | None = None
+    #: ``(endpoint, answers)`` for every endpoint of a bound or global broker, sorted.
+    endpoints: tuple[tuple[str, bool], ...] = ()
+    #: ``(where, exception type, message)`` of every collection error, sorted.
+    errors: tuple[tuple[str, str, str], ...] = ()
+    #: The exception pytest stopped on before collecting, or None.
+    crash: str | None = None
+
+
+def _normalise(text: str, replacements: tuple[tuple[str, str], ...]) -> str:
+    out = redact_text(text)
+    for old, new in replacements:
+        if old and old != "/":
+            out = out.replace(old, new)
+    return out.strip()
+
+
+def _replacements(snapshot: Snapshot, root: str) -> tuple[tuple[str, str], ...]:
+    pairs = [(root.rstrip("/") + "/", ""), (root.rstrip("/"), "."), (snapshot.interpreter.prefix, "<prefix>")]
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+def _exception_type(message: str) -> str:
+    match = _EXC.match(message.strip())
+    return match.group(1).rsplit(".", 1)[-1] if match else ""
+
+
+def symptom_of(snapshot: Snapshot, root: str) -> Symptom:
+    """The symptom of ``snapshot``, paths relative to the project ``root``."""
+    brokers = snapshot.brokers
+    actors = tuple(sorted((a.name, a.broker_class or "", a.broker_target or "") for a in brokers.actors))
+    glob = brokers.global_broker
+    global_broker = (glob.cls, glob.target or "") if glob is not None else None
+    wanted = {target for _, _, target in actors if target}
+    if global_broker is not None and global_broker[1]:
+        wanted.add(global_broker[1])
+    answers: dict[str, bool] = {}
+    for reach in brokers.reachability:
+        if reach.target in wanted:
+            answers[reach.target] = answers.get(reach.target, False) or reach.status == "reachable"
+    replacements = _replacements(snapshot, root)
+    errors = tuple(
+        sorted(
+            (
+                _normalise(error.nodeid, replacements),
+                _exception_type(error.message),
+                _normalise(error.message, replacements),
+            )
+            for error in snapshot.pytest.collection_errors
+        )
+    )
+    crash = snapshot.pytest.crash
+    return Symptom(
+        actors=actors,
+        global_broker=global_broker,
+        endpoints=tuple(sorted(answers.items())),
+        errors=errors,
+        crash=_normalise(crash, replacements) if crash else None,
+    )
+
+
+def describe(symptom: Symptom, limit: int = 3) -> str:
+    """A short phrase for reports: ``send_welcome and record_signup bind to StubBroker``."""
+    if symptom.crash:
+        return f"pytest stops before collecting: {symptom.crash}"
+    if symptom.errors:
+        where = ", ".join(error[0] for error in symptom.errors[:limit])
+        more = f" and {len(symptom.errors) - limit} more" if len(symptom.errors) > limit else ""
+        return f"collection errors in {where}{more}"
+    if symptom.actors:
+        by_broker: dict[str, list[str]] = {}
+        for name, cls, target in symptom.actors:
+            shown = f"{cls or 'no broker'}" + (f" at {target}" if target else "")
+            by_broker.setdefault(shown, []).append(name)
+        parts = [
+            f"{_names(names, limit)} bind{'s' if len(names) == 1 else ''} to {broker}"
+            for broker, names in by_broker.items()
+        ]
+        return "; ".join(parts)
+    if symptom.global_broker is not None:
+        return f"the global broker is {symptom.global_broker[0]}"
+    return "no actor, broker or collection error"
+
+
+def _names(names: list[str], limit: int) -> str:
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    return " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
