@@ -501,3 +501,13 @@ def test_a_plugin_raising_through_pytest_main_is_recorded_as_the_crash(tmp_path:
     shot = snap(venv_uv, proj, env={**base_env(), "PYTHONPATH": str(proj)})
     assert shot.pytest.crash == "ImportError: No module named 'tests'"
     assert shot.pytest.collected == 0
+
+
+def test_a_command_without_the_terminal_plugin_still_collects(tmp_path: Path, venv_uv: Path) -> None:
+    """``pytest -p no:terminal`` (a quiet CI command): the probe's own ``-q`` belongs to the
+    terminal plugin and made the collection a usage error (exit 4, nothing collected)."""
+    proj = write_tree(tmp_path / "quiet", {"test_a.py": "def test_a(): pass\n"})
+    shot = take_snapshot(
+        ProbeRequest(python=str(venv_uv), cwd=proj, env=base_env(), pytest_args=("-p", "no:terminal"))
+    )
+    assert (shot.pytest.exit_code, shot.pytest.collected) == (0, 1)

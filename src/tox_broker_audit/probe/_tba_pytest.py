@@ -115,7 +115,9 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     cache_dir = tempfile.mkdtemp(prefix="cache-", dir=work)
     # pytest parses this very list, with addopts and PYTEST_ADDOPTS put in front of it: the
     # recorder takes the output options out of it as the plugins that know them register.
-    run_args = [*args, "--collect-only", "-q", "-o", "cache_dir=" + cache_dir]
+    # ``-q`` is the terminal plugin's option: with ``-p no:terminal`` it is a usage error.
+    quiet = [] if "no:terminal" in _parse_dash_p(list(args)) else ["-q"]
+    run_args = [*args, "--collect-only", *quiet, "-o", "cache_dir=" + cache_dir]
     recorder = Recorder(_tba_nowrite.ArgScrubber(run_args, work), request)
     exit_code = None
     raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
