@@ -100,3 +100,21 @@ def test_compare_one_real_venv_with_itself_has_no_error_or_warning(tmp_path: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(proc.stdout)
     assert data["summary"]["error"] == data["summary"]["warning"] == 0
+
+
+def test_compare_verify_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    b, t = pair(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--baseline", str(b), "--target", str(t), "--verify-budget", "lots"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "broker-audit: error: argument --verify-budget: bad verify budget 'lots' "
+        "(expected RUNS or RUNS/SECONDS, e.g. 12/60)"
+    ]
+    # A snapshot-file target has no interpreter to re-run: said when asked for, nothing verified.
+    args = ["compare", "--baseline", str(b), "--target", str(t), "--format", "json"]
+    assert main([*args, "--verify", "always", "--verify-budget", "3/10"]) == 1
+    captured = capsys.readouterr()
+    assert "the target is a snapshot file, which cannot be re-run" in captured.err
+    assert all(f["verification"] is None for f in json.loads(captured.out)["findings"])

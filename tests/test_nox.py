@@ -107,6 +107,17 @@ NOXFILE = """
         tox_broker_audit.nox.audit(session, baseline=LOCAL, fail_on="sometimes")
 
 
+    @nox.session(venv_backend="uv")
+    def nobudget(session):
+        session.install("pytest", ".")
+        tox_broker_audit.nox.audit(session, baseline=LOCAL, verify="always", verify_budget="0")
+
+
+    @nox.session(venv_backend="none")
+    def badbudget(session):
+        tox_broker_audit.nox.audit(session, baseline=LOCAL, verify_budget="lots")
+
+
     @nox.session(venv_backend="none")
     def passthrough(session):
         tox_broker_audit.nox.audit(session, baseline=BROKEN)
@@ -206,6 +217,19 @@ def test_bad_arguments_end_the_session_with_one_line(project: Path) -> None:
     code, out = nox(project, "badarg")
     assert code != 0
     assert "broker-audit: fail_on='sometimes' (choose from never, error, warning)" in out
+    assert "Traceback" not in out
+
+
+def test_the_verify_budget_keyword_bounds_the_re_probes(project: Path) -> None:
+    code, out = nox(project, "nobudget")
+    assert code == 0, out
+    findings = _report(project, "nobudget")["findings"]
+    assert isinstance(findings, list)
+    assert findings[0]["code"] == "BA401"
+    assert findings[0].get("verification") is None  # a budget of 0 re-probes: nothing re-ran
+    code, out = nox(project, "badbudget")
+    assert code != 0
+    assert "broker-audit: verify_budget='lots' (expected RUNS or RUNS/SECONDS, e.g. 12/60)" in out
     assert "Traceback" not in out
 
 

@@ -3,6 +3,7 @@ a re-probe of a real interpreter confirms a real cause (no tox: tests/scenarios 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -125,3 +126,43 @@ def test_a_real_re_probe_confirms_the_variable(env: tuple[Path, Path, Path]) -> 
     assert top.verification.status == "confirmed"
     assert top.verification.effect == "send_welcome binds to StubBroker"
     assert top.verification.runs >= 1
+
+
+def test_re_probes_skip_a_target_only_sitecustomize_and_take_the_baseline_addopts(
+    env: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Each intervention alone, applied by a real re-probe, gives the baseline's symptom."""
+    from tox_broker_audit.verify.interventions import derive
+    from tox_broker_audit.verify.runner import make_runner
+
+    project, venv, _ = env
+    custom = write_tree(tmp_path / "sc", {"sitecustomize.py": "import os\nos.environ['UNIT_TESTS'] = '0'\n"})
+    baseline = take_snapshot(_request(venv, project, project, UNIT_TESTS="1"))
+    request = _request(venv, project, project, UNIT_TESTS="1", PYTHONPATH=str(custom))
+    target = take_snapshot(request)
+    want = symptom_of(baseline, str(project))
+    assert want.actors == (("send_welcome", "StubBroker", ""),)
+    assert symptom_of(target, str(project)) != want
+    skip = next(i for i in derive(baseline, target, {}, "py") if i.skip_customize)
+    assert skip.keys == (("sitecustomize", "sitecustomize"),)
+    [(after, _)] = make_runner(request, str(project), workers=1)([skip])
+    assert after == want
+
+    # The env's command reads another ini file, without the baseline's `--noconftest`.
+    other = write_tree(
+        tmp_path / "proj", {**PROJECT, "tests/conftest.py": custom.joinpath("sitecustomize.py").read_text()}
+    )
+    (other / "pytest.ini").write_text("[pytest]\npythonpath = .\naddopts = --noconftest\n")
+    baseline = take_snapshot(_request(venv, other, other, UNIT_TESTS="1"))
+    request = dataclasses.replace(
+        _request(venv, other, other, UNIT_TESTS="1"), pytest_args=("-c", "tox-pytest.ini")
+    )
+    (other / "tox-pytest.ini").write_text(PROJECT["pytest.ini"])
+    target = take_snapshot(request)
+    want = symptom_of(baseline, str(other))
+    assert want.actors == (("send_welcome", "StubBroker", ""),)
+    assert symptom_of(target, str(other)).actors == (("send_welcome", "RabbitmqBroker", "127.0.0.1:1"),)
+    addopts = next(i for i in derive(baseline, target, {}, "py") if ("addopts", "") in i.keys)
+    assert addopts.args == ("-o", "addopts=--noconftest")
+    [(after, _)] = make_runner(request, str(other), workers=1)([addopts])
+    assert after == want

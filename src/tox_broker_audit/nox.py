@@ -46,6 +46,7 @@ def audit(
     invocation: str = "pytest",
     verbose: bool = False,
     verify: str = "auto",
+    verify_budget: str = "12/60",
 ) -> Report | None:
     """Audit this session's environment against the local one; return the report.
 
@@ -54,7 +55,7 @@ def audit(
     snapshot file. ``formats``: as ``--broker-audit-format`` (the CI's annotation format is
     added). ``fail_on``: ``never`` | ``error`` | ``warning`` — ``session.error`` when a
     finding is at or above it. ``pytest_args``: your pytest run's arguments (``session.posargs``;
-    ``-n``, ``--cov`` and such are dropped). ``invocation``, ``verify``: see docs/nox.md.
+    ``-n``, ``--cov`` dropped). ``invocation``, ``verify``, ``verify_budget``: see docs/nox.md.
 
     A snapshot that cannot be taken is a BA901 finding and one warning, never an exception;
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
@@ -63,9 +64,9 @@ def audit(
     from tox_broker_audit import _audit
     from tox_broker_audit._errors import AuditError
 
-    environ = dict(os.environ)
+    environ, modes = dict(os.environ), (invocation, verify, str(verify_budget))
     try:
-        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, (invocation, verify))
+        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, modes)
     except AuditError as exc:  # session.error raises: the session ends here
         session.error(f"broker-audit: {exc}")
     output = _audit.OutputOptions(
@@ -83,8 +84,7 @@ def audit(
             output,
             args=tuple(pytest_args or ()),
             ignore=tuple(ignore),
-            invocation=invocation,
-            verify=verify,
+            modes=modes,
         )
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run (docs/architecture.md)
         session.warn(
@@ -103,7 +103,7 @@ def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
     baseline: str | os.PathLike[str],
     formats: Sequence[str],
     fail_on: str,
-    modes: tuple[str, str],
+    modes: tuple[str, str, str],
 ) -> tuple[tuple[str, ...], BaselinePlan | None, str]:
     """audit()'s arguments, validated: the formats, the baseline plan (or why there is none).
     A bad value is an :class:`AuditError` naming the keyword."""
@@ -112,11 +112,17 @@ def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
 
     if fail_on not in _audit.FAIL_ON:
         raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
-    invocation, verify = modes
+    invocation, verify, budget = modes
     if invocation not in _INVOCATIONS:
         raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
     if verify not in ("auto", "off", "always"):
         raise AuditError(f"verify={verify!r} (choose from auto, off, always)")
+    from tox_broker_audit.verify.stage import parse_budget
+
+    try:
+        parse_budget(budget)
+    except AuditError:
+        raise AuditError(f"verify_budget={budget!r} (expected RUNS or RUNS/SECONDS, e.g. 12/60)") from None
     chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
     _audit.check_formats(chosen, "format")
     plan, plan_error = _plan(session, os.fspath(baseline), environ)
@@ -154,14 +160,13 @@ def _run(
     *,
     args: tuple[str, ...],
     ignore: tuple[str, ...],
-    invocation: str,
-    verify: str = "auto",
+    modes: tuple[str, str, str],
 ) -> Report:
     from tox_broker_audit import _audit
     from tox_broker_audit._command import collection_args, selection_args
     from tox_broker_audit.snapshot.capture import fingerprint_key
 
-    name = session.name
+    name, (invocation, verify, budget) = session.name, modes
     out_dir = _env_location(session) / _audit.ARTEFACT_DIR
     _audit.reset_dir(out_dir)
     key = fingerprint_key()
@@ -193,7 +198,9 @@ def _run(
         lines,
         ignore=ignore,
         output=output,
-        verify=_verifier(verify, captured, keep, environ if plan and not plan.snapshot_file else None, root),
+        verify=_verifier(
+            (verify, budget), captured, keep, environ if plan and not plan.snapshot_file else None, root
+        ),
     )
     from tox_broker_audit._job_summary import publish
 
@@ -239,15 +246,29 @@ def _take_target(  # noqa: PLR0917 - one private call site
 
 
 def _verifier(
-    mode: str, captured: Captured, keep: list[ProbeRequest], values: dict[str, str] | None, root: Path
+    modes: tuple[str, str],
+    captured: Captured,
+    keep: list[ProbeRequest],
+    values: dict[str, str] | None,
+    root: Path,
 ) -> Callable[[Report], Report] | None:
     """The verify stage for this session (docs/nox.md): re-probes of the target's own request."""
+    mode, budget = modes
     if mode == "off" or not keep:
         return None
-    from tox_broker_audit.verify.stage import verify
+    from tox_broker_audit.verify.stage import parse_budget, verify
 
     def stage(report: Report) -> Report:
-        return verify(report, captured.baseline, captured.target, keep[0], values, str(root), mode=mode)
+        return verify(
+            report,
+            captured.baseline,
+            captured.target,
+            keep[0],
+            values,
+            str(root),
+            mode=mode,
+            budget=parse_budget(budget),
+        )
 
     return stage
 

@@ -2,9 +2,9 @@
 
 ``diff BASELINE TARGET`` reads two snapshot files; ``compare --baseline X --target Y`` accepts
 for each side an interpreter, a venv directory or a ``.json`` snapshot file and captures what
-is needed. Exit codes (docs/architecture.md, Contracts): 0 no finding at/above ``--fail-on``,
-1 findings, 2 usage or input error (raised as :class:`AuditError`, turned into 2 by
-``cli.main``).
+is needed, then verifies the top causes by re-running a live target (``cli/_verify.py``).
+Exit codes (docs/architecture.md, Contracts): 0 no finding at/above ``--fail-on``, 1 findings,
+2 usage or input error (raised as :class:`AuditError`, turned into 2 by ``cli.main``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from tox_broker_audit._audit import FAIL_ON, count_failing
 from tox_broker_audit._errors import AuditError
 from tox_broker_audit._files import printable, write_text
+from tox_broker_audit.cli import _verify
 from tox_broker_audit.cli._types import seconds
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Report
@@ -87,6 +88,7 @@ def register(sub: Any) -> None:
     compare.add_argument(
         "--timeout", type=seconds, default=120.0, metavar="S", help="probe time-out per side (120)"
     )
+    _verify.add_options(compare)
     _common(compare)
     compare.set_defaults(run=_run_compare)
 
@@ -95,9 +97,10 @@ def _load(path: Path) -> Snapshot:
     return load_snapshot(path)
 
 
-def _obtain(spec: str, side: str, args: argparse.Namespace) -> Snapshot:
+def _obtain(spec: str, side: str, args: argparse.Namespace) -> tuple[Snapshot, ProbeRequest | None]:
+    """The side's snapshot, and the probe request that took it (None: a snapshot file)."""
     if spec.endswith(".json"):
-        return load_snapshot(spec)
+        return load_snapshot(spec), None
     cwd = (args.cwd or Path.cwd()).absolute()
     request = ProbeRequest(
         python=spec,
@@ -106,7 +109,7 @@ def _obtain(spec: str, side: str, args: argparse.Namespace) -> Snapshot:
         source=Source(kind="cli", name=side, description=f"{side}: {spec} in {cwd}"),
         timeout=args.timeout,
     )
-    return take_snapshot(request)
+    return take_snapshot(request), request
 
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
@@ -145,6 +148,9 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    baseline = _obtain(args.baseline, "baseline", args)
-    target = _obtain(args.target, "target", args)
-    return _emit(_diagnose(baseline, target, args), args)
+    baseline, base_request = _obtain(args.baseline, "baseline", args)
+    target, target_request = _obtain(args.target, "target", args)
+    report = _diagnose(baseline, target, args)
+    root = (args.cwd or Path.cwd()).absolute()
+    report = _verify.verified(report, baseline, target, (base_request, target_request), root, args)
+    return _emit(report, args)

@@ -7,6 +7,8 @@ request's ``experiment`` object and applied here:
 
 - ``skip_pth``: names of ``.pth`` files whose exec (``import``) lines are not run at start-up
   (their path lines still are);
+- ``skip_customize``: ``sitecustomize``/``usercustomize`` not run at start-up (the target's
+  own, when the baseline has none);
 - ``run_files``: Python files run as ``sitecustomize`` right after start-up (the baseline's);
 - ``path_prepend``: entries put first on ``sys.path`` after start-up, behind the invocation's
   own ``sys.path[0]``, as ``PYTHONPATH`` would.
@@ -21,7 +23,7 @@ import sys
 
 from _tba_state import STATE
 
-__all__ = ["paths_only", "prepend", "run_files", "skipped_pth"]
+__all__ = ["paths_only", "prepend", "run_files", "skipped_customize", "skipped_pth"]
 
 
 def _experiment(request: dict) -> dict:
@@ -31,6 +33,10 @@ def _experiment(request: dict) -> dict:
 
 def skipped_pth(request: dict) -> frozenset:
     return frozenset(_experiment(request).get("skip_pth") or ())
+
+
+def skipped_customize(request: dict) -> frozenset:
+    return frozenset(_experiment(request).get("skip_customize") or ())
 
 
 def paths_only(sitedir, name, known_paths):

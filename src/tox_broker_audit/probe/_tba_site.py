@@ -88,9 +88,10 @@ class _SiteRecorder:
     """Stands in for ``site.addpackage``, ``execsitecustomize`` and ``execusercustomize`` while
     ``site.main()`` runs: calls the originals and notes what each step did."""
 
-    def __init__(self, site, skip: frozenset = frozenset()) -> None:
+    def __init__(self, site, skip: frozenset = frozenset(), skip_customize: frozenset = frozenset()) -> None:
         self.site = site
         self.skip = skip  # .pth files whose exec lines an experiment skips (_tba_experiment)
+        self.skip_customize = skip_customize  # sitecustomize/usercustomize an experiment skips
         self.pth_records: list[dict] = []
         self.customize: dict = {}
         self.added_by: dict = {}
@@ -148,6 +149,8 @@ class _SiteRecorder:
         return run
 
     def _run_customize(self, module_name: str, original) -> None:
+        if module_name in self.skip_customize:
+            return  # an experiment: start-up as if the env had no such module
         before_modules = set(sys.modules)
         STATE.startup_origin = module_name
         try:
@@ -198,11 +201,13 @@ def _find_customize_file(module_name: str) -> str | None:
     return os.path.abspath(spec.origin) if spec is not None and spec.origin else None
 
 
-def _run_site(info: dict, skip: frozenset) -> None:
+def _run_site(info: dict, request: dict) -> None:
     """Run ``site.main()`` as start-up would, recording what every step did."""
     import site
 
-    recorder = _SiteRecorder(site, skip)
+    recorder = _SiteRecorder(
+        site, _tba_experiment.skipped_pth(request), _tba_experiment.skipped_customize(request)
+    )
     before_site = list(sys.path)
     recorder.install()
     try:
@@ -224,7 +229,7 @@ def startup_info(request: dict) -> dict:
     """What start-up did: ``site`` run by us, unless the real command starts without it."""
     info: dict = {}
     if not request.get("no_site"):
-        _run_site(info, _tba_experiment.skipped_pth(request))
+        _run_site(info, request)
     else:
         info.update(
             pth=[],

@@ -2,8 +2,9 @@
 
 Each :class:`Intervention` changes one thing in the target's run so that it matches the
 baseline: a variable set or removed, a ``sys.path`` entry added, the baseline's cwd, pytest
-configuration or invocation, a plugin switched off or loaded, a ``.pth`` file's exec lines
-skipped, the baseline's ``sitecustomize`` run, the baseline's copy of a package put first.
+configuration, ``addopts`` or invocation, a plugin switched off or loaded, a ``.pth`` file's exec
+lines skipped, the baseline's ``sitecustomize`` run or the target's own skipped, the baseline's
+copy of a package put first.
 :func:`derive` lists them from the two snapshots (pure); :func:`keys_of` says which of them
 test a finding's claim. A secret value lives only in ``env_set`` (hidden from ``repr``) and
 goes only into the child's environment; ``words`` never shows it.
@@ -14,9 +15,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 
-from tox_broker_audit.probe._tba_redact import is_secret_name, redact_text
+from tox_broker_audit.probe._tba_redact import MASK, is_secret_name, redact_text
 from tox_broker_audit.snapshot.model import Distribution, EnvRead, Snapshot
 
 __all__ = ["Intervention", "combine", "derive", "keys_of"]
@@ -56,6 +58,7 @@ class Intervention:
     args: tuple[str, ...] = ()  # pytest arguments put before the env's own
     skip_pth: tuple[str, ...] = ()
     run_files: tuple[str, ...] = ()
+    skip_customize: tuple[str, ...] = ()  # ``sitecustomize``/``usercustomize`` not run at start-up
     cwd: str | None = None
     invocation: str | None = None
     xdist_controller: bool = False  # collect as the xdist controller, not as a worker
@@ -79,6 +82,7 @@ def combine(parts: Iterable[Intervention]) -> Intervention:
             args=(*merged.args, *part.args),
             skip_pth=(*merged.skip_pth, *part.skip_pth),
             run_files=(*merged.run_files, *part.run_files),
+            skip_customize=(*merged.skip_customize, *part.skip_customize),
             cwd=part.cwd or merged.cwd,
             invocation=part.invocation or merged.invocation,
             xdist_controller=merged.xdist_controller or part.xdist_controller,
@@ -101,6 +105,7 @@ def derive(
         *_xdist(baseline, target),
         *_sys_path(baseline, target),
         *_config(baseline, target),
+        *_addopts(baseline, target),
         *_plugins(baseline, target),
         *_startup(baseline, target),
         *_packages(baseline, target),
@@ -220,6 +225,38 @@ def _config(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     return out
 
 
+def _ini_addopts(snapshot: Snapshot) -> tuple[str, ...] | None:
+    """The ini file's ``addopts`` alone: the snapshot's ``addopts`` are the ini's, then
+    ``PYTEST_ADDOPTS`` (docs/snapshot-schema.md); None when they cannot be told apart."""
+    env = next((v for v in snapshot.environ.variables if v.name == "PYTEST_ADDOPTS"), None)
+    if env is None or not env.value.strip():
+        return snapshot.pytest.addopts
+    try:
+        tail = len(shlex.split(env.value))
+    except ValueError:
+        return None
+    opts = snapshot.pytest.addopts
+    return opts[: len(opts) - tail] if tail <= len(opts) else None
+
+
+def _addopts(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
+    """The baseline's ini ``addopts`` in place of the target's (``-o addopts=...``)."""
+    mine, theirs = _ini_addopts(baseline), _ini_addopts(target)
+    if not baseline.pytest.available or mine is None or theirs is None or mine == theirs:
+        return []
+    value = shlex.join(mine)
+    words = f"with the baseline's addopts (`-o addopts={value if len(value) <= 60 else value[:57] + '...'}`)"
+    hidden = any(MASK in opt for opt in mine)
+    return [
+        Intervention(
+            keys=(("addopts", ""),),
+            words=words,
+            args=() if hidden else ("-o", f"addopts={value}"),
+            untestable="the baseline's addopts hold a hidden (secret) value" if hidden else "",
+        )
+    ]
+
+
 def _top_path(module: str | None, file: str | None) -> str | None:
     """Where the top-level package (or module) of ``module`` lives, from the file of ``module``."""
     if not module or not file:
@@ -294,6 +331,25 @@ def _startup(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
                 run_files=(base.path,),
             )
         )
+    return out + _target_only_customize(baseline, target)
+
+
+def _target_only_customize(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
+    """A ``sitecustomize``/``usercustomize`` only the target runs at start-up, not run."""
+    out = []
+    for mine, theirs in (
+        (baseline.startup.sitecustomize, target.startup.sitecustomize),
+        (baseline.startup.usercustomize, target.startup.usercustomize),
+    ):
+        if theirs is None or not theirs.path or (mine is not None and mine.path):
+            continue
+        out.append(
+            Intervention(
+                keys=(("sitecustomize", theirs.module),),
+                words=f"without the {theirs.module} of the env ({theirs.path}) at start-up",
+                skip_customize=(theirs.module,),
+            )
+        )
     return out
 
 
@@ -360,7 +416,7 @@ _BY_CODE: Mapping[str, tuple[str, ...]] = {
     "BA401": ("plugin",),
     "BA402": ("plugin",),
     "BA405": ("plugin",),
-    "BA403": ("config", "cwd"),
+    "BA403": ("config", "cwd", "addopts"),
     "BA404": ("cwd", "config"),
     "BA407": ("cwd",),
     "BA408": ("xdist",),
@@ -373,7 +429,9 @@ def keys_of(code: str, subject: str) -> tuple[Key, ...]:
     """The intervention keys that test a finding ``code`` about ``subject``."""
     out: list[Key] = []
     for kind in _BY_CODE.get(code, ()):
-        if kind in ("cwd", "config", "invocation", "xdist"):
+        if kind == "addopts" and subject != "addopts":
+            continue  # only the BA403 about addopts is tested by the baseline's addopts
+        if kind in ("cwd", "config", "invocation", "xdist", "addopts"):
             out.append((kind, ""))
         elif kind == "package":
             out.append((kind, subject.split(".", maxsplit=1)[0]))

@@ -50,6 +50,8 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
         "run_files": list(intervention.run_files),
         "path_prepend": list(prepend),
     }
+    if intervention.skip_customize:
+        experiment["skip_customize"] = list(intervention.skip_customize)
     if intervention.xdist_controller:
         experiment["xdist_view"] = "controller"
     invocation = intervention.invocation or request.invocation
