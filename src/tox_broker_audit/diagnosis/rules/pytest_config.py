@@ -473,29 +473,56 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 yield _library_early_import(ctx, side, first, mods, when)
                 continue
             where = rel(ctx, first.importer_file) + (f":{first.importer_line}" if first.importer_line else "")
-            yield finding(
-                "BA406",
-                "error" if side == "target" else "warning",
-                f"{mods[0]} is imported {when} {side_label(ctx, side)} (by {where})",
-                mods[0],
-                f"{', '.join(mods)} {'was' if len(mods) == 1 else 'were'} imported {when} by {where} "
-                f"{side_label(ctx, side)}, before any conftest could set a StubBroker. Every "
-                f"@dramatiq.actor in "
-                "them called get_broker() then and stays bound to that broker; a later set_broker() does not "
-                "rebind them.",
-                f"move the import out of the top level of {where.split(':')[0]} (import lazily "
-                f"inside the hook/"
-                "function), or set the broker before it (e.g. in the module that defines the actors)",
-                location=Location(first.importer_file, first.importer_line) if first.importer_file else None,
-                about=[f"module:{m}" for m in mods],
-                effects_on=[f"module:{m}" for m in mods],
-                group="cause",
-                score=80.0,
-                side=side,
-                phase=phase,
-                importer=importer,
-                modules=mods,
+            fix = (
+                f"move the import out of the top level of {where.split(':')[0]} (import lazily inside the "
+                "hook/function), or set the broker before it (e.g. in the module that defines the actors)"
             )
+            location = Location(first.importer_file, first.importer_line) if first.importer_file else None
+            yield _early_import(
+                ctx,
+                side,
+                first,
+                mods,
+                how=f"{when} {side_label(ctx, side)} (by {where})",
+                fix=fix,
+                location=location,
+                score=80.0,
+                importer=importer,
+            )
+
+
+def _early_import(
+    ctx: DiagnosisContext,
+    side: str,
+    first: ImportEvent,
+    mods: Sequence[str],
+    *,
+    how: str,
+    fix: str,
+    location: Location | None = None,
+    score: float,
+    **evidence: Any,
+) -> Finding:
+    """BA406: ``mods`` imported before any conftest ran, ``how`` says when, where and by whom."""
+    return finding(
+        "BA406",
+        "error" if side == "target" else "warning",
+        f"{mods[0]} is imported {how}",
+        mods[0],
+        f"{', '.join(mods)} {'was' if len(mods) == 1 else 'were'} imported {how}, before any conftest "
+        "could set a StubBroker. Every @dramatiq.actor in them called get_broker() then and stays "
+        "bound to that broker; a later set_broker() does not rebind them.",
+        fix,
+        location=location,
+        about=[f"module:{m}" for m in mods],
+        effects_on=[f"module:{m}" for m in mods],
+        group="cause",
+        score=score,
+        side=side,
+        phase=first.phase,
+        modules=list(mods),
+        **evidence,
+    )
 
 
 def _library_early_import(
@@ -506,25 +533,13 @@ def _library_early_import(
     plugins = {p.module for p in _snap(ctx, side).pytest.plugins if p.module}
     plugin = next((m for m in first.via if m in plugins), None)
     by = f"{top(first.importer)}" + (f", called by the pytest plugin {plugin}" if plugin else "")
-    return finding(
-        "BA406",
-        "error" if side == "target" else "warning",
-        f"{mods[0]} is imported {when} {side_label(ctx, side)} (by {by})",
-        mods[0],
-        f"{', '.join(mods)} {'was' if len(mods) == 1 else 'were'} imported {when} by {by} "
-        f"{side_label(ctx, side)}, before any conftest could set a StubBroker. Every @dramatiq.actor in "
-        "them called get_broker() then and stays bound to that broker.",
+    fix = (
         "choose the broker before that import, in your own code: in the settings the library reads "
-        "(e.g. django_dramatiq's DRAMATIQ_BROKER) or at the top of the module that defines the actors",
-        about=[f"module:{m}" for m in mods],
-        effects_on=[f"module:{m}" for m in mods],
-        group="cause",
-        score=70.0,
-        side=side,
-        phase=first.phase,
-        importer=first.importer,
-        plugin=plugin,
-        modules=list(mods),
+        "(e.g. django_dramatiq's DRAMATIQ_BROKER) or at the top of the module that defines the actors"
+    )
+    how = f"{when} {side_label(ctx, side)} (by {by})"
+    return _early_import(
+        ctx, side, first, mods, how=how, fix=fix, score=70.0, importer=first.importer, plugin=plugin
     )
 
 
