@@ -396,3 +396,41 @@ def test_always_verifies_a_passing_env_too() -> None:
     )
     assert out.findings[0].verification is not None
     assert out.findings[0].verification.status == "confirmed"
+
+
+def test_a_baseline_that_crashed_has_no_result_to_reproduce() -> None:
+    """django_dramatiq without pytest-django under tox: the local run of the env's command
+    crashed while plugins loaded. No experiment can make the target equal a crash, so every
+    one would look refuted and push the real cause (pytest-django missing) down: none runs."""
+    baseline, target = _unit_tests_pair()
+    crashed = dataclasses.replace(
+        baseline, pytest=dataclasses.replace(baseline.pytest, crash="ImportError: No module named 'tests'")
+    )
+    report = diagnose(crashed, target, env_name="py")
+    request = ProbeRequest(python="python", cwd=Path(PROJECT))
+
+    def never(batch: Sequence[Intervention]) -> Sequence[Result]:
+        raise AssertionError("no re-probe expected")
+
+    assert verify(report, crashed, target, request, {}, PROJECT, mode="always", runner=never) is report
+
+
+def test_a_plugin_a_crashed_run_loaded_is_tested_by_loading_it_not_by_its_package() -> None:
+    """A run that stopped while plugins loaded records them as how="other". The baseline-only
+    distribution (BA201 pytest-django) is tested by loading its plugin: its package alone on
+    sys.path registers no entry point, and that experiment refuted the real cause."""
+    django = plugin("django", "pytest_django.plugin", prefix="/venv", distribution="pytest-django")
+    django["file"] = "/venv/lib/python3.12/site-packages/pytest_django/plugin.py"
+    django["how"] = "other"
+    origin = {
+        "module": "pytest_django",
+        "file": "/venv/lib/python3.12/site-packages/pytest_django/__init__.py",
+        "in_project": False,
+        "distribution": "pytest-django",
+    }
+    baseline = make_snapshot(prefix="/venv", plugins=[django], origins=[origin])
+    target = make_snapshot(prefix="/tox")
+    pool = derive(baseline, target, {}, "py")
+    testing = [i for i in pool if set(keys_of("BA201", "pytest-django")) & set(i.keys)]
+    assert [i.args for i in testing] == [("-p", "pytest_django.plugin")]
+    assert not [i for i in pool if ("package", "pytest_django") in i.keys]

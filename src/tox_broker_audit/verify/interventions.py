@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 
 from tox_broker_audit.probe._tba_redact import MASK, is_secret_name, redact_text
-from tox_broker_audit.snapshot.model import Distribution, EnvRead, Snapshot
+from tox_broker_audit.snapshot.model import Distribution, EnvRead, PytestPlugin, Snapshot
 
 __all__ = ["Intervention", "combine", "derive", "keys_of"]
 
@@ -269,8 +269,14 @@ def _top_path(module: str | None, file: str | None) -> str | None:
 
 def _plugins(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     outside = ("entry-point", "-p", "PYTEST_PLUGINS")
-    mine = {p.name: p for p in baseline.pytest.plugins if p.how in outside}
-    theirs = {p.name: p for p in target.pytest.plugins if p.how in outside}
+
+    def loaded(p: PytestPlugin) -> bool:
+        # "other": a run that stopped while plugins loaded could not tell how; a distribution's
+        # plugin came from its entry point.
+        return p.how in outside or (p.how == "other" and p.distribution is not None)
+
+    mine = {p.name: p for p in baseline.pytest.plugins if loaded(p)}
+    theirs = {p.name: p for p in target.pytest.plugins if loaded(p)}
     out = []
     for name in sorted(set(theirs) - set(mine)):
         plugin = theirs[name]
@@ -278,7 +284,10 @@ def _plugins(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
         out.append(Intervention(keys=keys, words=f"with `-p no:{name}`", args=("-p", f"no:{name}")))
     for name in sorted(set(mine) - set(theirs)):
         plugin = mine[name]
-        keys = (("plugin", name), *((("plugin", plugin.distribution),) if plugin.distribution else ()))
+        # Its distribution (BA201 "installed locally only") is tested by loading the plugin:
+        # the package alone on sys.path registers no entry point.
+        dist = (("plugin", plugin.distribution), ("dist", plugin.distribution)) if plugin.distribution else ()
+        keys = (("plugin", name), *dist)
         where = _top_path(plugin.module, plugin.file)
         if not plugin.module or where is None:
             continue
@@ -355,6 +364,9 @@ def _target_only_customize(baseline: Snapshot, target: Snapshot) -> list[Interve
 
 def _packages(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     theirs = {o.module: o for o in target.imports.origins if "." not in o.module}
+    plugin_dists = {p.distribution for p in baseline.pytest.plugins if p.distribution} - {
+        p.distribution for p in target.pytest.plugins if p.distribution
+    }
     dists_mine = {d.name: d for d in baseline.distributions}
     dists_theirs = {d.name: d for d in target.distributions}
     out = []
@@ -362,6 +374,8 @@ def _packages(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
         top = origin.module
         if "." in top or top in _TOOLING or top.startswith(("_tba", "__editable__")) or not origin.file:
             continue
+        if origin.distribution in plugin_dists:
+            continue  # a plugin the target lacks: loading it is the experiment (see _plugins)
         other = theirs.get(top)
         if (
             other is not None

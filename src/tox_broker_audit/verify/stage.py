@@ -59,7 +59,9 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
     if mode == "auto" and outcome == "passed":
         return report
     want, have = symptom_of(baseline, root), symptom_of(target, root)
-    if want == have:
+    if want == have or (want.crash and not have.crash):
+        # Equal: nothing to explain. The baseline crashed: there is no result to reproduce, and
+        # every experiment would look refuted; the rules' ranking stands unverified.
         return report
     env_name = report.env or "the env"
     pool = derive(baseline, target, values, env_name)
