@@ -13,6 +13,7 @@ from tox_broker_audit.diagnosis.hooks import rule
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location, ToxFacts
 from tox_broker_audit.diagnosis.registry import collect_rules
 from tox_broker_audit.diagnosis.rules._common import finding
+from tox_broker_audit.renderers import render
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 APP = [
@@ -789,6 +790,12 @@ def test_a_local_crash_on_a_passing_env_is_information_and_mutes_what_it_never_r
     assert passed.outcome == "passed"
     assert [f.code for f in passed.findings if f.severity != "info"] == []
     assert not [f for f in passed.findings if f.group == "cause" and f.root_cause]
+    text = render(passed, "terminal")
+    assert "nothing that could break broker isolation differs" in text
+    assert (
+        "note: pytest could not collect locally: ImportError: No module named 'tests'; "
+        "the comparison could not see past that point"
+    ) in text
 
 
 def test_an_optional_dependency_the_code_tolerates_is_not_a_cause() -> None:

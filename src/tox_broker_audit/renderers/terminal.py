@@ -109,6 +109,14 @@ def _verification(out: _Out, f: Finding, indent: str) -> None:
         out.add(f"{indent}{out.paint(line, style)}")
 
 
+def _local_crash(report: Report) -> str | None:
+    """The local run's crash when it is no cause (its env passed): still worth one line."""
+    for f in report.findings:
+        if f.code == "BA902" and f.evidence.get("side") == "baseline" and f.evidence.get("crash"):
+            return f.title
+    return None
+
+
 def _runner(report: Report) -> str:
     """Whose own noise the expected differences are: tox's, or nox's for a nox session."""
     return "nox" if report.target.get("kind") == "nox-session" else "tox"
@@ -173,6 +181,9 @@ class TerminalRenderer:
                 out.add(f"{hidden} more possible cause{'s' if hidden != 1 else ''} — -v to list")
             if not (lay.chains or lay.causes):
                 out.add("nothing that could break broker isolation differs between the two runs")
+                blind = _local_crash(report)
+                if blind:
+                    out.add(f"note: {blind}; the comparison could not see past that point")
             if lay.other:
                 out.add(
                     out.paint(
