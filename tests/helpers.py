@@ -81,3 +81,24 @@ def write_tree(root: Path, files: Mapping[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return root
+
+
+def tox_shell(**extra: str) -> dict[str, str]:
+    """A plain shell for a real tox run: HOME, LANG, TMPDIR, PATH and pip/virtualenv settings."""
+    keep = ("HOME", "LANG", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(("PIP_", "VIRTUALENV_", "XDG_"))}
+    env["PATH"] = os.environ.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def run_tox(project: Path, *args: str, timeout: float = 300, **extra: str) -> tuple[int, str]:
+    """Real ``python -m tox ARGS`` in ``project`` with :func:`tox_shell`; (exit code, output)."""
+    proc = run(
+        [sys.executable, "-m", "tox", *args],
+        cwd=project,
+        env=tox_shell(**extra),
+        check=False,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout + proc.stderr

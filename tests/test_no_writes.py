@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CLI, install, make_venv, run, write_tree
+from helpers import CLI, install, make_venv, run, run_tox, tox_shell, write_tree
 
 pytestmark = pytest.mark.slow
 
@@ -73,18 +73,11 @@ PROJECT = {
 
 
 def _shell(**extra: str) -> dict[str, str]:
-    keep = ("HOME", "LANG", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(("PIP_", "VIRTUALENV_", "XDG_"))}
-    env["PATH"] = os.environ.get("PATH", "")
-    env.update(extra)
-    return env
+    return tox_shell(**extra)
 
 
 def tox(project: Path, *args: str, **extra: str) -> tuple[int, str]:
-    proc = run(
-        [sys.executable, "-m", "tox", *args], cwd=project, env=_shell(**extra), check=False, timeout=900
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_tox(project, *args, timeout=900, **extra)
 
 
 def tree(root: Path) -> dict[str, str]:

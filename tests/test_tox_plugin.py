@@ -8,14 +8,13 @@ errors are tox errors, a failing probe never changes the env's result, --broker-
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import run, write_tree
+from helpers import run_tox, tox_shell, write_tree
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +29,11 @@ commands = python -c "print('the env command ran')"
 
 
 def _shell(**extra: str) -> dict[str, str]:
-    keep = ("HOME", "LANG", "TMPDIR")
-    env = {k: v for k, v in os.environ.items() if k in keep or k.startswith(("PIP_", "VIRTUALENV_", "XDG_"))}
-    env["PATH"] = os.environ.get("PATH", "")
-    env.update(extra)
-    return env
+    return tox_shell(**extra)
 
 
 def tox(project: Path, *args: str, **extra: str) -> tuple[int, str]:
-    proc = run(
-        [sys.executable, "-m", "tox", *args], cwd=project, env=_shell(**extra), check=False, timeout=300
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_tox(project, *args, timeout=300, **extra)
 
 
 def _report(project: Path, env: str = "py") -> dict[str, object]:
