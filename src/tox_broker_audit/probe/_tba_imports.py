@@ -94,7 +94,7 @@ def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         file = module_file(mod) if mod is not None else None
         if mod is None or is_stdlib(event["module"], file):
             continue
-        if "via" in event and not _under(file, root):
+        if "via" in event and not _in_project(_real(file), root):
             event = {k: v for k, v in event.items() if k != "via"}  # kept for project modules only
         timeline.append(event)
     by_file: dict = {}
@@ -105,15 +105,10 @@ def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         file = module_file(mod)
         if is_stdlib(name, file):
             continue
-        real = os.path.normcase(os.path.realpath(file)) if file else None
+        real = _real(file)
         if real:
             by_file.setdefault(real, []).append(name)
-        in_project = bool(
-            real
-            and real.startswith(root)
-            and "site-packages" not in real
-            and os.sep + "." not in real[len(root) - 1 :]
-        )
+        in_project = _in_project(real, root)
         origins.append(
             {
                 "module": name,
@@ -135,11 +130,18 @@ def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
     }
 
 
-def _under(file, root: str) -> bool:
-    if not file:
-        return False
-    real = os.path.normcase(os.path.realpath(file))
-    return real.startswith(root) and "site-packages" not in real
+def _real(file):
+    return os.path.normcase(os.path.realpath(file)) if file else None
+
+
+def _in_project(real, root: str) -> bool:
+    """``real`` (a normalised real path) lies in the project tree, not in an env or hidden dir."""
+    return bool(
+        real
+        and real.startswith(root)
+        and "site-packages" not in real
+        and os.sep + "." not in real[len(root) - 1 :]
+    )
 
 
 _SKIP_DIRS = frozenset(
