@@ -190,20 +190,23 @@ def link(findings: Sequence[Finding]) -> list[tuple[int, ...]]:
     return [tuple(sorted(e)) for e in edges]
 
 
+def _reachable(edges: Sequence[Sequence[int]], starts: Iterable[int]) -> set[int]:
+    """``starts`` and every finding they explain, directly or down the chain."""
+    seen: set[int] = set()
+    stack = list(starts)
+    while stack:
+        j = stack.pop()
+        if j not in seen:
+            seen.add(j)
+            stack.extend(edges[j])
+    return seen
+
+
 def _chain_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequence[Finding]) -> int:
     best = SEVERITY_ORDER[findings[index].severity]
     if findings[index].group != "cause":
         return best
-    seen = {index}
-    stack = list(edges[index])
-    while stack:
-        j = stack.pop()
-        if j in seen:
-            continue
-        seen.add(j)
-        best = min(best, SEVERITY_ORDER[findings[j].severity])
-        stack.extend(edges[j])
-    return best
+    return min([best, *(SEVERITY_ORDER[findings[j].severity] for j in _reachable(edges, edges[index]))])
 
 
 def _roots(findings: Sequence[Finding], edges: Sequence[Sequence[int]]) -> set[int]:
@@ -289,18 +292,17 @@ def _local_failure_on_green(findings: list[Finding], edges: Sequence[Sequence[in
     A baseline-side crash (BA902), and a difference whose only weighty effect is that crash
     (tox's ``set_env = PYTHONPATH={toxinidir}`` that your shell lacks), are information then.
     """
-    crash = {i for i, f in enumerate(findings) if f.code == "BA902" and f.evidence.get("side") == "baseline"}
-    quiet = set(crash)
+    crash = {
+        i
+        for i, f in enumerate(findings)
+        if f.evidence.get("blind_spot") and f.evidence.get("side") == "baseline"
+    }
+    # ... what the crash explains (what that run never reached), and what only leads to it.
+    quiet = _reachable(edges, crash)
     for i, out in enumerate(edges):
         loud = {j for j in out if findings[j].severity != "info"}
         if crash & loud and loud <= crash:
             quiet.add(i)
-    stack = list(crash)  # ... and what the crash explains: what that run never reached
-    while stack:
-        for j in edges[stack.pop()]:
-            if j not in quiet:
-                quiet.add(j)
-                stack.append(j)
     return [
         dataclasses.replace(f, severity="info", group="other") if i in quiet else f
         for i, f in enumerate(findings)
