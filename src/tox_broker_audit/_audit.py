@@ -300,7 +300,6 @@ def finish(  # noqa: PLR0917 - the two front doors' one call site each
     report = _build_report(
         name, baseline, target, failures, lines, ignore=ignore, facts=facts, outcome=outcome
     )
-    report = dataclasses.replace(report, outcome=outcome)
     if verify is not None:
         report = _verified(name, report, verify, lines)
     artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
@@ -313,7 +312,7 @@ def _verified(name: str, report: Report, verify: Callable[[Report], Report], lin
     try:
         return verify(report)
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-        lines.append(f"broker-audit: {name}: the verification failed: {type(exc).__name__}: {exc}")
+        lines.append(clean(f"broker-audit: {name}: the verification failed: {type(exc).__name__}: {exc}"))
         return report
 
 
@@ -342,7 +341,11 @@ def _build_report(
             lines.append(clean(f"broker-audit: {name}: {message}"))
     if report is None:
         report = Report(
-            env=name, baseline=describe_snapshot(baseline), target=describe_snapshot(target), findings=()
+            env=name,
+            baseline=describe_snapshot(baseline),
+            target=describe_snapshot(target),
+            findings=(),
+            outcome=outcome,
         )
     if failures:
         report = dataclasses.replace(report, findings=(*failures, *report.findings))
