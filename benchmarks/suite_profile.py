@@ -44,7 +44,7 @@ def _record(config: Any, item: Any, started: float, cpu_before: float) -> None:
         return
     row = {
         "id": item.nodeid,
-        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "worker": getattr(config, "workerinput", {}).get("workerid", "main"),  # not the env: inherited
         "start": started,
         "end": time.time(),
         "cpu": _cpu() - cpu_before,
