@@ -11,7 +11,8 @@ pip, virtualenv, the probe: they are most of the suite). As a script it reads th
 prints Markdown: the span, each worker's busy time, the CPU total and the floor it sets on
 this many cores, the tests that waited longest (wall minus CPU) and the modules by CPU.
 
-Speed only: nothing here is asserted by a test. The figures go into docs/performance.md.
+Speed only: no test asserts a timing (tests/test_suite_profile.py checks what is recorded).
+The figures go into docs/performance.md.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _record(config: Any, item: Any, started: float, cpu_before: float) -> None:
+def _record(item: Any, started: float, cpu_before: float) -> None:
+    config = item.config
     path = config.getoption("suite_profile")
     if not path:
         return
@@ -59,7 +61,7 @@ def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
     try:
         return (yield)
     finally:
-        _record(item.config, item, started, cpu_before)
+        _record(item, started, cpu_before)
 
 
 @dataclass(frozen=True)
