@@ -45,6 +45,7 @@ from tox_broker_audit.diagnosis.registry import collect_rules
 from tox_broker_audit.diagnosis.wording import Wording, nox_wording, side_label, tox_wording
 from tox_broker_audit.diff import diff_snapshots
 from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.snapshot.anchors import is_own_file
 from tox_broker_audit.snapshot.model import Snapshot, emulated_command
 
 __all__ = [
@@ -454,13 +455,10 @@ def word_fixes(findings: Iterable[Finding], wording: Wording, tox: ToxFacts | No
     return out
 
 
-_NOT_YOURS = re.compile(r"[\\/](site-packages|dist-packages|\.tox|\.nox|\.venv|venv)[\\/]")
-
-
 def _editable(path: str) -> bool:
     """Whether a fix may point at ``path``: never into installed packages or a tox/nox env,
     which the next install overwrites (the finding's text still names where the code ran)."""
-    return not _NOT_YOURS.search(path) and not path.startswith("<")
+    return is_own_file(path)
 
 
 def _default_wording(target: Snapshot) -> Wording:
