@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shlex
 from collections.abc import Iterable, Mapping
+
+from packaging.utils import canonicalize_name
 
 from tox_broker_audit.probe._tba_redact import MASK, is_secret_name, redact_text
 from tox_broker_audit.snapshot.anchors import in_stdlib, is_under
@@ -118,7 +119,7 @@ def _norm(key: Key) -> Key:
     """Distribution and plugin names compare as packaging normalises them (``Notify_SVC``)."""
     kind, subject = key
     if kind in ("dist", "plugin"):
-        return kind, re.sub(r"[-_.]+", "-", subject).lower()
+        return kind, canonicalize_name(subject)
     return key
 
 
