@@ -7,12 +7,21 @@ import json
 
 from _snapshot_factory import KEY, PROJECT, dist, make_snapshot, origin, plugin
 from tox_broker_audit.diagnosis.engine import diagnose
-from tox_broker_audit.diagnosis.model import Location, ToxFacts
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Location, ToxFacts
+from tox_broker_audit.diagnosis.rules._common import facts
 from tox_broker_audit.diff import diff_snapshots
-from tox_broker_audit.snapshot.anchors import anchors_of
+from tox_broker_audit.snapshot.anchors import (
+    anchors_of,
+    in_project,
+    in_stdlib,
+    is_installed,
+    is_own_file,
+    project_roots,
+)
 from tox_broker_audit.snapshot.io import snapshot_from_dict, snapshot_to_dict
 from tox_broker_audit.snapshot.model import Snapshot
 from tox_broker_audit.snapshot.reference import as_reference
+from tox_broker_audit.verify.symptom import symptom_of
 
 HOME = "/home/u"
 TOX_ENV = f"{PROJECT}/.tox/py"
@@ -152,3 +161,111 @@ def test_drift_is_worded_as_drift_at_the_dependency_line() -> None:
     words = " ".join(f"{f.title} {f.detail} {f.fix}" for f in report.findings)
     assert "locally" not in words
     assert "local run" not in words
+
+
+# --------------------------------------------------------------------------- one owner of anchoring
+
+
+def test_free_text_is_anchored_by_whole_path_components() -> None:
+    anchors = anchors_of(_tox_snapshot())
+    message = (
+        f"E   ImportError: cannot import 'x' from {TOX_ENV}/lib/python3.12/site-packages/app/x.py "
+        f"(imported by {PROJECT}/tests/t.py in {PROJECT}); see {HOME}/.cache/log, /usr/lib/python3.12/os.py"
+    )
+    assert anchors.text(message) == (
+        "E   ImportError: cannot import 'x' from <prefix>/lib/python3.12/site-packages/app/x.py "
+        "(imported by tests/t.py in .); see <home>/.cache/log, <base>/lib/python3.12/os.py"
+    )
+    # a root is never part of a longer name, nor the tail of another path
+    assert anchors.text(f"{PROJECT}2/x and /elsewhere{PROJECT}/x and {PROJECT}.bak") == (
+        f"{PROJECT}2/x and /elsewhere{PROJECT}/x and {PROJECT}.bak"
+    )
+    # the longest root wins, also when a shorter one is a prefix of its text
+    assert anchors.text(f"{PROJECT}/.tox/.tmp and {PROJECT}/.toxic") == "<toxworkdir>/.tmp and .toxic"
+    assert anchors.text("no path here") == "no path here"
+
+
+def test_free_text_anchors_at_the_recorded_project_root_not_the_callers() -> None:
+    here = _tox_snapshot()
+    there = _moved(here, (PROJECT, "/w/proj"), (HOME, "/home/runner"))
+    message = "E   ModuleNotFoundError: No module named 'x' ({}/tests/t.py)"
+    assert anchors_of(there, PROJECT).text(message.format("/w/proj")) == anchors_of(here).text(
+        message.format(PROJECT)
+    )
+    # an older snapshot without a project root anchors at the one the caller gives
+    data = snapshot_to_dict(here)
+    data["meta"]["project_root"] = None
+    old = snapshot_from_dict(data)
+    assert anchors_of(old, "/w/proj").text("/w/proj/tests/t.py") == "tests/t.py"
+    assert anchors_of(old).text("/w/proj/tests/t.py") == "/w/proj/tests/t.py"
+
+
+def _with_collection_error(snapshot: Snapshot, root: str) -> Snapshot:
+    data = snapshot_to_dict(snapshot)
+    message = f"E   ImportError: boom ({root}/tests/test_x.py, {data['interpreter']['prefix']}/lib/y.py)"
+    data["pytest"]["collection_errors"] = [{"nodeid": "tests/test_x.py", "message": message}]
+    data["pytest"]["crash"] = f"UsageError: {root}/pytest.ini: bad"
+    return snapshot_from_dict(data)
+
+
+def test_the_symptom_of_a_reference_from_another_checkout_is_the_same() -> None:
+    here = _with_collection_error(_tox_snapshot(), PROJECT)
+    there = _moved(_tox_snapshot(), (PROJECT, "/w/proj"), (HOME, "/home/runner"))
+    reference = as_reference(_with_collection_error(there, "/w/proj"), "ref.json")
+    assert "/w/proj/tests/test_x.py" in reference.pytest.collection_errors[0].message
+    mine, theirs = symptom_of(here, PROJECT), symptom_of(reference, PROJECT)
+    assert mine == theirs
+    assert mine.errors[0][2] == "E   ImportError: boom (tests/test_x.py, <prefix>/lib/y.py)"
+    assert mine.crash == "UsageError: pytest.ini: bad"
+
+
+def _elsewhere(*, cwd: str, rootdir: str | None, project_root: str | None) -> Snapshot:
+    data = snapshot_to_dict(_moved(_tox_snapshot(), (PROJECT, "/w/proj"), (HOME, "/home/runner")))
+    data["meta"].update(cwd=cwd, project_root=project_root)
+    data["pytest"]["rootdir"] = rootdir
+    return snapshot_from_dict(data)
+
+
+def test_project_roots_honour_the_recorded_project_root() -> None:
+    # a reference taken in another checkout, from its tests/ (tox's change_dir), pytest crashed
+    reference = _elsewhere(cwd="/w/proj/tests", rootdir=None, project_root="/w/proj")
+    assert project_roots(reference) == ("/w/proj", "/w/proj/tests")
+    f = facts(DiagnosisContext(baseline=reference, target=_tox_snapshot()))
+    assert f.project_roots == ("/w/proj", "/w/proj/tests", PROJECT)
+    assert f.in_project("/w/proj/app/broker.py")
+    assert f.in_project(f"{PROJECT}/app/broker.py")
+    assert not f.in_project("/w/other/app/broker.py")
+
+
+def test_the_home_and_the_filesystem_root_are_never_the_project() -> None:
+    snapshot = _elsewhere(cwd="/home/runner", rootdir="/", project_root="/w/proj")
+    assert project_roots(snapshot) == ("/w/proj",)
+
+
+def test_envs_and_installed_packages_are_never_the_users_files() -> None:
+    roots = (PROJECT,)
+    for installed in (
+        f"{PROJECT}/.tox/py/lib/python3.12/site-packages/app/x.py",
+        f"{PROJECT}/.nox/tests/lib/python3.12/site-packages/app/x.py",
+        f"{PROJECT}/.nox/tests/bin/app",
+        f"{PROJECT}/venv/bin/app",
+        f"{PROJECT}/.venv/bin/app",
+        "/usr/lib/python3/dist-packages/app/x.py",
+    ):
+        assert is_installed(installed), installed
+        assert not is_own_file(installed), installed
+        assert not in_project(installed, roots), installed
+    assert is_own_file(f"{PROJECT}/app/x.py")
+    assert in_project(f"{PROJECT}/app/x.py", roots)
+    assert not is_own_file("<frozen importlib._bootstrap>")
+    assert not is_own_file("<project>/app/x.py")
+    assert not in_project(f"{PROJECT}2/app/x.py", roots)
+
+
+def test_the_stdlib_is_the_python_installation_without_its_packages() -> None:
+    snapshot = _tox_snapshot()
+    assert in_stdlib("/usr/lib/python3.12/os.py", snapshot)
+    assert not in_stdlib("/usr/lib/python3/dist-packages/yaml/__init__.py", snapshot)
+    assert not in_stdlib("/usr/lib/python3.12/site-packages/yaml/__init__.py", snapshot)
+    assert not in_stdlib("/usrlocal/lib/os.py", snapshot)
+    assert not in_stdlib(None, snapshot)

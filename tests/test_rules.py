@@ -816,3 +816,12 @@ def test_an_optional_dependency_the_code_tolerates_is_not_a_cause() -> None:
     target = make_snapshot(prefix=T, dists=dists_t, timeline=[event("redis", "app.broker")])
     (ba201,) = [f for f in diagnose(base, target).findings if f.code == "BA201"]
     assert (ba201.severity, ba201.group) == ("warning", "cause")
+    # ... or when the collection under tox failed for want of it (or one of its modules);
+    # another module that only starts with its name does not count
+    for missing, cause in (("hiredis.parser", True), ("hiredis_extra", False)):
+        error = {"nodeid": "tests/t.py", "message": f"E   ModuleNotFoundError: No module named '{missing}'"}
+        target = make_snapshot(
+            prefix=T, dists=dists_t, timeline=timeline, pytest={"collection_errors": [error]}
+        )
+        (ba201,) = [f for f in diagnose(base, target).findings if f.code == "BA201"]
+        assert (ba201.group == "cause") is cause, missing

@@ -15,6 +15,7 @@ from typing import Any
 
 from _snapshot_factory import PROJECT, make_snapshot, plugin, pth, read
 from test_brokers_rules import RABBIT, STUB, _actor, _creation, _reach, _section, _set, _unit_tests_pair
+from tox_broker_audit.diagnosis.codes import finding_id
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.renderers import render
 from tox_broker_audit.renderers.json import report_to_dict
@@ -226,11 +227,23 @@ def test_a_refuted_cause_leaves_the_causes_and_ddmin_names_the_real_one() -> Non
     assert top.verification is not None
     assert top.verification.status == "confirmed"
     assert "2 differences undone together" in top.title
+    assert top.id == finding_id("BA701", top.subject, "combination")
     assert "UNIT_TESTS=1" in top.title
     assert "APP_MODE=test" in top.title
     refuted = [f for f in report.findings if f.verification and f.verification.status == "refuted"]
     assert refuted
     assert all(f.group == "other" and not f.root_cause for f in refuted)
+
+
+def test_finding_ids_have_one_rule_for_the_engine_and_ba701() -> None:
+    assert finding_id("BA101", "UNIT_TESTS") == "BA101-unit-tests"
+    assert finding_id("BA101", "+++") == "BA101"
+    assert finding_id("BA701", "+++", "combination") == "BA701-combination"
+    long = "A" * 47 + "+B"
+    slug = finding_id("BA701", long).removeprefix("BA701-")
+    assert len(slug) == 47  # 48 characters cut, the trailing dash dropped
+    assert not slug.endswith("-")
+    assert finding_id("BA103", long).removeprefix("BA103-") == slug
 
 
 def test_off_and_a_passing_env_under_auto_run_nothing() -> None:

@@ -9,6 +9,7 @@ SARIF ``shortDescription``, the terminal/markdown grouping ("3 variables, 1 pack
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 
 __all__ = ["CODES", "Code", "category_of", "is_per_run", "meaning_of", "slug_of"]
@@ -118,6 +119,13 @@ def slug_of(code: str) -> str:
     """The stable slug of ``code``; a third-party code without an entry gets its lower-case form."""
     known = CODES.get(code)
     return known.slug if known is not None else code.lower()
+
+
+def finding_id(code: str, subject: str, default: str = "") -> str:
+    """A finding's id: ``{code}-{slug of its subject}`` (``BA101-unit-tests``), the slug at most
+    48 characters; ``default`` when the subject has no letter or digit (then just the code)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")[:48].rstrip("-") or default
+    return f"{code}-{slug}" if slug else code
 
 
 def meaning_of(code: str, default: str) -> str:

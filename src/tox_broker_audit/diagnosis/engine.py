@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 import pluggy
 
-from tox_broker_audit.diagnosis.codes import is_per_run
+from tox_broker_audit.diagnosis.codes import finding_id, is_per_run
 from tox_broker_audit.diagnosis.drift import word_drift
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
@@ -42,9 +41,10 @@ from tox_broker_audit.diagnosis.model import (
     ToxFacts,
 )
 from tox_broker_audit.diagnosis.registry import collect_rules
-from tox_broker_audit.diagnosis.wording import Wording, nox_wording, side_label, tox_wording
+from tox_broker_audit.diagnosis.wording import Wording, is_nox, nox_wording, side_label, tox_wording
 from tox_broker_audit.diff import diff_snapshots
 from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.snapshot.anchors import is_own_file
 from tox_broker_audit.snapshot.model import Snapshot, emulated_command
 
 __all__ = [
@@ -263,7 +263,7 @@ def _ids(findings: Sequence[Finding], emitted: Sequence[int]) -> dict[int, str]:
     ids: dict[int, str] = {}
     used: set[str] = set()
     for i in emitted:
-        base = f"{findings[i].code}-{_slugify(findings[i].subject)}".rstrip("-")
+        base = finding_id(findings[i].code, findings[i].subject)
         candidate, n = base, 2
         while candidate in used:
             candidate, n = f"{base}-{n}", n + 1
@@ -347,10 +347,6 @@ def rank(findings: Sequence[Finding], *, escalate: bool = False, passed: bool = 
         )
         for i in emitted
     ]
-
-
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48]
 
 
 # --------------------------------------------------------------------------- entry point
@@ -454,17 +450,10 @@ def word_fixes(findings: Iterable[Finding], wording: Wording, tox: ToxFacts | No
     return out
 
 
-_NOT_YOURS = re.compile(r"[\\/](site-packages|dist-packages|\.tox|\.nox|\.venv|venv)[\\/]")
-
-
 def _editable(path: str) -> bool:
     """Whether a fix may point at ``path``: never into installed packages or a tox/nox env,
     which the next install overwrites (the finding's text still names where the code ran)."""
-    return not _NOT_YOURS.search(path) and not path.startswith("<")
-
-
-def _default_wording(target: Snapshot) -> Wording:
-    return nox_wording if target.meta.source.kind == "nox-session" else tox_wording
+    return is_own_file(path)
 
 
 def diagnose(
@@ -505,7 +494,7 @@ def diagnose(
     if baseline is not None:
         found = propagate_imports(found, baseline, target)
     found = word_drift(found, ctx)
-    found = word_fixes(found, wording or _default_wording(target), tox)
+    found = word_fixes(found, wording or (nox_wording if is_nox(ctx) else tox_wording), tox)
     return Report(
         env=env_name,
         baseline=describe_snapshot(baseline),

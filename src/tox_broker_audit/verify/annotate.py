@@ -8,10 +8,9 @@ finding naming the differences it consists of, with the fixes the findings about
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 
-from tox_broker_audit.diagnosis.codes import slug_of
+from tox_broker_audit.diagnosis.codes import finding_id, slug_of
 from tox_broker_audit.diagnosis.model import Finding, Report, Verification
 from tox_broker_audit.verify.interventions import Intervention, keys_of
 from tox_broker_audit.verify.search import Candidate, Outcome, Verdict
@@ -127,7 +126,7 @@ def _combination(
         evidence={"parts": parts},
         root_cause=True,
         group="cause",
-        id="BA701-" + (re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")[:60] or "combination"),
+        id=finding_id("BA701", subject, "combination"),
         score=100.0,
         verification=_verification(verdict),
     )

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 
+from packaging.utils import canonicalize_name
+
 from tox_broker_audit.probe._tba_redact import MASK, is_secret_name, redact_text
+from tox_broker_audit.snapshot.anchors import in_stdlib, is_under
 from tox_broker_audit.snapshot.model import Distribution, EnvRead, PytestPlugin, Snapshot
 
 __all__ = ["Intervention", "combine", "derive", "keys_of"]
@@ -117,7 +119,7 @@ def _norm(key: Key) -> Key:
     """Distribution and plugin names compare as packaging normalises them (``Notify_SVC``)."""
     kind, subject = key
     if kind in ("dist", "plugin"):
-        return kind, re.sub(r"[-_.]+", "-", subject).lower()
+        return kind, canonicalize_name(subject)
     return key
 
 
@@ -166,13 +168,12 @@ def _environ(
 
 def _meaningful_reads(snapshot: Snapshot) -> list[EnvRead]:
     """Reads by code that can choose a broker: not the stdlib's, not pytest's own."""
-    stdlib = snapshot.interpreter.base_prefix.rstrip(os.sep) + os.sep
     out = []
     for entry in snapshot.environ.reads:
         module = entry.module or ""
         if module.split(".")[0] in _TOOLING or module.startswith(("xdist", "_tba")):
             continue
-        if entry.file and entry.file.startswith(stdlib) and "site-packages" not in entry.file:
+        if in_stdlib(entry.file, snapshot):
             continue
         out.append(entry)
     return out
@@ -195,12 +196,12 @@ def _xdist(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
 
 def _sys_path(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     theirs = {os.path.normcase(e.path) for e in target.sys_path}
-    prefix = baseline.interpreter.prefix.rstrip(os.sep) + os.sep
+    prefix = os.path.normpath(baseline.interpreter.prefix)
     out = []
     for entry in baseline.sys_path:
         if entry.origin not in _PATH_ORIGINS or not entry.exists or os.path.normcase(entry.path) in theirs:
             continue
-        if entry.path.startswith(prefix) or entry.path == prefix.rstrip(os.sep):
+        if is_under(os.path.normpath(entry.path), prefix):
             continue  # the baseline venv's own directories: a package difference, not a path one
         out.append(
             Intervention(

@@ -3,8 +3,9 @@
 Computed the same way from either side: per dramatiq actor the broker it is bound to (class
 and endpoint), the global broker, whether those endpoints answer, the collection errors
 (where, exception type, redacted message) and a crash of the collection itself. Paths in
-messages are made relative to the project root and the interpreter prefix is replaced, so a
-local run and a tox env (another venv, the same checkout) compare equal when they behave
+messages are anchored (:meth:`..snapshot.anchors.Anchors.text`: relative to the snapshot's
+own project root, ``<prefix>`` for its env, …), so a local run and a tox env (another venv,
+the same checkout) or a reference saved in another checkout compare equal when they behave
 the same. Pure: no I/O.
 """
 
@@ -14,6 +15,7 @@ import dataclasses
 import re
 
 from tox_broker_audit.probe._tba_redact import redact_text
+from tox_broker_audit.snapshot.anchors import Anchors, anchors_of
 from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["Symptom", "describe", "symptom_of"]
@@ -37,17 +39,8 @@ class Symptom:
     crash: str | None = None
 
 
-def _normalise(text: str, replacements: tuple[tuple[str, str], ...]) -> str:
-    out = redact_text(text)
-    for old, new in replacements:
-        if old and old != "/":
-            out = out.replace(old, new)
-    return out.strip()
-
-
-def _replacements(snapshot: Snapshot, root: str) -> tuple[tuple[str, str], ...]:
-    pairs = [(root.rstrip("/") + "/", ""), (root.rstrip("/"), "."), (snapshot.interpreter.prefix, "<prefix>")]
-    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+def _normalise(text: str, anchors: Anchors) -> str:
+    return anchors.text(redact_text(text)).strip()
 
 
 def _exception_type(message: str) -> str:
@@ -56,7 +49,8 @@ def _exception_type(message: str) -> str:
 
 
 def symptom_of(snapshot: Snapshot, root: str) -> Symptom:
-    """The symptom of ``snapshot``, paths relative to the project ``root``."""
+    """The symptom of ``snapshot``, paths anchored; ``root``: the project root of a snapshot
+    that records none (a recorded ``meta.project_root`` wins: a reference from elsewhere)."""
     brokers = snapshot.brokers
     actors = tuple(sorted((a.name, a.broker_class or "", a.broker_target or "") for a in brokers.actors))
     glob = brokers.global_broker
@@ -68,13 +62,13 @@ def symptom_of(snapshot: Snapshot, root: str) -> Symptom:
     for reach in brokers.reachability:
         if reach.target in wanted:
             answers[reach.target] = answers.get(reach.target, False) or reach.status == "reachable"
-    replacements = _replacements(snapshot, root)
+    anchors = anchors_of(snapshot, root)
     errors = tuple(
         sorted(
             (
-                _normalise(error.nodeid, replacements),
+                _normalise(error.nodeid, anchors),
                 _exception_type(error.message),
-                _normalise(error.message, replacements),
+                _normalise(error.message, anchors),
             )
             for error in snapshot.pytest.collection_errors
         )
@@ -85,7 +79,7 @@ def symptom_of(snapshot: Snapshot, root: str) -> Symptom:
         global_broker=global_broker,
         endpoints=tuple(sorted(answers.items())),
         errors=errors,
-        crash=_normalise(crash, replacements) if crash else None,
+        crash=_normalise(crash, anchors) if crash else None,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from tox_broker_audit.diagnosis.codes import slug_of
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
 from tox_broker_audit.diagnosis.wording import is_nox, side_label
+from tox_broker_audit.snapshot.anchors import in_project, in_stdlib, is_inside, is_under, project_roots
 from tox_broker_audit.snapshot.model import EnvRead, Snapshot
 
 __all__ = [
@@ -120,12 +121,8 @@ class Facts:
         return bool(module) and top(module) in self.app_tops
 
     def in_project(self, path: str | None) -> bool:
-        if not path or path.startswith("<"):
-            return False
-        norm = os.path.normpath(path)
-        if "site-packages" in norm or f"{os.sep}.tox{os.sep}" in norm or f"{os.sep}.venv{os.sep}" in norm:
-            return False
-        return any(norm == r or norm.startswith(r + os.sep) for r in self.project_roots)
+        """The user's own file under either side's project (:func:`..snapshot.anchors.in_project`)."""
+        return in_project(path, self.project_roots)
 
     def read_use(self, read: EnvRead, side: SideFacts) -> Use:
         """How strongly a read of the environment counts as evidence."""
@@ -143,9 +140,8 @@ class Facts:
             return "project"
         if top(module) in side.plugin_tops:
             return "hook"
-        base = side.snapshot.interpreter.base_prefix
-        if base and file.startswith(base) and "site-packages" not in file:
-            return "internal"  # stdlib
+        if in_stdlib(file, side.snapshot):
+            return "internal"
         return "library"
 
     def reads_of(self, name: str) -> list[tuple[SideFacts, EnvRead, Use]]:
@@ -197,14 +193,8 @@ def _side_facts(snapshot: Snapshot, side: str, app_tops: frozenset[str]) -> Side
 
 
 def _project_roots(snapshots: Iterable[Snapshot]) -> tuple[str, ...]:
-    roots: list[str] = []
-    for snap in snapshots:
-        for path in (snap.meta.cwd, snap.pytest.rootdir):
-            if path and os.path.normpath(path) not in (os.sep, os.path.expanduser("~")):
-                norm = os.path.normpath(path)
-                if norm not in roots:
-                    roots.append(norm)
-    return tuple(roots)
+    """Both sides' project roots (each side's own: a reference may come from another checkout)."""
+    return tuple(dict.fromkeys(root for snap in snapshots for root in project_roots(snap)))
 
 
 def _app_tops(snapshots: list[Snapshot], roots: tuple[str, ...]) -> frozenset[str]:
@@ -216,11 +206,7 @@ def _app_tops(snapshots: list[Snapshot], roots: tuple[str, ...]) -> frozenset[st
                 tops.add(top(origin.module))
         for dist in snap.distributions:
             src = os.path.normpath(dist.source_path) if dist.source_path else None
-            if (
-                dist.editable
-                and src
-                and any(src == r or src.startswith(r + os.sep) or r.startswith(src) for r in roots)
-            ):
+            if dist.editable and src and any(is_under(src, r) or is_under(r, src) for r in roots):
                 project_dists.add(dist.name)
     for snap in snapshots:
         for dist in snap.distributions:
@@ -267,7 +253,7 @@ def rel(ctx: DiagnosisContext, path: str | None) -> str:
     f = facts(ctx)
     norm = source_of(ctx, os.path.normpath(path))
     for root in f.project_roots:
-        if norm.startswith(root + os.sep):
+        if is_inside(norm, root):
             return os.path.relpath(norm, root)
     return path
 
@@ -285,7 +271,7 @@ def source_of(ctx: DiagnosisContext, path: str) -> str:
     for package in ctx.target.imports.packages:
         root = os.path.normpath(package.root)
         source = sources.get(package.name)
-        if source is None or not path.startswith(root + os.sep):
+        if source is None or path == root or not is_under(path, root):
             continue
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         if os.path.normpath(source.root) != root and any(f.path == relative for f in source.files):

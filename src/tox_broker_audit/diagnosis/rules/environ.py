@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
 from tox_broker_audit.probe._tba_redact import is_secret_name
+from tox_broker_audit.snapshot.anchors import is_inside
 from tox_broker_audit.snapshot.model import EnvRead, EnvVar
 
 from ._common import (
@@ -146,9 +146,7 @@ def _python_path_entries(ctx: DiagnosisContext, f: Facts) -> tuple[list[str], li
     modules = [
         o.module
         for o in ctx.baseline.imports.origins
-        if o.file
-        and f.is_app_module(o.module)
-        and any(os.path.normpath(o.file).startswith(os.path.normpath(e) + os.sep) for e in entries)
+        if o.file and f.is_app_module(o.module) and any(is_inside(o.file, e) for e in entries)
     ]
     return entries, modules
 

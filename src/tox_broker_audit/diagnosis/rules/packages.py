@@ -12,6 +12,7 @@ from tox_broker_audit.diff import DistChange
 from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
 
 from ._common import Facts, facts, finding, side_label, top
+from .imports import missing_module_names
 
 __all__ = ["broker_audit_rules", "packages_rule"]
 
@@ -52,10 +53,8 @@ def _tolerated_by(f: Facts, dist: Distribution) -> list[str]:
         if top(e.module) in tops and e.importer and top(e.importer) not in tops
     }
     target = f.target.snapshot
-    failed = any(
-        any(f"No module named '{t}" in (err.message or "") for t in tops)
-        for err in target.pytest.collection_errors
-    ) or bool(target.pytest.crash)
+    missing = missing_module_names(err.message or "" for err in target.pytest.collection_errors)
+    failed = bool(tops & missing) or bool(target.pytest.crash)
     if not importers or failed or not importers <= f.target.imported_modules:
         return []
     return sorted(importers)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Group, Location, Severity
 from tox_broker_audit.diff import FieldChange, normalize_path
+from tox_broker_audit.snapshot.anchors import is_inside
 from tox_broker_audit.snapshot.model import PthFile, Snapshot, SysPathEntry
 
 from ._common import TESTISH, Facts, SideFacts, facts, finding, leaves_first, rel, side_label, top
@@ -173,7 +174,7 @@ def _modules_under(snapshot: Snapshot, paths: Iterable[str]) -> list[str]:
     roots = [os.path.normpath(p) for p in paths if p]
     out = []
     for origin in snapshot.imports.origins:
-        if origin.file and any(os.path.normpath(origin.file).startswith(r + os.sep) for r in roots):
+        if origin.file and any(is_inside(origin.file, r) for r in roots):
             out.append(origin.module)
     return out
 
