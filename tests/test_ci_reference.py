@@ -8,12 +8,13 @@ import pytest
 
 from _snapshot_factory import make_snapshot
 from tox_broker_audit._audit import capture, take_baseline
+from tox_broker_audit._ci import detected_ci
 from tox_broker_audit._errors import AuditError, NothingToCompareError
 from tox_broker_audit._job_summary import GITHUB_LIMIT, publish, truncate
 from tox_broker_audit._tox.deps import dependency_lines
-from tox_broker_audit.snapshot.baseline import plan_baseline
+from tox_broker_audit.snapshot.baseline import NoBaseline, ReferenceDirBaseline, plan_baseline
 from tox_broker_audit.snapshot.io import load_snapshot
-from tox_broker_audit.snapshot.reference import detected_ci, load_reference, save_reference
+from tox_broker_audit.snapshot.reference import load_reference, save_reference
 
 
 @pytest.mark.parametrize(
@@ -35,14 +36,15 @@ def test_in_ci_without_a_developer_env_auto_compares_with_nothing(tmp_path: Path
     plan = plan_baseline(
         "auto", tox_root=tmp_path, work_dir=tmp_path / ".tox", environ={"CI": "true", "PATH": ""}
     )
-    assert plan.nothing is not None
-    assert plan.nothing.startswith("no reference to compare with ($CI is set, no developer env)")
+    assert isinstance(plan, NoBaseline)
+    assert not plan.failure
+    assert plan.why.startswith("no reference to compare with ($CI is set, no developer env)")
     with pytest.raises(NothingToCompareError):
-        take_baseline(plan, "", {}, tmp_path, b"k" * 32)
-    captured = capture("py", lambda: make_snapshot(), lambda: take_baseline(plan, "", {}, tmp_path, b""))
+        take_baseline(plan, tmp_path, b"k" * 32)
+    captured = capture("py", lambda: make_snapshot(), lambda: take_baseline(plan, tmp_path, b""))
     assert captured.baseline is None
     assert captured.failures == ()  # on purpose: no BA901 warning, one line
-    assert captured.lines == (f"broker-audit: py: {plan.nothing}",)
+    assert captured.lines == (f"broker-audit: py: {plan.why}",)
 
 
 def test_a_reference_directory_per_env(tmp_path: Path) -> None:
@@ -50,13 +52,14 @@ def test_a_reference_directory_per_env(tmp_path: Path) -> None:
     plan = plan_baseline(
         "ci/broker-audit", tox_root=tmp_path, work_dir=tmp_path / ".tox", environ={}, base=tmp_path
     )
-    assert plan.reference_dir == directory  # not created yet: still a reference directory
+    assert isinstance(plan, ReferenceDirBaseline)
+    assert plan.directory == directory  # not created yet: still a reference directory
     with pytest.raises(NothingToCompareError, match=r"ci/broker-audit/py\.json does not exist"):
-        take_baseline(plan, "", {}, tmp_path, b"", env_name="py")
+        take_baseline(plan, tmp_path, b"", env_name="py")
     saved = save_reference(make_snapshot(source_kind="tox-env"), directory, "py")
     assert saved == directory / "py.json"
     assert load_snapshot(saved).meta.source.kind == "tox-env"  # the file says what it was
-    loaded = take_baseline(plan, "", {}, tmp_path, b"", env_name="py")
+    loaded = take_baseline(plan, tmp_path, b"", env_name="py")
     assert loaded.meta.source.kind == "reference"
     assert loaded.meta.source.description.startswith("the reference ci/broker-audit/py.json (saved ")
     assert load_reference(directory, "py", tmp_path).meta.source.name == "ci/broker-audit/py.json"

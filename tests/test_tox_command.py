@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tox_broker_audit._audit import choose_formats as _formats
 from tox_broker_audit._command import (
     collection_args,
     find_pytest_command,
@@ -17,6 +16,7 @@ from tox_broker_audit._command import (
     split_args,
 )
 from tox_broker_audit._errors import AuditError, ProbeError
+from tox_broker_audit._outputs import choose_formats as _formats
 from tox_broker_audit._tox.facts import _env_names, _package_mode, find_env_section
 from tox_broker_audit.snapshot.baseline import is_tox_env, plan_baseline
 
@@ -231,9 +231,7 @@ def test_explicit_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert plan_baseline(str(python), tox_root=tmp_path, work_dir=tmp_path, environ={}).python == str(python)
     snapshot = tmp_path / "base.json"
     snapshot.write_text("{}")
-    assert (
-        plan_baseline("base.json", tox_root=tmp_path, work_dir=tmp_path, environ={}).snapshot_file == snapshot
-    )
+    assert plan_baseline("base.json", tox_root=tmp_path, work_dir=tmp_path, environ={}).path == snapshot
     with pytest.raises(AuditError, match="snapshot file not found"):
         plan_baseline("missing.json", tox_root=tmp_path, work_dir=tmp_path, environ={})
     with pytest.raises(AuditError, match="not found"):

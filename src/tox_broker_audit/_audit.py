@@ -1,123 +1,117 @@
-"""The half of an audit that does not depend on the front door: once the snapshots are taken.
+"""The audit pipeline: one function every front door calls, :func:`run_audit`.
 
-The tox plugin (:mod:`._tox`) and the nox helper (:mod:`.nox`) each take the baseline and
-target snapshots their own way (they know the interpreter, environment and working
-directory of their test command), then hand over here: diagnose with BA901 for every side
-that could not be captured, write the artefacts, render the requested formats, and count
-the findings that ``fail-on`` turns into a failure. Each front door prints the lines and
-fails in its own way (a tox ``Fail``, ``session.error``).
+A front door (tox, nox, ``broker-audit compare``/``diff``) only translates its host: it builds
+an :class:`AuditJob` — how to get the target (a probe request, or a snapshot already taken),
+how to take the baseline its :data:`~tox_broker_audit.snapshot.baseline.BaselinePlan` names,
+the options — and gets back an :class:`AuditResult`: the finished report and the lines to
+print. In between, always in this order: capture both sides (BA901 for a side that fails; one
+line when there is nothing to compare with on purpose), diagnose, verify (re-probes of a live
+target, with values only from a live baseline plan), write the artefacts, render the formats,
+count what ``fail-on`` turns into a failure. The front door prints and fails in its own way
+(a tox ``Fail``, ``session.error``, an exit code).
 
-Never let the audit break the user's run (docs/architecture.md): a diagnosis, artefact or renderer
-failure becomes a BA901 finding or one line of output, never an exception.
+Never let the audit break the user's run (docs/architecture.md): a diagnosis, verification,
+artefact or renderer failure becomes a BA901 finding or one line of output, never an exception.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 from tox_broker_audit._errors import AuditError, NothingToCompareError
+from tox_broker_audit._options import DEFAULT_BUDGET, Budget, parse_budget
 from tox_broker_audit._sanitize import clean
 
 if TYPE_CHECKING:
+    from tox_broker_audit.diagnosis.hooks import RenderOptions
     from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
-    from tox_broker_audit.snapshot.baseline import BaselinePlan
+    from tox_broker_audit.snapshot.baseline import BaselinePlan, LiveBaseline
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = [
-    "ARTEFACT_DIR",
-    "FAIL_ON",
-    "FILE_FORMATS",
+    "AuditJob",
+    "AuditResult",
     "Captured",
-    "OutputOptions",
+    "Taken",
     "capture",
-    "check_fail_on",
-    "check_formats",
-    "choose_formats",
-    "ci_root",
     "count_failing",
-    "display_path",
-    "finish",
-    "probe_failure",
-    "reset_dir",
+    "run_audit",
     "selection_note",
     "take_baseline",
 ]
 
-FAIL_ON = ("never", "error", "warning")
-ARTEFACT_DIR = "broker-audit"
-#: Formats written to files in the artefact directory instead of being printed.
-FILE_FORMATS = {"sarif": "report.sarif", "gitlab": "gl-code-quality-report.json"}
-#: CI systems whose annotation format is added automatically (variable, value or None for "set").
-_CI_FORMATS: tuple[tuple[str, str | None, str], ...] = (
-    ("GITHUB_ACTIONS", "true", "github"),
-    ("GITLAB_CI", None, "gitlab"),
-    ("TF_BUILD", None, "azure"),
-)
-#: Where each CI checks the repository out: annotation paths are relative to it.
-_CI_ROOTS = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR", "BUILD_SOURCESDIRECTORY")
+
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    """A side already captured by the front door (``compare`` takes its sides first, so that a
+    bad interpreter is a usage error); ``request``: how, when it can be re-run."""
+
+    snapshot: Snapshot
+    request: ProbeRequest | None = None
+
+
+#: What a front door's target callable returns: a request to probe (the pipeline takes it and
+#: keeps it for the verify stage), or a side it took itself.
+TargetSpec = Union["ProbeRequest", Taken]
+
+
+def _render_options() -> RenderOptions:
+    from tox_broker_audit.diagnosis.hooks import RenderOptions
+
+    return RenderOptions()
 
 
 @dataclasses.dataclass(frozen=True)
-class OutputOptions:
-    """How a report is shown: formats, verbosity, colour (terminal only; None: decide from
-    stdout), the CI checkout and the config file the CI formats anchor findings at."""
+class AuditJob:
+    """Everything a front door knows about one audit (an env, a session, a comparison)."""
 
-    formats: tuple[str, ...] = ("terminal",)
-    verbose: bool = False
-    color: bool | None = None
-    root: str | None = None
-    config_file: str | None = None
-
-
-# --------------------------------------------------------------------------- options
-
-
-def choose_formats(requested: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
-    """``requested`` (repeatable, comma separated; default ``terminal``) plus the annotation
-    format of the CI that ``environ`` shows."""
-    out: list[str] = []
-    for option in requested:
-        out.extend(part.strip().lower() for part in option.split(",") if part.strip())
-    if not out:
-        out.append("terminal")
-    for variable, expected, fmt in _CI_FORMATS:
-        present = environ.get(variable)
-        if present and (expected is None or present.lower() == expected) and fmt not in out:
-            out.append(fmt)
-    return tuple(dict.fromkeys(out))
-
-
-def check_formats(formats: Sequence[str], option: str) -> None:
-    """:class:`AuditError` naming ``option`` when a format is not registered."""
-    from tox_broker_audit.renderers import available_formats
-
-    known = tuple(available_formats())
-    unknown = [fmt for fmt in formats if fmt not in known]
-    if unknown:
-        raise AuditError(f"unknown {option} {', '.join(unknown)} (choose from {', '.join(known)})")
+    name: str
+    #: The project root: relative paths, the baseline's cwd, the verify stage's anchor.
+    root: Path
+    plan: BaselinePlan
+    target: Callable[[], TargetSpec]
+    baseline: Callable[[], Snapshot]
+    output: RenderOptions = dataclasses.field(default_factory=_render_options)
+    #: Where the artefacts go (``.tox/<env>/broker-audit``); None: none are written.
+    out_dir: Path | None = None
+    #: The front door's environment: only for the CI job summary (never the baseline's values).
+    environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    ignore: tuple[str, ...] = ()
+    verify: str = "auto"
+    budget: Budget = dataclasses.field(default_factory=lambda: parse_budget(DEFAULT_BUDGET))
+    fail_on: str = "never"
+    #: How the audited test run ended, when the front door knows: "passed" | "failed".
+    outcome: str | None = None
+    facts: Callable[[], ToxFacts | None] | None = None
+    #: Lines the front door has to say before the report (a bad option it ignored, …).
+    notes: tuple[str, ...] = ()
+    #: Called with both sides once captured: what the front door saved, one line each.
+    after_capture: Callable[[Snapshot | None, Snapshot | None], Sequence[str]] | None = None
+    target_words: str = "the env"
 
 
-def check_fail_on(value: str, option: str) -> None:
-    """:class:`AuditError` naming ``option`` (and where else it may come from) for a bad value."""
-    if value not in FAIL_ON:
-        raise AuditError(
-            f"{option}={value!r} is not one of {', '.join(FAIL_ON)} "
-            "(from the command line, its TOX_ environment variable or the tox user config)"
-        )
+@dataclasses.dataclass(frozen=True)
+class AuditResult:
+    """The finished report; ``notices``: what happened on the way (capture, notes, selection,
+    saves), ``lines``: the report's own output (formats, artefact and verification lines)."""
+
+    report: Report
+    notices: tuple[str, ...]
+    lines: tuple[str, ...]
+    #: Findings at or above the job's ``fail_on``.
+    failing: int
+    baseline: Snapshot | None = None
+    target: Snapshot | None = None
 
 
-def ci_root(environ: Mapping[str, str], default: str) -> str:
-    """The CI checkout (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``, …) from ``environ``, else ``default``."""
-    for variable in _CI_ROOTS:
-        if environ.get(variable):
-            return environ[variable]
-    return default
+def _said(name: str) -> str:
+    """The prefix of a line about audit ``name`` (``broker-audit: py: ``; none for an unnamed one)."""
+    return f"broker-audit: {name}: " if name else "broker-audit: "
 
 
 def count_failing(report: Report, fail_on: str) -> int:
@@ -128,21 +122,110 @@ def count_failing(report: Report, fail_on: str) -> int:
     return sum(1 for finding in report.findings if finding.severity in levels)
 
 
-# --------------------------------------------------------------------------- one audit
+# --------------------------------------------------------------------------- the pipeline
 
 
-def reset_dir(out_dir: Path) -> None:
-    """Old artefacts of a previous run must not be mistaken for this run's. A path that is not
-    a directory (a file, a symlink) is left alone: writing the artefacts then fails with one
-    line, and the report is still shown."""
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        return
-    if out_dir.is_dir():
-        shutil.rmtree(out_dir, ignore_errors=True)
+def run_audit(job: AuditJob) -> AuditResult:
+    """Capture, diagnose, verify, write, render, count: the one pipeline (module docstring)."""
+    from tox_broker_audit import _outputs
+
+    captured = capture(job.name, job.target, job.baseline, target_words=job.target_words)
+    notices = [*captured.lines, *job.notes]
+    note = selection_note(job.name, captured.baseline, captured.target, job.root)
+    notices.extend([note] if note else [])
+    if job.after_capture is not None:
+        notices.extend(job.after_capture(captured.baseline, captured.target))
+    report, lines = _build_report(job, captured)
+    report, more = _verified(job, report, captured)
+    lines.extend(more)
+    artefacts: tuple[str, ...] = ()
+    if job.out_dir is not None:
+        artefacts, more = _outputs.write_artefacts(job.out_dir, captured.baseline, captured.target, report)
+        lines.extend(more)
+    lines.extend(_outputs.render_outputs(job.name, report, job.out_dir, artefacts, job.output))
+    if job.out_dir is not None:
+        from tox_broker_audit._job_summary import publish
+
+        lines.extend(publish(job.environ, job.out_dir / "report.md"))
+    return AuditResult(
+        report,
+        tuple(notices),
+        tuple(lines),
+        count_failing(report, job.fail_on),
+        captured.baseline,
+        captured.target,
+    )
+
+
+def _build_report(job: AuditJob, captured: Captured) -> tuple[Report, list[str]]:
+    """The diagnosis with the BA901 findings of the sides that failed first; a failure of the
+    diagnosis itself is a BA901 finding too (``facts`` is called inside its guard)."""
+    from tox_broker_audit.diagnosis.engine import describe_snapshot, diagnose, diagnosis_failure_finding
+    from tox_broker_audit.diagnosis.model import Report
+
+    failures, lines = list(captured.failures), []
+    report: Report | None = None
+    if captured.target is not None:
+        try:
+            tox = job.facts() if job.facts is not None else None
+            report = diagnose(
+                captured.baseline,
+                captured.target,
+                env_name=job.name or None,
+                ignore=job.ignore,
+                tox=tox,
+                outcome=job.outcome,
+            )
+        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+            message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
+            failures.append(diagnosis_failure_finding(message))
+            lines.append(clean(f"{_said(job.name)}{message}"))
+    if report is None:
+        report = Report(
+            env=job.name or None,
+            baseline=describe_snapshot(captured.baseline),
+            target=describe_snapshot(captured.target),
+            findings=(),
+            outcome=job.outcome,
+        )
+    if failures:
+        report = dataclasses.replace(report, findings=(*failures, *report.findings))
+    return report, lines
+
+
+def _verified(job: AuditJob, report: Report, captured: Captured) -> tuple[Report, list[str]]:
+    """The verify stage (docs/findings.md, "Verification"): re-probes of the target's own request.
+
+    A variable can be set to the baseline's value only when the plan is a live baseline (it ran
+    here with the front door's environment); a snapshot file or a reference's values are
+    fingerprints, so those experiments are "untested". A failure here is one line, never more.
+    """
+    if job.verify == "off" or captured.target is None:
+        return report, []
+    if captured.request is None:
+        if job.verify == "always":
+            return report, [f"{_said(job.name)}verify: the target is a snapshot file, which cannot be re-run"]
+        return report, []
+    from tox_broker_audit.snapshot.baseline import live_values
+    from tox_broker_audit.verify.stage import verify
+
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # said when the artefacts are written
+        return verify(
+            report,
+            captured.baseline,
+            captured.target,
+            captured.request,
+            live_values(job.plan),
+            str(job.root),
+            mode=job.verify,
+            budget=job.budget,
+            outcome=job.outcome,
+        ), []
+    except Exception as exc:  # noqa: BLE001 - the unverified report is still the answer
+        return report, [clean(f"{_said(job.name)}the verification failed: {type(exc).__name__}: {exc}")]
+
+
+# --------------------------------------------------------------------------- the two sides
 
 
 def probe_failure(side: str, message: str) -> Finding:
@@ -151,10 +234,8 @@ def probe_failure(side: str, message: str) -> Finding:
     return probe_failure_finding(side, message)
 
 
-def take_baseline(  # noqa: PLR0917 - the two front doors' call sites
-    plan: BaselinePlan | None,
-    plan_error: str,
-    environ: Mapping[str, str],
+def take_baseline(
+    plan: BaselinePlan,
     root: Path,
     key: bytes,
     selection: tuple[str, ...] = (),
@@ -162,44 +243,111 @@ def take_baseline(  # noqa: PLR0917 - the two front doors' call sites
     env_name: str = "",
 ) -> Snapshot:
     """The baseline ``plan`` names: a snapshot file, ``env_name``'s reference, or plain
-    ``pytest`` run from ``root`` with the environment the front door was started with,
-    collecting ``selection`` (the target's test paths, ``-k``, ``-m``: the same tests). Any
-    failure is an :class:`AuditError`; nothing to compare with on purpose, :class:`NothingToCompareError`."""
-    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    ``pytest`` run from ``root`` in the live interpreter with the environment it was planned
+    with, collecting ``selection`` (the target's test paths, ``-k``, ``-m``: the same tests).
+    Any failure is an :class:`AuditError`; nothing to compare with on purpose,
+    :class:`NothingToCompareError`."""
+    from tox_broker_audit.snapshot.baseline import LiveBaseline, NoBaseline, ReferenceDirBaseline
     from tox_broker_audit.snapshot.io import load_snapshot
-    from tox_broker_audit.snapshot.model import Source
     from tox_broker_audit.snapshot.reference import as_reference, load_reference, shown
 
-    if plan is None:
-        raise AuditError(plan_error or "no baseline")
-    if plan.nothing is not None:
-        raise NothingToCompareError(plan.nothing)
+    if isinstance(plan, NoBaseline):
+        raise AuditError(plan.why) if plan.failure else NothingToCompareError(plan.why)
     try:
-        if plan.reference_dir is not None:
-            return load_reference(plan.reference_dir, env_name, root)
-        if plan.snapshot_file is not None:
-            return as_reference(load_snapshot(plan.snapshot_file), shown(plan.snapshot_file, root))
-        assert plan.python is not None
-        return take_snapshot(
-            ProbeRequest(
-                python=plan.python,
-                cwd=root,
-                env=dict(environ),
-                invocation="pytest",
-                pytest_args=selection,
-                source=Source(
-                    kind="plain-pytest",
-                    name="baseline",
-                    description=f"plain `{' '.join(('pytest', *selection))}` in {root} with {plan.found_by}",
-                ),
-                project_root=root,
-                key=key,
-            )
-        )
+        if isinstance(plan, ReferenceDirBaseline):
+            return load_reference(plan.directory, env_name, root)
+        if isinstance(plan, LiveBaseline):
+            return _probe_baseline(plan, root, key, selection)
+        return as_reference(load_snapshot(plan.path), shown(plan.path, root))
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-        raise AuditError(f"internal error while taking the baseline: {type(exc).__name__}: {exc}") from None
+        message = f"internal error while taking the baseline: {type(exc).__name__}: {exc}"
+        raise AuditError(message) from None
+
+
+def _probe_baseline(plan: LiveBaseline, root: Path, key: bytes, selection: tuple[str, ...]) -> Snapshot:
+    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+    from tox_broker_audit.snapshot.model import Source
+
+    shown = " ".join(("pytest", *selection))
+    return take_snapshot(
+        ProbeRequest(
+            python=plan.python,
+            cwd=root,
+            env=dict(plan.environ),
+            invocation="pytest",
+            pytest_args=selection,
+            source=Source(
+                kind="plain-pytest",
+                name="baseline",
+                description=f"plain `{shown}` in {root} with {plan.found_by}",
+            ),
+            project_root=root,
+            key=key,
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Captured:
+    """Both sides' snapshots (None where capturing failed), the BA901 findings and lines, and
+    the target's probe request when it can be re-run (the verify stage's)."""
+
+    target: Snapshot | None
+    baseline: Snapshot | None
+    failures: tuple[Finding, ...]
+    lines: tuple[str, ...]
+    request: ProbeRequest | None = None
+
+
+def capture(
+    name: str,
+    take_target: Callable[[], TargetSpec | Snapshot],
+    take_baseline: Callable[[], Snapshot],
+    *,
+    target_words: str = "the env",
+) -> Captured:
+    """Take the target, then the baseline; a side that fails is a BA901 finding and one line.
+
+    ``take_target`` returns a probe request (taken here), a :class:`Taken` side or a snapshot.
+    ``take_baseline`` may be the ``result`` of a future started earlier: the baseline is
+    waited for only after the target was taken.
+    """
+    failures: list[Finding] = []
+    lines: list[str] = []
+    request: list[ProbeRequest] = []
+
+    def target() -> Snapshot:
+        from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+
+        spec = take_target()
+        if isinstance(spec, ProbeRequest):
+            request.append(spec)
+            return take_snapshot(spec)
+        if isinstance(spec, Taken):
+            request.extend([spec.request] if spec.request is not None else [])
+            return spec.snapshot
+        return spec
+
+    taken: list[Snapshot | None] = []
+    for side, take, words in (
+        ("target", target, f"could not capture {target_words}"),
+        ("baseline", take_baseline, "no baseline"),
+    ):
+        try:
+            taken.append(take())
+        except NothingToCompareError as exc:  # on purpose: one line, no finding
+            taken.append(None)
+            lines.append(clean(f"{_said(name)}{exc}"))
+        except AuditError as exc:
+            taken.append(None)
+            failures.append(probe_failure(side, str(exc)))
+            lines.append(clean(f"{_said(name)}{words}: {exc}"))
+    return Captured(taken[0], taken[1], tuple(failures), tuple(lines), request[0] if request else None)
+
+
+# --------------------------------------------------------------------------- what was compared
 
 
 def _selection(snapshot: Snapshot, root: str) -> tuple[str, ...]:
@@ -231,192 +379,3 @@ def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None
 
 def _command(selection: tuple[str, ...]) -> str:
     return " ".join(("pytest", *selection))
-
-
-@dataclasses.dataclass(frozen=True)
-class Captured:
-    """Both sides' snapshots (None where capturing failed), the BA901 findings and lines."""
-
-    target: Snapshot | None
-    baseline: Snapshot | None
-    failures: tuple[Finding, ...]
-    lines: tuple[str, ...]
-
-
-def capture(
-    name: str,
-    take_target: Callable[[], Snapshot],
-    take_baseline: Callable[[], Snapshot],
-    *,
-    target_words: str = "the env",
-) -> Captured:
-    """Take the target, then the baseline; a side that fails is a BA901 finding and one line.
-
-    ``take_baseline`` may be the ``result`` of a future started earlier: the baseline is
-    waited for only after the target was taken.
-    """
-    failures: list[Finding] = []
-    lines: list[str] = []
-    taken: list[Snapshot | None] = []
-    for side, take, words in (
-        ("target", take_target, f"could not capture {target_words}"),
-        ("baseline", take_baseline, "no baseline"),
-    ):
-        try:
-            taken.append(take())
-        except NothingToCompareError as exc:  # on purpose: one line, no finding
-            taken.append(None)
-            lines.append(clean(f"broker-audit: {name}: {exc}"))
-        except AuditError as exc:
-            taken.append(None)
-            failures.append(probe_failure(side, str(exc)))
-            lines.append(clean(f"broker-audit: {name}: {words}: {exc}"))
-    return Captured(taken[0], taken[1], tuple(failures), tuple(lines))
-
-
-def finish(  # noqa: PLR0917 - the two front doors' one call site each
-    name: str,
-    out_dir: Path,
-    baseline: Snapshot | None,
-    target: Snapshot | None,
-    failures: list[Finding],
-    lines: list[str],
-    *,
-    ignore: Sequence[str] = (),
-    facts: Callable[[], ToxFacts | None] | None = None,
-    output: OutputOptions = OutputOptions(),  # frozen: a shared default is safe
-    outcome: str | None = None,
-    verify: Callable[[Report], Report] | None = None,
-) -> Report:
-    """Diagnose, write the artefacts into ``out_dir`` and render ``output.formats``.
-
-    ``outcome`` ("passed" | "failed"): how the audited test run ended, when known.
-    ``verify``: the verify stage (re-probes of the target), run before anything is written.
-
-    ``failures`` are the BA901 findings of the sides that could not be captured; ``lines``
-    collects what the front door prints (the rendered text formats included). ``facts`` is
-    called inside the diagnosis' guard, so a failure there is a BA901 too.
-    """
-    report = _build_report(
-        name, baseline, target, failures, lines, ignore=ignore, facts=facts, outcome=outcome
-    )
-    if verify is not None:
-        report = _verified(name, report, verify, lines)
-    artefacts = _write_artefacts(out_dir, baseline, target, report, lines)
-    _render_outputs(name, report, out_dir, artefacts, lines, output)
-    return report
-
-
-def _verified(name: str, report: Report, verify: Callable[[Report], Report], lines: list[str]) -> Report:
-    """The verify stage (re-probes, docs/architecture.md); a failure there is one line, never more."""
-    try:
-        return verify(report)
-    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-        lines.append(clean(f"broker-audit: {name}: the verification failed: {type(exc).__name__}: {exc}"))
-        return report
-
-
-def _build_report(
-    name: str,
-    baseline: Snapshot | None,
-    target: Snapshot | None,
-    failures: list[Finding],
-    lines: list[str],
-    *,
-    ignore: Sequence[str],
-    facts: Callable[[], ToxFacts | None] | None,
-    outcome: str | None = None,
-) -> Report:
-    from tox_broker_audit.diagnosis.engine import describe_snapshot, diagnose, diagnosis_failure_finding
-    from tox_broker_audit.diagnosis.model import Report
-
-    report: Report | None = None
-    if target is not None:
-        try:
-            tox = facts() if facts is not None else None
-            report = diagnose(baseline, target, env_name=name, ignore=tuple(ignore), tox=tox, outcome=outcome)
-        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-            message = f"the diagnosis failed: {type(exc).__name__}: {exc}"
-            failures.append(diagnosis_failure_finding(message))
-            lines.append(clean(f"broker-audit: {name}: {message}"))
-    if report is None:
-        report = Report(
-            env=name,
-            baseline=describe_snapshot(baseline),
-            target=describe_snapshot(target),
-            findings=(),
-            outcome=outcome,
-        )
-    if failures:
-        report = dataclasses.replace(report, findings=(*failures, *report.findings))
-    return report
-
-
-def _write_artefacts(
-    out_dir: Path, baseline: Snapshot | None, target: Snapshot | None, report: Report, lines: list[str]
-) -> tuple[str, ...]:
-    from tox_broker_audit._files import write_text
-    from tox_broker_audit.renderers import render
-    from tox_broker_audit.renderers.json import report_to_dict
-    from tox_broker_audit.snapshot.io import dump_snapshot
-
-    written: list[Path] = []
-    try:
-        for snapshot, file_name in ((baseline, "baseline.json"), (target, "target.json")):
-            if snapshot is not None:
-                dump_snapshot(snapshot, out_dir / file_name)
-                written.append(out_dir / file_name)
-        report_file = out_dir / "report.json"
-        write_text(report_file, json.dumps(report_to_dict(report), indent=1) + "\n")
-        written.append(report_file)
-        markdown = out_dir / "report.md"
-        write_text(markdown, render(report, "markdown", artefacts=(str(report_file),)))
-        written.append(markdown)
-    except (OSError, AuditError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        lines.append(clean(f"broker-audit: cannot write artefacts to {out_dir}: {why}"))
-    return tuple(display_path(path) for path in written)
-
-
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def _render_outputs(  # noqa: PLR0917 - one private call site
-    name: str,
-    report: Report,
-    out_dir: Path,
-    artefacts: tuple[str, ...],
-    lines: list[str],
-    output: OutputOptions,
-) -> None:
-    from tox_broker_audit._files import printable, write_text
-    from tox_broker_audit.renderers import render
-
-    for fmt in output.formats:
-        try:
-            if fmt in FILE_FORMATS:
-                path = out_dir / FILE_FORMATS[fmt]
-                write_text(
-                    path,
-                    render(
-                        report, fmt, artefacts=artefacts, root=output.root, config_file=output.config_file
-                    ),
-                )
-                lines.append(clean(f"broker-audit: {fmt} report written to {display_path(path)}"))
-            else:
-                text = render(
-                    report,
-                    fmt,
-                    verbose=output.verbose,
-                    color=output.color if fmt == "terminal" else None,
-                    artefacts=artefacts,
-                    root=output.root,
-                    config_file=output.config_file,
-                )
-                lines.append(printable(text.rstrip("\n")))
-        except Exception as exc:  # noqa: BLE001 - never let the audit break the run
-            lines.append(clean(f"broker-audit: {name}: the {fmt} output failed: {type(exc).__name__}: {exc}"))

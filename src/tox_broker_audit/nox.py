@@ -13,22 +13,25 @@ noxfile imports it on every ``nox`` run, audited session or not.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tox_broker_audit._options import DEFAULT_BUDGET  # a leaf: nothing heavy at import time
+
 if TYPE_CHECKING:
     import nox
 
-    from tox_broker_audit._audit import Captured, OutputOptions
+    from tox_broker_audit._audit import AuditResult
+    from tox_broker_audit._options import Budget
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
     from tox_broker_audit.snapshot.capture import ProbeRequest
-    from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["audit"]
 
@@ -46,7 +49,7 @@ def audit(
     invocation: str = "pytest",
     verbose: bool = False,
     verify: str = "auto",
-    verify_budget: str = "12/60",
+    verify_budget: str = DEFAULT_BUDGET,
 ) -> Report | None:
     """Audit this session's environment against the local one; return the report.
 
@@ -61,216 +64,145 @@ def audit(
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
     audit itself failed (one warning says why).
     """
-    from tox_broker_audit import _audit
     from tox_broker_audit._errors import AuditError
 
-    environ, modes = dict(os.environ), (invocation, verify, str(verify_budget))
+    environ = dict(os.environ)
     try:
-        chosen, plan, plan_error = _check(session, environ, baseline, formats, fail_on, modes)
+        job = _job(session, environ, baseline, formats, fail_on, (invocation, verify, str(verify_budget)))
     except AuditError as exc:  # session.error raises: the session ends here
         session.error(f"broker-audit: {exc}")
-    output = _audit.OutputOptions(
-        formats=chosen,
-        verbose=verbose,
-        root=_audit.ci_root(environ, str(_project_root(session))),
-        config_file=_noxfile(session),
-    )
     try:
-        report = _run(
-            session,
-            plan,
-            plan_error,
-            environ,
-            output,
-            args=tuple(pytest_args or ()),
-            ignore=tuple(ignore),
-            modes=modes,
-        )
+        result = _run(session, job, tuple(pytest_args or ()), ignore=tuple(ignore), verbose=verbose)
     except Exception as exc:  # noqa: BLE001 - never let the audit break the run (docs/architecture.md)
         session.warn(
             f"broker-audit: {session.name}: internal error, audit skipped: {type(exc).__name__}: {exc}"
         )
         return None
-    failing = _audit.count_failing(report, fail_on)
-    if failing:
-        session.error(f"broker audit: {failing} finding(s) at or above fail_on={fail_on}")
-    return report
+    if result.failing:
+        session.error(f"broker audit: {result.failing} finding(s) at or above fail_on={fail_on}")
+    return result.report
 
 
-def _check(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
+def _job(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
     session: nox.Session,
     environ: dict[str, str],
     baseline: str | os.PathLike[str],
     formats: Sequence[str],
     fail_on: str,
     modes: tuple[str, str, str],
-) -> tuple[tuple[str, ...], BaselinePlan | None, str]:
-    """audit()'s arguments, validated: the formats, the baseline plan (or why there is none).
-    A bad value is an :class:`AuditError` naming the keyword."""
-    from tox_broker_audit import _audit
+) -> _Checked:
+    """audit()'s arguments, validated: the formats, the baseline plan, the verify mode and
+    budget. A bad value is an :class:`AuditError` naming the keyword."""
     from tox_broker_audit._errors import AuditError
+    from tox_broker_audit._options import FAIL_ON, VERIFY_MODES, check_choice, parse_budget
+    from tox_broker_audit._outputs import check_formats, choose_formats
+    from tox_broker_audit.snapshot.baseline import plan_or_missing
 
-    if fail_on not in _audit.FAIL_ON:
-        raise AuditError(f"fail_on={fail_on!r} (choose from {', '.join(_audit.FAIL_ON)})")
     invocation, verify, budget = modes
-    if invocation not in _INVOCATIONS:
-        raise AuditError(f"invocation={invocation!r} (choose from {', '.join(_INVOCATIONS)})")
-    if verify not in ("auto", "off", "always"):
-        raise AuditError(f"verify={verify!r} (choose from auto, off, always)")
-    from tox_broker_audit.verify.stage import parse_budget
-
+    check_choice(fail_on, FAIL_ON, "fail_on")
+    check_choice(invocation, _INVOCATIONS, "invocation")
+    check_choice(verify, VERIFY_MODES, "verify")
     try:
-        parse_budget(budget)
+        parsed = parse_budget(budget)
     except AuditError:
-        raise AuditError(f"verify_budget={budget!r} (expected RUNS or RUNS/SECONDS, e.g. 12/60)") from None
-    chosen = _audit.choose_formats([formats] if isinstance(formats, str) else formats, environ)
-    _audit.check_formats(chosen, "format")
-    plan, plan_error = _plan(session, os.fspath(baseline), environ)
-    return chosen, plan, plan_error
+        message = f"verify_budget={budget!r} (expected RUNS or RUNS/SECONDS, e.g. {DEFAULT_BUDGET})"
+        raise AuditError(message) from None
+    chosen = choose_formats([formats] if isinstance(formats, str) else formats, environ)
+    check_formats(chosen, "format")
+    plan = plan_or_missing(
+        os.fspath(baseline),
+        tox_root=_project_root(session),
+        # nox keeps its envs under one directory (``.nox``): none of them is a baseline.
+        work_dir=_env_location(session).parent,
+        environ=environ,
+        option="baseline",  # plan_baseline speaks tox's option name; here it is audit()'s keyword
+    )
+    return _Checked(plan, chosen, fail_on, invocation, verify, parsed, environ)
 
 
-def _plan(session: nox.Session, spec: str, environ: dict[str, str]) -> tuple[BaselinePlan | None, str]:
-    """An explicit baseline must exist (else :class:`AuditError`); ``auto`` finding nothing is BA901."""
-    from tox_broker_audit._errors import AuditError
-    from tox_broker_audit.snapshot.baseline import AUTO, plan_baseline
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    """audit()'s arguments once checked."""
 
-    try:
-        plan = plan_baseline(
-            spec or AUTO,
-            tox_root=_project_root(session),
-            # nox keeps its envs under one directory (``.nox``): none of them is a baseline.
-            work_dir=_env_location(session).parent,
-            environ=environ,
-        )
-    except AuditError as exc:
-        # plan_baseline speaks tox's option name; here it is audit()'s keyword.
-        message = str(exc).replace("--broker-audit-baseline", "baseline")
-        if spec and spec != AUTO:
-            raise AuditError(message) from None
-        return None, message
-    return plan, ""
+    plan: BaselinePlan
+    formats: tuple[str, ...]
+    fail_on: str
+    invocation: str
+    verify: str
+    budget: Budget
+    environ: dict[str, str]
 
 
 def _run(
-    session: nox.Session,
-    plan: BaselinePlan | None,
-    plan_error: str,
-    environ: dict[str, str],
-    output: OutputOptions,
-    *,
-    args: tuple[str, ...],
-    ignore: tuple[str, ...],
-    modes: tuple[str, str, str],
-) -> Report:
-    from tox_broker_audit import _audit
+    session: nox.Session, job: _Checked, args: tuple[str, ...], *, ignore: tuple[str, ...], verbose: bool
+) -> AuditResult:
+    from tox_broker_audit import _audit, _outputs
+    from tox_broker_audit._ci import ci_root
     from tox_broker_audit._command import collection_args, selection_args
+    from tox_broker_audit._files import printable
+    from tox_broker_audit.diagnosis.hooks import RenderOptions
     from tox_broker_audit.snapshot.capture import fingerprint_key
 
-    name, (invocation, verify, budget) = session.name, modes
-    out_dir = _env_location(session) / _audit.ARTEFACT_DIR
-    _audit.reset_dir(out_dir)
-    key = fingerprint_key()
-    root = _project_root(session)
-    keep: list[ProbeRequest] = []  # the target's request, for the verify stage's re-probes
+    name, root, key = session.name, _project_root(session), fingerprint_key()
+    out_dir = _env_location(session) / _outputs.ARTEFACT_DIR
+    _outputs.reset_dir(out_dir)
+    collect = collection_args(args)
+    selection = selection_args(collect, os.getcwd())
     # The baseline probe runs while the target probe runs (two interpreters, no shared state).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker-audit-baseline") as pool:
-        collect = collection_args(args)
-        selection = selection_args(collect, os.getcwd())
-        pending = pool.submit(
-            _audit.take_baseline, plan, plan_error, environ, root, key, selection, env_name=name
+        pending = pool.submit(_audit.take_baseline, job.plan, root, key, selection, env_name=name)
+        result = _audit.run_audit(
+            _audit.AuditJob(
+                name=name,
+                root=root,
+                plan=job.plan,
+                target=lambda: _target_request(session, job, collect, root, key),
+                baseline=pending.result,
+                output=RenderOptions(
+                    formats=job.formats,
+                    verbose=verbose,
+                    color=None,
+                    root=ci_root(job.environ, str(root)),
+                    config_file=_noxfile(session),
+                ),
+                out_dir=out_dir,
+                environ=job.environ,
+                ignore=ignore,
+                verify=job.verify,
+                budget=job.budget,
+                fail_on=job.fail_on,
+                target_words="the session's env",
+            )
         )
-        captured = _audit.capture(
-            name,
-            lambda: _take_target(session, environ, collect, invocation, root, key, keep),
-            pending.result,
-            target_words="the session's env",
-        )
-    note = _audit.selection_note(name, captured.baseline, captured.target, root)
-    for line in (*captured.lines, *([note] if note else [])):
+    for line in result.notices:
         session.warn(line)
-    lines: list[str] = []
-    report = _audit.finish(
-        name,
-        out_dir,
-        captured.baseline,
-        captured.target,
-        list(captured.failures),
-        lines,
-        ignore=ignore,
-        output=output,
-        verify=_verifier(
-            (verify, budget), captured, keep, environ if plan and not plan.snapshot_file else None, root
-        ),
-    )
-    from tox_broker_audit._job_summary import publish
-
-    lines.extend(publish(environ, out_dir / "report.md"))
     # nox's logger prefixes every record with "nox > "; the report is a block of its own.
-    from tox_broker_audit._files import printable
-
-    sys.stdout.write(printable("\n".join(lines)) + "\n")
+    sys.stdout.write(printable("\n".join(result.lines)) + "\n")
     sys.stdout.flush()
-    return report
+    return result
 
 
-def _take_target(  # noqa: PLR0917 - one private call site
-    session: nox.Session,
-    environ: dict[str, str],
-    args: tuple[str, ...],
-    invocation: str,
-    root: Path,
-    key: bytes,
-    keep: list[ProbeRequest],
-) -> Snapshot:
-    from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+def _target_request(
+    session: nox.Session, job: _Checked, args: tuple[str, ...], root: Path, key: bytes
+) -> ProbeRequest:
+    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Source
 
-    shown = "python -m pytest" if invocation == "python-m" else "pytest"
-    keep.append(
-        ProbeRequest(
-            python=_session_python(session),
-            cwd=Path.cwd(),  # session.run() runs commands here (nox starts in the noxfile's dir)
-            env=_command_environment(session, environ),
-            invocation="python-m" if invocation == "python-m" else "pytest",
-            pytest_args=args,
-            source=Source(
-                kind="nox-session",
-                name=session.name,
-                description=f"nox session {session.name}: {' '.join((shown, *args))}",
-            ),
-            project_root=root,
-            key=key,
-        )
+    shown = "python -m pytest" if job.invocation == "python-m" else "pytest"
+    return ProbeRequest(
+        python=_session_python(session),
+        cwd=Path.cwd(),  # session.run() runs commands here (nox starts in the noxfile's dir)
+        env=_command_environment(session, job.environ),
+        invocation="python-m" if job.invocation == "python-m" else "pytest",
+        pytest_args=args,
+        source=Source(
+            kind="nox-session",
+            name=session.name,
+            description=f"nox session {session.name}: {' '.join((shown, *args))}",
+        ),
+        project_root=root,
+        key=key,
     )
-    return take_snapshot(keep[-1])
-
-
-def _verifier(
-    modes: tuple[str, str],
-    captured: Captured,
-    keep: list[ProbeRequest],
-    values: dict[str, str] | None,
-    root: Path,
-) -> Callable[[Report], Report] | None:
-    """The verify stage for this session (docs/nox.md): re-probes of the target's own request."""
-    mode, budget = modes
-    if mode == "off" or not keep:
-        return None
-    from tox_broker_audit.verify.stage import parse_budget, verify
-
-    def stage(report: Report) -> Report:
-        return verify(
-            report,
-            captured.baseline,
-            captured.target,
-            keep[0],
-            values,
-            str(root),
-            mode=mode,
-            budget=parse_budget(budget),
-        )
-
-    return stage
 
 
 def _command_environment(session: nox.Session, environ: dict[str, str]) -> dict[str, str]:

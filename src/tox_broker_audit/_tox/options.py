@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._audit import FAIL_ON
+from tox_broker_audit._options import DEFAULT_BUDGET, FAIL_ON, VERIFY_MODES
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
     from tox.config.sets import ConfigSet, EnvConfigSet
 
 __all__ = ["add_core_keys", "add_env_keys", "add_options", "add_verify_options"]
-
-#: ``verify.stage.MODES`` and ``DEFAULT_BUDGET`` (not imported: tox loads this on every run).
-VERIFY_MODES = ("auto", "off", "always")
-DEFAULT_BUDGET = "12/60"
 
 
 def add_options(parser: ToxParser) -> None:

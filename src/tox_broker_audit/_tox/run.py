@@ -20,12 +20,13 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tox_broker_audit import _audit
+from tox_broker_audit import _audit, _outputs
 from tox_broker_audit._errors import AuditError
+from tox_broker_audit._options import DEFAULT_BUDGET, FAIL_ON, Budget, check_choice, parse_budget
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import Parsed
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from tox.tox_env.api import ToxEnv
 
     from tox_broker_audit._command import PytestCommand
+    from tox_broker_audit.diagnosis.hooks import RenderOptions
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
     from tox_broker_audit.snapshot.capture import ProbeRequest
@@ -47,6 +49,8 @@ __all__ = [
     "start",
 ]
 
+#: Where else a bad option value may come from (tox reads each option from three places).
+_FROM_ELSEWHERE = " (from the command line, its TOX_ environment variable or the tox user config)"
 #: ``tox <command>`` names whose envs run their commands (others never reach the hooks).
 _RUN_COMMANDS = frozenset({"legacy", "le", "run", "r", "run-parallel", "p"})
 
@@ -75,13 +79,12 @@ class AuditRun:
         #: The environment tox was started with: the baseline runs with it (docs/tox.md).
         self.environ: dict[str, str] = dict(os.environ)
         self.fail_on: str = options.broker_audit_fail_on
-        self.formats = _audit.choose_formats(options.broker_audit_format, self.environ)
+        self.formats = _outputs.choose_formats(options.broker_audit_format, self.environ)
         #: Per env, the kinds of package tox installed (``WheelPackage``, ``EditablePackage``…).
         self.package_kinds: dict[str, list[str]] = {}
         self._key: bytes | None = None
         self._lock = threading.Lock()
         self._plan: BaselinePlan | None = None
-        self._plan_error: str | None = None
         self._thread: threading.Thread | None = None
         self._baseline: Snapshot | None = None
         self._baseline_error: AuditError | None = None
@@ -95,25 +98,23 @@ class AuditRun:
 
     def plan(self) -> None:
         """Resolve the baseline option now: a bad explicit value is a tox error, not a finding."""
-        from tox_broker_audit.snapshot.baseline import AUTO, plan_baseline
+        from tox_broker_audit.snapshot.baseline import AUTO, plan_or_missing
 
         spec: str = self.options.broker_audit_baseline or AUTO
         base = None
         if spec == AUTO and self.configured_baseline:  # the option given on the command line wins
             spec, base = self.configured_baseline, self.tox_root
-        try:
-            self._plan = plan_baseline(
-                spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ, base=base
-            )
-        except AuditError as exc:
-            if spec != AUTO:
-                raise
-            self._plan_error = str(exc)
+        self._plan = plan_or_missing(
+            spec, tox_root=self.tox_root, work_dir=self.work_dir, environ=self.environ, base=base
+        )
 
     @property
-    def baseline_is_live(self) -> bool:
-        """The baseline ran here with :attr:`environ` (not a snapshot file): its values are known."""
-        return self._plan is not None and self._plan.snapshot_file is None
+    def baseline_plan(self) -> BaselinePlan:
+        """What every env is compared with (:meth:`plan` ran at start-up)."""
+        if self._plan is None:
+            self.plan()
+        assert self._plan is not None
+        return self._plan
 
     @property
     def key(self) -> bytes:
@@ -136,13 +137,13 @@ class AuditRun:
         self._thread.start()
 
     def _take_baseline(self) -> None:
+        from tox_broker_audit.snapshot.baseline import ReferenceDirBaseline
+
         started = time.monotonic()
-        if self._plan is not None and self._plan.reference_dir is not None:
+        if isinstance(self.baseline_plan, ReferenceDirBaseline):
             return  # one reference per env, loaded by each env
         try:
-            self._baseline = _audit.take_baseline(
-                self._plan, self._plan_error or "", self.environ, self.tox_root, self.key
-            )
+            self._baseline = _audit.take_baseline(self.baseline_plan, self.tox_root, self.key)
         except AuditError as exc:
             self._baseline_error = exc
         finally:
@@ -162,27 +163,30 @@ class AuditRun:
         (paths, ``-k``, ``-m``), with the configuration plain ``pytest`` finds (test paths would
         otherwise move pytest's rootdir and ini file discovery: a difference tox did not make).
         A snapshot file cannot be re-run: it is what it is, and so is an env's reference."""
-        if self._plan is not None and self._plan.reference_dir is not None:
-            return _audit.take_baseline(self._plan, "", self.environ, self.tox_root, b"", env_name=env_name)
+        from tox_broker_audit.snapshot.baseline import LiveBaseline, ReferenceDirBaseline
+
+        plan = self.baseline_plan
+        if isinstance(plan, ReferenceDirBaseline):
+            return _audit.take_baseline(plan, self.tox_root, b"", env_name=env_name)
         plain = self.baseline()
-        if not selection or self._plan is None or self._plan.snapshot_file is not None:
+        if not selection or not isinstance(plan, LiveBaseline):
             return plain
         key = self.key
         with self._selected_lock:  # run-parallel envs with the same selection share one probe
             if selection not in self._selected:
-                self._selected[selection] = self._take_selected(plain, selection, key)
+                self._selected[selection] = self._take_selected(plan, plain, selection, key)
             return self._selected[selection]
 
-    def _take_selected(self, plain: Snapshot, selection: tuple[str, ...], key: bytes) -> Snapshot:
+    def _take_selected(
+        self, plan: BaselinePlan, plain: Snapshot, selection: tuple[str, ...], key: bytes
+    ) -> Snapshot:
         config = plain.pytest
         pinned = (
             *(("--rootdir", config.rootdir) if config.rootdir else ()),
             *(("-c", config.inifile) if config.inifile else ()),
         )
         try:
-            chosen = _audit.take_baseline(
-                self._plan, "", self.environ, self.tox_root, key, (*pinned, *selection)
-            )
+            chosen = _audit.take_baseline(plan, self.tox_root, key, (*pinned, *selection))
         except AuditError:
             return plain  # the plain baseline still compares; the selection note says the rest
         same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == (config.rootdir, config.inifile)
@@ -217,8 +221,30 @@ class AuditRun:
             why = exc.strerror or exc
             return f"broker-audit: {env_name}: cannot save the reference to {directory}: {why}"
         return (
-            f"broker-audit: {env_name}: reference saved to {_audit.display_path(path)} "
+            f"broker-audit: {env_name}: reference saved to {_outputs.display_path(path)} "
             "(commit it; CI compares with it: docs/ci.md)"
+        )
+
+    def budget(self) -> Budget:
+        """``--broker-audit-verify-budget``; a bad value is a tox error at start-up, not a skipped audit."""
+        text = str(getattr(self.options, "broker_audit_verify_budget", "") or DEFAULT_BUDGET)
+        try:
+            return parse_budget(text)
+        except AuditError as exc:
+            message = f"--broker-audit-verify-budget: {exc}"
+            raise AuditError(message) from None
+
+    def output(self) -> RenderOptions:
+        """How every env's report is shown: the formats, ``-v``, tox's colour, the CI checkout."""
+        from tox_broker_audit._ci import ci_root
+        from tox_broker_audit.diagnosis.hooks import RenderOptions
+
+        return RenderOptions(
+            formats=self.formats,
+            verbose=getattr(self.options, "verbosity", 2) > 2,
+            color=bool(getattr(self.options, "is_colored", False)),
+            root=ci_root(self.environ, str(self.tox_root)),
+            config_file=str(self.config_file) if self.config_file else None,
         )
 
     def record_install(self, env_name: str, arguments: Any) -> None:
@@ -250,9 +276,9 @@ def start(core_conf: ConfigSet, state: State) -> None:
         configured_baseline=_configured_baseline(core_conf),
     )
     try:
-        _audit.check_fail_on(run.fail_on, "--broker-audit-fail-on")
-        _audit.check_formats(run.formats, "--broker-audit-format")
-        _check_budget(options)
+        check_choice(run.fail_on, FAIL_ON, "--broker-audit-fail-on", _FROM_ELSEWHERE)
+        _outputs.check_formats(run.formats, "--broker-audit-format")
+        run.budget()
         run.plan()
     except AuditError as exc:
         raise HandledError(f"--broker-audit: {exc}") from None
@@ -266,16 +292,6 @@ def _configured_baseline(core_conf: ConfigSet) -> str:
         return str(core_conf["broker_audit_baseline"] or "").strip()
     except Exception:  # noqa: BLE001 - the key is ours; a tox without it must still run
         return ""
-
-
-def _check_budget(options: Parsed) -> None:
-    """A bad ``--broker-audit-verify-budget`` is a tox error at start-up, not a skipped audit."""
-    from tox_broker_audit.verify.stage import parse_budget
-
-    try:
-        parse_budget(str(getattr(options, "broker_audit_verify_budget", "") or "12/60"))
-    except AuditError as exc:
-        raise AuditError(f"--broker-audit-verify-budget: {exc}") from None
 
 
 def _config_file(state: State) -> Path | None:
@@ -349,56 +365,42 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
 
     started = time.monotonic()
     name = tox_env.conf.name
-    out_dir = Path(tox_env.env_dir) / _audit.ARTEFACT_DIR
-    _audit.reset_dir(out_dir)
+    out_dir = Path(tox_env.env_dir) / _outputs.ARTEFACT_DIR
+    _outputs.reset_dir(out_dir)
     commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
     found = find_pytest_command(commands)
     explicit, bad_args = _explicit_args(tox_env)
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
-    keep: list[ProbeRequest] = []
-    captured = _audit.capture(
-        name, lambda: _take_target(run, tox_env, found, args, keep), lambda: run.baseline_for(selection, name)
-    )
-    target, baseline = captured.target, captured.baseline
-    failures, lines = list(captured.failures), list(captured.lines)
-    if bad_args:
-        lines.append(f"broker-audit: {name}: {bad_args}")
+    notes = [f"broker-audit: {name}: {bad_args}"] if bad_args else []
     if found is None and not explicit and commands:
-        lines.append(not_emulated_line(name, commands[0]))
-    note = _audit.selection_note(name, baseline, target, run.tox_root)
-    if note:
-        lines.append(note)
-    lines.extend(_save(run, name, baseline, target))
-    output = _audit.OutputOptions(
-        formats=run.formats,
-        verbose=getattr(run.options, "verbosity", 2) > 2,
-        color=bool(getattr(run.options, "is_colored", False)),
-        root=_audit.ci_root(run.environ, str(run.tox_root)),
-        config_file=str(run.config_file) if run.config_file else None,
+        notes.append(not_emulated_line(name, commands[0]))
+    result = _audit.run_audit(
+        _audit.AuditJob(
+            name=name,
+            root=run.tox_root,
+            plan=run.baseline_plan,
+            target=lambda: _target_request(run, tox_env, found, args),
+            baseline=lambda: run.baseline_for(selection, name),
+            output=run.output(),
+            out_dir=out_dir,
+            environ=run.environ,
+            ignore=tuple(tox_env.conf["broker_audit_ignore"]),
+            verify=str(
+                tox_env.conf["broker_audit_verify"] or getattr(run.options, "broker_audit_verify", "auto")
+            ),
+            budget=run.budget(),
+            fail_on=run.fail_on,
+            outcome=outcome,
+            facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
+            notes=tuple(notes),
+            after_capture=lambda baseline, target: _save(run, name, baseline, target),
+        )
     )
-    report = _audit.finish(
-        name,
-        out_dir,
-        baseline,
-        target,
-        failures,
-        lines,
-        ignore=tuple(tox_env.conf["broker_audit_ignore"]),
-        facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
-        outcome=outcome,
-        output=output,
-        verify=_verifier(run, tox_env, (baseline, target), keep, outcome),
-    )
-    from tox_broker_audit._job_summary import publish
-
-    lines.extend(publish(run.environ, out_dir / "report.md"))
-    lines.append(
-        f"broker-audit: {name}: the audit took {time.monotonic() - started:.1f} s "
-        "(tox counts it in the env's setup time)"
-    )
-    _write(tox_env, "\n".join(lines))
-    return report
+    seconds = time.monotonic() - started
+    took = f"broker-audit: {name}: the audit took {seconds:.1f} s (tox counts it in the env's setup time)"
+    _write(tox_env, "\n".join((*result.notices, *result.lines, took)))
+    return result.report
 
 
 def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
@@ -409,20 +411,6 @@ def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
         return split_args(tox_env.conf["broker_audit_pytest_args"]), None
     except ValueError as exc:
         return (), f"broker_audit_pytest_args ignored ({exc}); collecting with the command's arguments"
-
-
-def _take_target(
-    run: AuditRun,
-    tox_env: ToxEnv,
-    found: PytestCommand | None,
-    args: tuple[str, ...],
-    keep: list[ProbeRequest],
-) -> Snapshot:
-    from tox_broker_audit.snapshot.capture import take_snapshot
-
-    request = _target_request(run, tox_env, found, args)
-    keep.append(request)  # the verify stage re-runs exactly this request
-    return take_snapshot(request)
 
 
 def _target_request(
@@ -459,39 +447,6 @@ def _target_request(
         python_flags=found.python_flags if found else (),
         xdist_workers=xdist_workers(found.args) if found else 0,
     )
-
-
-def _verifier(
-    run: AuditRun,
-    tox_env: ToxEnv,
-    sides: tuple[Snapshot | None, Snapshot | None],
-    keep: list[ProbeRequest],
-    outcome: str,
-) -> Callable[[Report], Report] | None:
-    """The verify stage for this env (docs/tox.md): re-probes of the target's own request."""
-    mode = str(tox_env.conf["broker_audit_verify"] or getattr(run.options, "broker_audit_verify", "auto"))
-    if mode == "off" or not keep:
-        return None
-    from tox_broker_audit.verify.stage import parse_budget, verify
-
-    budget = parse_budget(str(getattr(run.options, "broker_audit_verify_budget", "") or "12/60"))
-    values = run.environ if run.baseline_is_live else None
-    baseline, target = sides
-
-    def stage(report: Report) -> Report:
-        return verify(
-            report,
-            baseline,
-            target,
-            keep[0],
-            values,
-            str(run.tox_root),
-            mode=mode,
-            budget=budget,
-            outcome=outcome,
-        )
-
-    return stage
 
 
 def not_emulated_line(env_name: str, command: Sequence[str]) -> str:

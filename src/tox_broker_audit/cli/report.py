@@ -10,29 +10,31 @@ Exit codes (docs/architecture.md, Contracts): 0 no finding at/above ``--fail-on`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tox_broker_audit._audit import FAIL_ON, count_failing
+from tox_broker_audit import _audit
 from tox_broker_audit._errors import AuditError
 from tox_broker_audit._files import printable, write_text
+from tox_broker_audit._options import FAIL_ON, parse_budget
 from tox_broker_audit.cli import _verify
 from tox_broker_audit.cli._types import seconds
-from tox_broker_audit.diagnosis.engine import diagnose
+from tox_broker_audit.diagnosis.hooks import RenderOptions
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.renderers import available_formats, render, should_color
+from tox_broker_audit.snapshot.baseline import BaselinePlan, SnapshotFileBaseline
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
 from tox_broker_audit.snapshot.io import load_snapshot
-from tox_broker_audit.snapshot.model import Snapshot, Source
+from tox_broker_audit.snapshot.model import Source
 
 __all__ = ["exit_code", "register"]
 
 
 def exit_code(report: Report, fail_on: str) -> int:
     """1 when a finding is at or above ``fail_on`` (``never``: always 0)."""
-    return int(count_failing(report, fail_on) > 0)
+    return int(_audit.count_failing(report, fail_on) > 0)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -93,23 +95,25 @@ def register(sub: Any) -> None:
     compare.set_defaults(run=_run_compare)
 
 
-def _load(path: Path) -> Snapshot:
-    return load_snapshot(path)
+def _obtain(spec: str, side: str, args: argparse.Namespace) -> tuple[_audit.Taken, BaselinePlan]:
+    """The side as ``compare`` takes it (a bad interpreter or file is a usage error, exit 2):
+    its snapshot, the probe request that took it (None: a snapshot file), and, for the
+    baseline, the plan it is (live: this process' environment; or a snapshot file)."""
+    from tox_broker_audit.snapshot.baseline import LiveBaseline, SnapshotFileBaseline
 
-
-def _obtain(spec: str, side: str, args: argparse.Namespace) -> tuple[Snapshot, ProbeRequest | None]:
-    """The side's snapshot, and the probe request that took it (None: a snapshot file)."""
     if spec.endswith(".json"):
-        return load_snapshot(spec), None
+        return _audit.Taken(load_snapshot(spec)), SnapshotFileBaseline(Path(spec), f"snapshot file {spec}")
     cwd = (args.cwd or Path.cwd()).absolute()
+    environ = dict(os.environ)
     request = ProbeRequest(
         python=spec,
         cwd=cwd,
+        env=environ,
         pytest_args=tuple(args.pytest_args),
         source=Source(kind="cli", name=side, description=f"{side}: {spec} in {cwd}"),
         timeout=args.timeout,
     )
-    return take_snapshot(request), request
+    return _audit.Taken(take_snapshot(request), request), LiveBaseline(spec, f"--baseline {spec}", environ)
 
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
@@ -136,21 +140,40 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
     return exit_code(report, args.fail_on)
 
 
-def _diagnose(baseline: Snapshot, target: Snapshot, args: argparse.Namespace) -> Report:
-    ignore: Sequence[str] = [p for item in args.ignore for p in item.split(",") if p.strip()]
-    return diagnose(baseline, target, env_name=args.env, ignore=ignore)
+def _audited(
+    baseline: _audit.Taken, target: _audit.Taken, plan: BaselinePlan, args: argparse.Namespace
+) -> Report:
+    """The one pipeline with both sides taken, no artefacts and no formats (``_emit`` renders);
+    its lines (a verification that failed, …) go to stderr."""
+    ignore = tuple(p for item in args.ignore for p in item.split(",") if p.strip())
+    verify = getattr(args, "verify", "off")
+    result = _audit.run_audit(
+        _audit.AuditJob(
+            name=args.env or "",
+            root=(getattr(args, "cwd", None) or Path.cwd()).absolute(),
+            plan=plan,
+            target=lambda: target,
+            baseline=lambda: baseline.snapshot,
+            output=RenderOptions(formats=()),
+            ignore=ignore,
+            verify=verify,
+            budget=parse_budget(getattr(args, "verify_budget", "0")),
+        )
+    )
+    for line in (*result.notices, *result.lines):
+        print(printable(line), file=sys.stderr)
+    return result.report
 
 
 def _run_diff(args: argparse.Namespace) -> int:
     if args.pytest_args:
         raise AuditError("diff takes no pytest arguments (they belong to `snapshot` or `compare`)")
-    return _emit(_diagnose(_load(args.baseline), _load(args.target), args), args)
+    baseline = _audit.Taken(load_snapshot(args.baseline))
+    plan = SnapshotFileBaseline(args.baseline, f"snapshot file {args.baseline}")
+    return _emit(_audited(baseline, _audit.Taken(load_snapshot(args.target)), plan, args), args)
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    baseline, base_request = _obtain(args.baseline, "baseline", args)
-    target, target_request = _obtain(args.target, "target", args)
-    report = _diagnose(baseline, target, args)
-    root = (args.cwd or Path.cwd()).absolute()
-    report = _verify.verified(report, baseline, target, (base_request, target_request), root, args)
-    return _emit(report, args)
+    baseline, plan = _obtain(args.baseline, "baseline", args)
+    target, _ = _obtain(args.target, "target", args)
+    return _emit(_audited(baseline, target, plan, args), args)

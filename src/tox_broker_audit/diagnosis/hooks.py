@@ -42,16 +42,21 @@ class Rule(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class RenderOptions:
-    """What a renderer is told besides the report."""
+    """How a report is shown: what a renderer is told besides the report, and — for the audit
+    pipeline — which ``formats`` to produce. ``color=None`` (the pipeline's "decide from stdout")
+    is resolved by :func:`~tox_broker_audit.renderers.render` before a renderer sees it, and only
+    the terminal format gets colour."""
 
     verbose: bool = False
-    color: bool = False
+    color: bool | None = False
     artefacts: tuple[str, ...] = ()
     #: The checkout the CI annotates (``GITHUB_WORKSPACE``, ``CI_PROJECT_DIR``, …): locations
     #: inside it are written relative to it. Passed in by the caller, never read from the env here.
     root: str | None = None
     #: The tox config file: where a CI format anchors a finding that has no file of its own.
     config_file: str | None = None
+    #: The formats an audit renders (``--broker-audit-format``); a renderer ignores it.
+    formats: tuple[str, ...] = ("terminal",)
 
 
 class Renderer(Protocol):

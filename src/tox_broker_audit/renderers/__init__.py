@@ -11,6 +11,7 @@ with a workflow command) and redacted once more (defence in depth).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -94,22 +95,24 @@ def render(
     plugin_manager: pluggy.PluginManager | None = None,
     root: str | None = None,
     config_file: str | None = None,
+    options: RenderOptions | None = None,
 ) -> str:
     """Render ``report`` in format ``fmt``; ``color=None`` decides from stdout/NO_COLOR now.
 
     ``root`` (the CI checkout) and ``config_file`` (the tox config) only matter to the CI
     formats: paths are written relative to ``root``, and a finding without a file of its own
-    is anchored at ``config_file`` where the platform requires a location.
+    is anchored at ``config_file`` where the platform requires a location. ``options``, when
+    given, is used instead of the keyword arguments (the audit pipeline passes its own).
     """
     renderer = get_renderer(fmt, plugin_manager)
-    if color is None:
-        color = should_color()
-    options = RenderOptions(
-        verbose=verbose,
-        color=bool(color),
-        artefacts=tuple(clean(path) for path in artefacts),
-        root=root,
-        config_file=config_file,
+    if options is None:
+        options = RenderOptions(
+            verbose=verbose, color=color, artefacts=tuple(artefacts), root=root, config_file=config_file
+        )
+    options = dataclasses.replace(
+        options,
+        color=should_color() if options.color is None else bool(options.color),
+        artefacts=tuple(clean(path) for path in options.artefacts),
     )
     text = str(renderer(clean_tree(report), options))
     if fmt not in _COMMAND_FORMATS:

@@ -15,27 +15,74 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Union
 
+from tox_broker_audit._ci import detected_ci
 from tox_broker_audit._errors import AuditError, ProbeError
 from tox_broker_audit.snapshot.capture import resolve_python
-from tox_broker_audit.snapshot.reference import detected_ci, no_reference_hint
+from tox_broker_audit.snapshot.reference import no_reference_hint
 
-__all__ = ["BaselinePlan", "is_tox_env", "plan_baseline"]
+__all__ = [
+    "AUTO",
+    "BaselinePlan",
+    "LiveBaseline",
+    "NoBaseline",
+    "ReferenceDirBaseline",
+    "SnapshotFileBaseline",
+    "is_tox_env",
+    "live_values",
+    "plan_baseline",
+    "plan_or_missing",
+]
 
 AUTO = "auto"
 _PROJECT_VENVS = (".venv", "venv")
 
 
 @dataclasses.dataclass(frozen=True)
-class BaselinePlan:
-    """An interpreter to probe, a snapshot file to load, a directory of references (one per env)
-    or, with ``nothing``, the one line saying why there is nothing to compare with."""
+class LiveBaseline:
+    """An interpreter probed here and now, with ``environ`` (the environment the front door was
+    started with). The only plan whose variables' *values* are known: the verify stage can set a
+    variable to the baseline's value only from one of these."""
 
+    python: str
     found_by: str
-    python: str | None = None
-    snapshot_file: Path | None = None
-    reference_dir: Path | None = None
-    nothing: str | None = None
+    environ: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class SnapshotFileBaseline:
+    """A snapshot file, loaded as it is (values only as fingerprints; it cannot be re-run)."""
+
+    path: Path
+    found_by: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceDirBaseline:
+    """A directory of references, ``DIR/<env>.json``: each env is compared with its own (docs/ci.md)."""
+
+    directory: Path
+    found_by: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NoBaseline:
+    """Nothing to compare with: on purpose (a CI job with no developer env: one line, the
+    single-snapshot checks run) or, with ``failure``, because ``auto`` found no environment
+    (a BA901 finding). ``why`` is the one line."""
+
+    why: str
+    failure: bool = False
+
+
+#: What an audit compares with: each kind its own type (``isinstance`` tells them apart).
+BaselinePlan = Union[LiveBaseline, SnapshotFileBaseline, ReferenceDirBaseline, NoBaseline]
+
+
+def live_values(plan: BaselinePlan) -> Mapping[str, str] | None:
+    """The environment a live baseline ran with; None for every other plan."""
+    return plan.environ if isinstance(plan, LiveBaseline) else None
 
 
 def is_tox_env(path: Path, work_dir: Path) -> bool:
@@ -97,14 +144,14 @@ def plan_baseline(
     path = Path(spec).expanduser()
     path = path if path.is_absolute() else base / path
     if _is_reference_dir(path, spec, configured=configured):
-        return BaselinePlan(found_by=f"references in {spec}", reference_dir=path)
+        return ReferenceDirBaseline(path, found_by=f"references in {spec}")
     if path.suffix == ".json" or (path.is_file() and not os.access(path, os.X_OK)):
         if not path.is_file():
             raise AuditError(f"snapshot file not found: {path}")
-        return BaselinePlan(found_by=f"snapshot file {path}", snapshot_file=path)
+        return SnapshotFileBaseline(path, found_by=f"snapshot file {path}")
     python = resolve_python(str(path) if path.exists() else spec)  # else a name on PATH
     kind = "venv" if path.is_dir() else "interpreter"
-    return BaselinePlan(found_by=f"{kind} {spec} (--broker-audit-baseline)", python=python)
+    return LiveBaseline(python, f"{kind} {spec} (--broker-audit-baseline)", dict(environ))
 
 
 def _plan_auto(*, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) -> BaselinePlan:
@@ -117,22 +164,43 @@ def _plan_auto(*, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) ->
         else:
             python = _venv_python(venv)
             if python is not None:
-                return BaselinePlan(found_by=f"$VIRTUAL_ENV ({active})", python=python)
+                return LiveBaseline(python, f"$VIRTUAL_ENV ({active})", dict(environ))
             skipped.append(f"$VIRTUAL_ENV={active} has no interpreter")
     for name in _PROJECT_VENVS:
         venv = tox_root / name
         if venv.is_dir() and not is_tox_env(venv, work_dir):
             python = _venv_python(venv)
             if python is not None:
-                return BaselinePlan(found_by=f"{name} in the project ({venv})", python=python)
+                return LiveBaseline(python, f"{name} in the project ({venv})", dict(environ))
     ci = detected_ci(environ)
     if ci is not None:
-        return BaselinePlan(found_by=f"${ci}", nothing=no_reference_hint(f"${ci} is set, no developer env"))
+        return NoBaseline(no_reference_hint(f"${ci} is set, no developer env"))
     python = _python_on_path(environ, work_dir)
     if python is not None:
-        return BaselinePlan(found_by=f"python3 on PATH ({python})", python=python)
+        return LiveBaseline(python, f"python3 on PATH ({python})", dict(environ))
     why = "; ".join(skipped) + "; " if skipped else ""
     raise ProbeError(
         f"no local environment found for the baseline ({why}no .venv/venv in {tox_root}, "
         "no python3 on PATH); pass --broker-audit-baseline=PYTHON|VENV|SNAPSHOT.json"
     )
+
+
+def plan_or_missing(
+    spec: str,
+    *,
+    tox_root: Path,
+    work_dir: Path,
+    environ: Mapping[str, str],
+    base: Path | None = None,
+    option: str = "--broker-audit-baseline",
+) -> BaselinePlan:
+    """:func:`plan_baseline` for a front door: an explicit value that fits nothing is an
+    :class:`AuditError` naming ``option`` (a bad option); ``auto`` finding nothing is a
+    :class:`NoBaseline` ``failure`` (the audit goes on, with a BA901 finding)."""
+    try:
+        return plan_baseline(spec or AUTO, tox_root=tox_root, work_dir=work_dir, environ=environ, base=base)
+    except AuditError as exc:
+        message = str(exc).replace("--broker-audit-baseline", option)
+        if spec and spec != AUTO:
+            raise AuditError(message) from None
+        return NoBaseline(message, failure=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from tox_broker_audit._errors import NothingToCompareError
@@ -19,27 +18,14 @@ from tox_broker_audit.snapshot.io import dump_snapshot, load_snapshot
 from tox_broker_audit.snapshot.model import Snapshot, Source
 
 __all__ = [
-    "CI_VARIABLES",
     "as_reference",
-    "detected_ci",
     "load_reference",
     "no_reference_hint",
     "reference_file",
     "save_reference",
 ]
 
-#: Variables that say "this runs in CI" (GitHub Actions, GitLab CI, Azure Pipelines, the rest).
-CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "CI")
-_FALSE = {"", "0", "false", "no"}
 _SAVE_EXAMPLE = "ci/broker-audit"
-
-
-def detected_ci(environ: Mapping[str, str]) -> str | None:
-    """The first CI variable set to something true in ``environ``, or None."""
-    for name in CI_VARIABLES:
-        if environ.get(name, "").strip().lower() not in _FALSE:
-            return name
-    return None
 
 
 def reference_file(directory: Path, env_name: str) -> Path:

@@ -14,6 +14,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from tox_broker_audit._options import Budget
 from tox_broker_audit.verify.interventions import Intervention, combine
 from tox_broker_audit.verify.symptom import Symptom
 
@@ -21,17 +22,7 @@ __all__ = ["Budget", "Candidate", "Outcome", "Runner", "Verdict", "search"]
 
 Result = tuple["Symptom | None", float]
 Runner = Callable[[Sequence[Intervention]], Sequence[Result]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Budget:
-    """At most ``runs`` re-probes and about ``seconds`` of wall time; ``candidates`` findings
-    tried first; ``ddmin``: search over all differences when no candidate explains."""
-
-    runs: int = 12
-    seconds: float = 60.0
-    candidates: int = 3
-    ddmin: bool = True
+_DEFAULT = Budget()  # frozen: a shared default is safe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +93,7 @@ def search(  # noqa: PLR0917 - the verify stage's one call site
     candidates: Sequence[Candidate],
     pool: Sequence[Intervention],
     run: Runner,
-    budget: Budget = Budget(),  # frozen: a shared default is safe
+    budget: Budget = _DEFAULT,
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """Verify ``candidates`` (most likely first), then ddmin over ``pool`` if none explains."""

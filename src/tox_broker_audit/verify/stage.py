@@ -10,34 +10,22 @@ front door passes no request, and nothing is verified.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 
-from tox_broker_audit._errors import AuditError
+from tox_broker_audit._options import DEFAULT_BUDGET, VERIFY_MODES, Budget, parse_budget
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.snapshot.capture import ProbeRequest
 from tox_broker_audit.snapshot.model import Snapshot
 from tox_broker_audit.verify.annotate import annotate, candidates_for
 from tox_broker_audit.verify.interventions import derive
 from tox_broker_audit.verify.runner import make_runner
-from tox_broker_audit.verify.search import Budget, Runner, search
+from tox_broker_audit.verify.search import Runner, search
 from tox_broker_audit.verify.symptom import symptom_of
 
 __all__ = ["DEFAULT_BUDGET", "MODES", "parse_budget", "verify"]
 
-MODES = ("auto", "off", "always")
+MODES = VERIFY_MODES
 _BUDGET = Budget()
-DEFAULT_BUDGET = "12/60"
-
-
-def parse_budget(text: str) -> Budget:
-    """``RUNS`` or ``RUNS/SECONDS`` (``12/60``); :class:`AuditError` for anything else."""
-    match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d+(?:\.\d+)?)\s*s?)?\s*", text or "")
-    if match is None:
-        raise AuditError(f"bad verify budget {text!r} (expected RUNS or RUNS/SECONDS, e.g. 12/60)")
-    runs = int(match.group(1))
-    seconds = float(match.group(2)) if match.group(2) else 60.0
-    return Budget(runs=runs, seconds=seconds, ddmin=runs > 0)
 
 
 def verify(  # noqa: PLR0917 - the front doors' one call site each
