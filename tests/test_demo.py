@@ -30,6 +30,10 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     top = report["findings"][0]
     assert (top["code"], top["subject"]) == ("BA101", "UNIT_TESTS")
     assert "pass_env = UNIT_TESTS" in top["fix"]
+    # The reader sees findings[0] first: the first finding line the terminal printed is its title.
+    marks = ("✖ ", "▲ ", "· ")
+    first_printed = next(line.strip() for line in output.splitlines() if line.strip().startswith(marks))
+    assert first_printed.startswith(f"{first_printed[:2]}{top['title']}   [{top['code']}]"), output
     assert output.rstrip().splitlines()[-2].startswith("what to change: ")
     assert "pass_env = UNIT_TESTS" in output.rstrip().splitlines()[-2]
 

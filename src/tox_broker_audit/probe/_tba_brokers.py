@@ -25,16 +25,21 @@ from __future__ import annotations
 
 import sys
 
+#: False when it runs. The probe's own type check (mypy-probe.ini: ``always_true``) reads these
+#: modules top-level, as the target imports them, where the package fallback cannot resolve.
+_MYPY_PROBE = False
+
 try:  # inside the target the probe modules are top-level; the host imports them as a package
     import _tba_dramatiq as hooks
     import _tba_reach as reach
     import _tba_redact as redact
     import _tba_urls as urls
 except ImportError:  # pragma: no cover - host side
-    from . import _tba_dramatiq as hooks  # type: ignore[no-redef]
-    from . import _tba_reach as reach  # type: ignore[no-redef]
-    from . import _tba_redact as redact  # type: ignore[no-redef]
-    from . import _tba_urls as urls  # type: ignore[no-redef]
+    if not _MYPY_PROBE:
+        from . import _tba_dramatiq as hooks  # type: ignore[no-redef]
+        from . import _tba_reach as reach  # type: ignore[no-redef]
+        from . import _tba_redact as redact  # type: ignore[no-redef]
+        from . import _tba_urls as urls  # type: ignore[no-redef]
 
 __all__ = ["collect", "install"]
 
@@ -122,7 +127,7 @@ class _Brokers:
     """Assigns each broker object a stable id: ``Class@host:port`` (``#n`` for duplicates)."""
 
     def __init__(self) -> None:
-        self.by_obj: dict = {}
+        self.by_obj: dict[int, tuple[object, dict]] = {}
         self.infos: list[dict] = []
         self.used: dict = {}
 

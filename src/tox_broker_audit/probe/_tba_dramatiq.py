@@ -217,7 +217,7 @@ def _wrap(original, before=None, after=None):
         pass
     finally:
         _guard(-1)
-    wrapper.__tba_wrapped__ = True
+    wrapper.__tba_wrapped__ = True  # type: ignore[attr-defined]  # our mark: never wrapped twice
     return wrapper
 
 
@@ -257,7 +257,7 @@ def _patch_actor_module(module) -> None:
     init = getattr(actor_cls, "__dict__", {}).get("__init__") if actor_cls is not None else None
     if init is None or getattr(init, "__tba_wrapped__", False):
         return
-    actor_cls.__init__ = _wrap(
+    actor_cls.__init__ = _wrap(  # type: ignore[misc]  # the class's own __init__, found in its __dict__
         init, after=lambda a, k: _note_actor(a[0], a[1] if len(a) > 1 else k.get("fn"))
     )
 
@@ -306,14 +306,14 @@ class DramatiqHook:
                 original(module)
             finally:
                 try:  # noqa: SIM105 - contextlib is not loaded yet at start-up: keep it that way
-                    del loader.exec_module
+                    del loader.exec_module  # type: ignore[union-attr]  # not None: it had exec_module
                 except AttributeError:
                     pass
             _apply(fullname, module)
             return None
 
         try:
-            loader.exec_module = exec_module  # on this loader instance only, removed after use
+            loader.exec_module = exec_module  # type: ignore[union-attr]  # this loader instance only, removed after use
         except (AttributeError, TypeError):
             RECORDS.errors.append(f"cannot instrument {fullname}: its loader does not allow it")
         return spec

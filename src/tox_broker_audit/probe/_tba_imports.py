@@ -192,7 +192,8 @@ def _package_files(tops: set) -> list:
         if mod is None or not paths:
             continue
         root = os.path.abspath(paths[0])
-        files, truncated = [], False
+        files: list[dict] = []
+        truncated = False
         for directory, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
             for filename in sorted(filenames):

@@ -81,7 +81,8 @@ redact.learn(STATE.env_at_start)
 
 def _read_request(path: str) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        request: dict = json.load(fh)
+    return request
 
 
 def _remove_probe_dir() -> None:

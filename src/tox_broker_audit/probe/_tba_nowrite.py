@@ -139,7 +139,7 @@ class ArgScrubber:
         neutral = _neutral_options(self.work)
         added = {arg for _option, arg in neutral}
         cleaned = [arg for arg in scrub(target) if arg not in added]  # idempotent
-        known = _known_options(self.parser) if self.parser is not None else set()
+        known: set = _known_options(self.parser) if self.parser is not None else set()
         cleaned.extend(arg for option, arg in neutral if option in known)
         target[:] = cleaned
 

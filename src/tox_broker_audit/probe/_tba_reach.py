@@ -12,10 +12,15 @@ are imported lazily: the probe must not load modules at start-up that the target
 
 from __future__ import annotations
 
+#: False when it runs. The probe's own type check (mypy-probe.ini: ``always_true``) reads these
+#: modules top-level, as the target imports them, where the package fallback cannot resolve.
+_MYPY_PROBE = False
+
 try:  # inside the target the probe modules are top-level; the host imports them as a package
     import _tba_redact as redact
 except ImportError:  # pragma: no cover - host side
-    from . import _tba_redact as redact  # type: ignore[no-redef]
+    if not _MYPY_PROBE:
+        from . import _tba_redact as redact  # type: ignore[no-redef]
 
 __all__ = ["check_target", "check_targets"]
 
@@ -103,7 +108,13 @@ def check_target(target: str, protocol: str, timeout: float = 1.0) -> dict:
     import time
 
     started = time.monotonic()
-    result = {"target": target, "protocol": protocol, "status": "error", "detail": "", "elapsed_ms": None}
+    result: dict[str, object] = {
+        "target": target,
+        "protocol": protocol,
+        "status": "error",
+        "detail": "",
+        "elapsed_ms": None,
+    }
 
     def done(status: str, detail: str) -> dict:
         result["status"] = status

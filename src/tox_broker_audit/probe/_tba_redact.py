@@ -109,7 +109,7 @@ _TOKEN_USER_SCHEMES = ("http", "https", "git+https", "git+http", "hg+https", "sv
 
 def _url_spans(text: str) -> "list[tuple[int, int, int]]":
     """``(scheme_start, authority_start, end)`` of every ``scheme://…`` in ``text``, in order."""
-    spans = []
+    spans: list[tuple[int, int, int]] = []
     pos = 0
     while True:
         sep = text.find("://", pos)

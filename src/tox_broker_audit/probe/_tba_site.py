@@ -52,7 +52,8 @@ def _known_pth(name: str, exec_lines: list[str], path_lines: list[str]) -> str |
 
 
 def _read_pth(path: str) -> tuple[list[str], list[str]]:
-    path_lines, exec_lines = [], []
+    path_lines: list[str] = []
+    exec_lines: list[str] = []
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -249,7 +250,7 @@ def invocation_entry_of(request: dict) -> str | None:
         return None
     if request.get("invocation") == "python-m":
         return os.getcwd()
-    script = request.get("pytest_script")
+    script: str | None = request.get("pytest_script")
     if script:
         return os.path.dirname(os.path.realpath(script))
     return os.path.dirname(sys.executable)

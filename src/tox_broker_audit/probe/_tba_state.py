@@ -75,7 +75,7 @@ def interesting_frame(depth: int = 2):
         filename = frame.f_code.co_filename
         if filename not in (os_file, "<frozen os>") and not any(p in filename for p in SKIP_FILE_PARTS):
             return frame
-        frame = frame.f_back
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop (types is not imported)
     return None
 
 

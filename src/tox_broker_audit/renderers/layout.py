@@ -1,4 +1,10 @@
-"""The reader's view of a report shared by the text renderers: chains, other causes, noise."""
+"""The reader's view of a report shared by the text renderers: causes (with their chains), noise.
+
+The causes keep the findings' order, which is the engine's ranking (``diagnosis/engine.py``):
+the first cause a renderer prints is ``report.findings[0]``, the finding report.json puts
+first, whether or not it heads a chain. A root cause is followed by the effects it explains
+(its chain); a cause outside any chain has none.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,26 @@ from collections.abc import Sequence
 from tox_broker_audit.diagnosis.codes import category_of
 from tox_broker_audit.diagnosis.model import Finding, Report
 
-__all__ = ["Layout", "category", "layout", "verification_line"]
+__all__ = ["Cause", "Layout", "category", "layout", "verification_line"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Cause:
+    """A cause as the reader sees it: the finding, then the effects it explains (its chain)."""
+
+    finding: Finding
+    effects: tuple[Finding, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    chains: tuple[tuple[Finding, tuple[Finding, ...]], ...]  # (root cause, the effects it explains)
-    causes: tuple[Finding, ...]  # error/warning "cause" findings outside any chain
+    causes: tuple[Cause, ...]  # root causes and error/warning "cause" findings, in findings' order
     other: tuple[Finding, ...]  # everything else except tox's expected noise
     expected: tuple[Finding, ...]
 
     @property
     def effect_count(self) -> int:
-        return sum(len(effects) for _, effects in self.chains)
+        return sum(len(cause.effects) for cause in self.causes)
 
 
 def _effects(root: Finding, by_id: dict[str, Finding]) -> list[Finding]:
@@ -39,29 +52,33 @@ def _effects(root: Finding, by_id: dict[str, Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: order[f.id])
 
 
+def _is_cause(finding: Finding) -> bool:
+    return finding.root_cause or (finding.group == "cause" and finding.severity in ("error", "warning"))
+
+
+def _chain(root: Finding, by_id: dict[str, Finding], taken: set[int]) -> tuple[Finding, ...]:
+    """What ``root`` explains and no earlier cause showed; an info effect only under an info root."""
+    return tuple(
+        e
+        for e in _effects(root, by_id)
+        if (e.severity != "info" or root.severity == "info") and id(e) not in taken
+    )
+
+
 def layout(report: Report) -> Layout:
     by_id = {f.id: f for f in report.findings}
-    chains = []
-    in_chain: set[str] = set()
+    causes: list[Cause] = []
+    taken: set[int] = set()  # findings already shown, by identity (hand-built ones may lack ids)
     for finding in report.findings:
-        if finding.root_cause:
-            effects = [
-                e
-                for e in _effects(finding, by_id)
-                if (e.severity != "info" or finding.severity == "info") and e.id not in in_chain
-            ]
-            chains.append((finding, tuple(effects)))
-            in_chain.add(finding.id)
-            in_chain.update(e.id for e in effects)
-    causes = tuple(
-        f
-        for f in report.findings
-        if f.id not in in_chain and f.group == "cause" and f.severity in ("error", "warning")
-    )
-    taken = in_chain | {f.id for f in causes}
-    other = tuple(f for f in report.findings if f.id not in taken and f.group != "expected")
-    expected = tuple(f for f in report.findings if f.id not in taken and f.group == "expected")
-    return Layout(tuple(chains), causes, other, expected)
+        if id(finding) in taken or not _is_cause(finding):
+            continue
+        effects = _chain(finding, by_id, taken) if finding.root_cause else ()
+        causes.append(Cause(finding, effects))
+        taken.add(id(finding))
+        taken.update(id(e) for e in effects)
+    other = tuple(f for f in report.findings if id(f) not in taken and f.group != "expected")
+    expected = tuple(f for f in report.findings if id(f) not in taken and f.group == "expected")
+    return Layout(tuple(causes), other, expected)
 
 
 def category(finding: Finding) -> tuple[str, str]:

@@ -1,4 +1,8 @@
-"""The ``markdown`` format: report.md, for humans reading artefacts or a CI summary."""
+"""The ``markdown`` format: report.md, for humans reading artefacts or a CI summary.
+
+The causes come in the findings' order (:mod:`.layout`), so the first ``###`` block is
+report.json's ``findings[0]``; every finding is then listed in that order in a table.
+"""
 
 from __future__ import annotations
 
@@ -60,15 +64,15 @@ class MarkdownRenderer:
             f"baseline: {b_desc}; target: {t_desc}",
             "",
         ]
-        for root, effects in lay.chains:
-            _block(root, lines, "###")
-            if effects:
+        for cause in lay.causes:  # findings' order: the first block is findings[0]
+            _block(cause.finding, lines, "###")
+            if cause.effects:
                 lines.append("It explains:")
                 lines.append("")
-                lines.extend(f"- {_ICON[e.severity]} {escape_cell(e.title)} ({e.code})" for e in effects)
+                lines.extend(
+                    f"- {_ICON[e.severity]} {escape_cell(e.title)} ({e.code})" for e in cause.effects
+                )
                 lines.append("")
-        for f in lay.causes:
-            _block(f, lines, "###")
         if report.findings:
             lines += [
                 "<details><summary>All findings</summary>",

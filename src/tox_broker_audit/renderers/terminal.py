@@ -1,7 +1,9 @@
 """The ``terminal`` format: root cause first in one sentence, the chain, the fix, then the rest counted.
 
 Without ``verbose`` the report of a single-cause case fits on one screen; ``-v`` lists every
-finding with its explanation and fix.
+finding with its explanation and fix. Causes are printed in the findings' order (the engine's
+ranking, see :mod:`.layout`): the first finding line, and the one the headline names, is
+report.json's ``findings[0]``, whether it heads a chain or not.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Finding, Report
-from tox_broker_audit.renderers.layout import Layout, count_words, layout, verification_line
+from tox_broker_audit.renderers.layout import Cause, Layout, count_words, layout, verification_line
 
 __all__ = ["TerminalRenderer"]
 
@@ -57,8 +59,8 @@ def _plural(n: int, word: str) -> str:
 def _headline(report: Report, lay: Layout) -> str:
     """One line whose counts are exactly the sections ``-v`` lists."""
     env = f"{report.env}: broker audit" if report.env else "broker audit"
-    n_causes = len(lay.chains) + len(lay.causes)
-    first = lay.chains[0][0] if lay.chains else (lay.causes[0] if lay.causes else None)
+    n_causes = len(lay.causes)
+    first = lay.causes[0].finding if lay.causes else None
     named = f" ({first.subject} [{first.code}])" if first is not None else ""
     if report.outcome == "passed":
         # Nothing failed, so nothing is "the cause": say what could break isolation instead.
@@ -87,7 +89,9 @@ def _summary_line(f: Finding) -> str:
     return str(summary) if summary else ""
 
 
-def _chain(out: _Out, root: Finding, effects: Sequence[Finding]) -> None:
+def _cause(out: _Out, cause: Cause) -> None:
+    """The cause, its summary, the effects it explains ("so …", "and …"), its fix."""
+    root, effects = cause.finding, cause.effects
     _finding_line(out, root)
     summary = _summary_line(root)
     if summary:
@@ -125,8 +129,8 @@ def _runner(report: Report) -> str:
 def _verbose(out: _Out, report: Report, lay: Layout) -> None:
     """Every finding, in the sections (and counts) the headline names."""
     sections = (
-        ("causes", [root for root, _ in lay.chains] + list(lay.causes)),
-        ("effects", [effect for _, effects in lay.chains for effect in effects]),
+        ("causes", [cause.finding for cause in lay.causes]),
+        ("effects", [effect for cause in lay.causes for effect in cause.effects]),
         ("other differences", list(lay.other)),
         (f"expected {_runner(report)} differences", list(lay.expected)),
     )
@@ -148,6 +152,30 @@ def _verbose(out: _Out, report: Report, lay: Layout) -> None:
             _verification(out, f, "      ")
 
 
+def _brief(out: _Out, report: Report, lay: Layout) -> None:
+    """The first causes (findings' order) with their chains and fixes; the rest counted."""
+    for cause in lay.causes[:_MAX_CAUSES]:
+        _cause(out, cause)
+    hidden = len(lay.causes) - _MAX_CAUSES
+    if hidden > 0:
+        out.add(f"{hidden} more possible cause{'s' if hidden != 1 else ''} — -v to list")
+    if not lay.causes:
+        out.add("nothing that could break broker isolation differs between the two runs")
+        blind = _local_crash(report)
+        if blind:
+            out.add(f"note: {blind}; the comparison could not see past that point")
+    if lay.other:
+        out.add(
+            out.paint(
+                f"other differences (not used by your code): {count_words(lay.other)} — -v to list",
+                "dim",
+            )
+        )
+    if lay.expected:
+        noise = _noise_words(lay.expected)
+        out.add(out.paint(f"expected {_runner(report)} differences: {noise}", "dim"))
+
+
 class TerminalRenderer:
     name = "terminal"
 
@@ -160,40 +188,7 @@ class TerminalRenderer:
         if getattr(options, "verbose", False):
             _verbose(out, report, lay)
         else:
-            shown = 0
-            for root, effects in lay.chains:
-                if shown >= _MAX_CAUSES:
-                    break
-                _chain(out, root, effects)
-                shown += 1
-            for f in lay.causes:
-                if shown >= _MAX_CAUSES:
-                    break
-                _finding_line(out, f)
-                summary = _summary_line(f)
-                if summary:
-                    out.add(f"    {summary}")
-                out.add(f"  {out.paint('fix:', 'fix')} {f.fix}")
-                _verification(out, f, "  ")
-                shown += 1
-            hidden = len(lay.chains) + len(lay.causes) - shown
-            if hidden > 0:
-                out.add(f"{hidden} more possible cause{'s' if hidden != 1 else ''} — -v to list")
-            if not (lay.chains or lay.causes):
-                out.add("nothing that could break broker isolation differs between the two runs")
-                blind = _local_crash(report)
-                if blind:
-                    out.add(f"note: {blind}; the comparison could not see past that point")
-            if lay.other:
-                out.add(
-                    out.paint(
-                        f"other differences (not used by your code): {count_words(lay.other)} — -v to list",
-                        "dim",
-                    )
-                )
-            if lay.expected:
-                noise = _noise_words(lay.expected)
-                out.add(out.paint(f"expected {_runner(report)} differences: {noise}", "dim"))
+            _brief(out, report, lay)
         artefacts = getattr(options, "artefacts", ())
         if artefacts:
             out.add(f"artefacts: {', '.join(artefacts)}")
