@@ -277,6 +277,7 @@ def test_the_core_key_works_in_every_config_format(tmp_path: Path, config: str) 
 
 def test_the_option_wins_over_the_core_key(tmp_path: Path) -> None:
     project = write_tree(tmp_path / "proj", {"tox.ini": CORE_KEY_CONFIGS["tox.ini"]})
+    (project / "ci" / "elsewhere").mkdir(parents=True)  # on the command line a path must exist
     home = tmp_path / "home"
     home.mkdir()
     proc = run(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
+from _snapshot_factory import make_snapshot
+from helpers import write_tree
 from tox_broker_audit._command import (
     collection_args,
     find_pytest_command,
@@ -18,7 +21,9 @@ from tox_broker_audit._command import (
 from tox_broker_audit._errors import AuditError, ProbeError
 from tox_broker_audit._outputs import choose_formats as _formats
 from tox_broker_audit._tox.facts import _env_names, _package_mode, find_env_section
-from tox_broker_audit.snapshot.baseline import is_tox_env, plan_baseline
+from tox_broker_audit.snapshot.baseline import ReferenceDirBaseline, is_tox_env, plan_baseline
+from tox_broker_audit.snapshot.capture import resolve_python
+from tox_broker_audit.snapshot.reference import save_reference
 
 
 @pytest.mark.parametrize(
@@ -289,3 +294,33 @@ def test_selection_args_keep_what_chooses_tests(tmp_path: Path) -> None:
         f"{unit}/test_a.py::test_y",
     )
     assert selection_args(["-x", "--tb=short"], str(tmp_path)) == ()
+
+
+def test_explicit_paths_that_fit_nothing_are_bad_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A baseline path that does not exist, or a directory that is neither a venv nor holds
+    references, is a bad option value (one line), not an empty reference the audit runs with."""
+    monkeypatch.chdir(tmp_path)
+    plan = functools.partial(plan_baseline, tox_root=tmp_path, work_dir=tmp_path / ".tox", environ={})
+    with pytest.raises(AuditError, match=r"^/nonexistent-baseline does not exist \(save references there"):
+        plan("/nonexistent-baseline")
+    write_tree(tmp_path, {"src/app.py": "", "empty/.keep": ""})
+    (tmp_path / "empty" / ".keep").unlink()
+    with pytest.raises(AuditError, match=r"^src is neither a venv \(no bin/python in it\) nor a reference"):
+        plan("src")
+    assert isinstance(plan("empty"), ReferenceDirBaseline)  # nothing saved yet: one line per env
+    save_reference(make_snapshot(source_kind="tox-env"), tmp_path / "refs", "py")
+    (tmp_path / "refs" / "README").write_text("committed references\n")
+    assert isinstance(plan("refs"), ReferenceDirBaseline)
+    # In the config a reference directory may not exist yet (before the first save).
+    assert isinstance(plan("ci/broker-audit", base=tmp_path), ReferenceDirBaseline)
+    with pytest.raises(AuditError, match=r"^cannot use /x+/python: File name too long$"):
+        plan("/" + "x" * 5000 + "/python")
+
+
+def test_a_path_the_interpreter_lookup_cannot_stat_is_one_line() -> None:
+    """``os.stat`` errors other than "not there" (EACCES for another user's venv, ENAMETOOLONG)
+    are a one-line ProbeError, never a traceback from pathlib."""
+    with pytest.raises(ProbeError, match=r"as the Python interpreter: File name too long$"):
+        resolve_python("/" + "y" * 5000)

@@ -117,13 +117,22 @@ def test_fail_on_makes_the_env_fail(project: Path, tmp_path: Path) -> None:
         (["--broker-audit-baseline=missing.json"], "--broker-audit: snapshot file not found"),
         (["--broker-audit-baseline=no-such-python-here"], "--broker-audit: Python interpreter not found"),
         (["--broker-audit-fail-on=sometimes"], "--broker-audit-fail-on='sometimes' is not one of never"),
+        (["--broker-audit-baseline=/nonexistent"], "--broker-audit: /nonexistent does not exist"),
+        (
+            ["--broker-audit-baseline=src"],
+            "--broker-audit: src is neither a venv (no bin/python in it) nor a",
+        ),
+        (["--broker-audit-verify-budget=lots"], "--broker-audit: --broker-audit-verify-budget: bad verify"),
     ],
 )
 def test_bad_option_values_are_clear_tox_errors(project: Path, args: list[str], message: str) -> None:
+    write_tree(project, {"src/app.py": ""})  # a directory that is neither a venv nor references
     code, out = tox(project, "--broker-audit", *args)
     assert code != 0
     assert message in out
     assert "Traceback" not in out
+    assert len([line for line in out.splitlines() if message in line]) == 1, out  # one line
+    assert "commands[0]" not in out, out  # before any env ran
 
 
 def test_save_baseline_writes_a_loadable_snapshot(project: Path, tmp_path: Path) -> None:

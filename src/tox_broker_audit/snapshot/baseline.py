@@ -20,6 +20,7 @@ from typing import Union
 from tox_broker_audit._ci import detected_ci
 from tox_broker_audit._errors import AuditError, ProbeError
 from tox_broker_audit.snapshot.capture import resolve_python
+from tox_broker_audit.snapshot.model import SCHEMA
 from tox_broker_audit.snapshot.reference import no_reference_hint
 
 __all__ = [
@@ -113,14 +114,48 @@ def _python_on_path(environ: Mapping[str, str], work_dir: Path) -> str | None:
     return shutil.which("python3", path=os.pathsep.join(entries))
 
 
+def _holds_references(directory: Path) -> bool:
+    """``directory`` has a snapshot saved in it (``<env>.json`` naming our schema near its start)."""
+    marker = SCHEMA.encode()
+    for candidate in sorted(directory.glob("*.json"))[:20]:
+        try:
+            with candidate.open("rb") as fh:
+                if marker in fh.read(512):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def _is_reference_dir(path: Path, spec: str, *, configured: bool) -> bool:
-    """A directory that is no venv, or one not created yet: a path like ``ci/broker-audit`` (a
-    bare name is an interpreter on ``PATH`` on the command line, a path in the config)."""
+    """A directory of references: one with a saved ``<env>.json`` in it, an empty one, or — in
+    the config only — one not created yet (``broker_audit_baseline = ci/broker-audit`` before
+    the first ``--broker-audit-save``; each env then says so in one line). A bare name is an
+    interpreter on ``PATH`` on the command line; a path there must exist. A directory that is
+    neither a venv nor holds references is a bad value (:class:`AuditError`), not an empty
+    reference: the audit would otherwise run as if nothing were wrong."""
     if path.is_dir():
-        return not (path / "pyvenv.cfg").is_file() and _venv_python(path) is None
+        if (path / "pyvenv.cfg").is_file() or _venv_python(path) is not None:
+            return False
+        try:
+            empty = next(path.iterdir(), None) is None
+        except OSError as exc:
+            raise AuditError(f"{spec} cannot be read: {exc.strerror or exc}") from None
+        if empty or _holds_references(path):
+            return True
+        message = (
+            f"{spec} is neither a venv (no bin/python in it) nor a reference directory "
+            "(no <env>.json snapshot in it)"
+        )
+        raise AuditError(message)
     if path.exists() or path.suffix or path.name.startswith(("python", "pypy")):
         return False  # a missing interpreter stays "interpreter not found"
-    return configured or "/" in spec or os.sep in spec
+    if configured:
+        return True
+    if "/" in spec or os.sep in spec:
+        message = f"{spec} does not exist (save references there first: --broker-audit-save={spec})"
+        raise AuditError(message)
+    return False
 
 
 def plan_baseline(
@@ -137,10 +172,18 @@ def plan_baseline(
     For ``auto`` the error means "no local environment found" (reported as BA901); for an
     explicit value it is a bad option value.
     """
-    configured = base is not None
-    base = base or Path.cwd()
     if spec == AUTO:
         return _plan_auto(tox_root=tox_root, work_dir=work_dir, environ=environ)
+    try:
+        return _plan_explicit(spec, environ, base)
+    except OSError as exc:  # a path the user may not read: one line
+        message = f"cannot use {spec}: {exc.strerror or exc}"
+        raise AuditError(message) from None
+
+
+def _plan_explicit(spec: str, environ: Mapping[str, str], base: Path | None) -> BaselinePlan:
+    configured = base is not None
+    base = base or Path.cwd()
     path = Path(spec).expanduser()
     path = path if path.is_absolute() else base / path
     if _is_reference_dir(path, spec, configured=configured):

@@ -65,7 +65,15 @@ def _executable_in(venv: Path) -> Path | None:
 
 
 def resolve_python(spec: str) -> str:
-    """Turn ``PY`` (path or name on PATH) or ``VENV_DIR`` into an interpreter path, or fail clearly."""
+    """Turn ``PY`` (path or name on PATH) or ``VENV_DIR`` into an interpreter path, or fail clearly
+    (also when a directory on the way may not be read: one line, never a traceback)."""
+    try:
+        return _resolve_python(spec)
+    except OSError as exc:
+        raise ProbeError(f"cannot use {spec} as the Python interpreter: {exc.strerror or exc}") from None
+
+
+def _resolve_python(spec: str) -> str:
     path = Path(spec).expanduser()
     if path.is_dir():
         exe = _executable_in(path)
