@@ -45,6 +45,7 @@ def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
 @impl
 def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
     options.add_env_keys(env_conf)
+    run.check_env_keys(env_conf, state)
 
 
 @impl

@@ -71,10 +71,12 @@ def add_options(parser: ToxParser) -> None:
 
 def add_verify_options(parser: ToxParser) -> None:
     """``--broker-audit-verify`` and its budget (docs/tox.md); ``TOX_BROKER_AUDIT_VERIFY`` too."""
+    # No ``choices`` (as for --broker-audit-fail-on): tox would turn a bad TOX_BROKER_AUDIT_VERIFY
+    # into the default with a warning per look-up; ``_tox.run.start`` checks it in one line.
     parser.add_argument(
         "--broker-audit-verify",
-        choices=VERIFY_MODES,
         default="auto",
+        metavar="|".join(VERIFY_MODES),
         dest="broker_audit_verify",
         help="re-run the env's collection with each top cause undone to confirm it (auto: when the env "
         "failed and the two runs differ in brokers or errors; always; off)",

@@ -26,11 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from tox_broker_audit import _audit, _outputs
 from tox_broker_audit._errors import AuditError
-from tox_broker_audit._options import DEFAULT_BUDGET, FAIL_ON, Budget, check_choice, parse_budget
+from tox_broker_audit._options import (
+    DEFAULT_BUDGET,
+    FAIL_ON,
+    VERIFY_MODES,
+    Budget,
+    check_choice,
+    parse_budget,
+)
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import Parsed
-    from tox.config.sets import ConfigSet
+    from tox.config.sets import ConfigSet, EnvConfigSet
     from tox.session.state import State
     from tox.tox_env.api import ToxEnv
 
@@ -277,6 +284,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
     )
     try:
         check_choice(run.fail_on, FAIL_ON, "--broker-audit-fail-on", _FROM_ELSEWHERE)
+        check_choice(options.broker_audit_verify, VERIFY_MODES, "--broker-audit-verify", _FROM_ELSEWHERE)
         _outputs.check_formats(run.formats, "--broker-audit-format")
         run.budget()
         run.plan()
@@ -311,6 +319,22 @@ def _runs_commands(options: Parsed) -> bool:
     return not any(getattr(options, name, False) for name in listing) and not getattr(
         options, "devenv_path", None
     )
+
+
+def check_env_keys(env_conf: EnvConfigSet, state: State) -> None:
+    """``tox_add_env_config``: a bad ``broker_audit_verify`` in an env's section is a tox error
+    when the env's configuration is loaded, before it runs (only when auditing)."""
+    if not getattr(state.conf.options, "broker_audit", False):
+        return
+    value = str(env_conf["broker_audit_verify"] or "")
+    if value and value not in VERIFY_MODES:
+        from tox.report import HandledError
+
+        message = (
+            f"--broker-audit: broker_audit_verify = {value} in env {env_conf.name} is not one of "
+            f"{', '.join(VERIFY_MODES)}"
+        )
+        raise HandledError(message)
 
 
 def on_install(tox_env: ToxEnv, arguments: Any) -> None:
