@@ -35,18 +35,19 @@ def _listed(value: Any) -> Iterable[Any]:
 
 
 def adopt_links(finding: Finding) -> Finding:
-    """The finding with ``evidence["about"/"effects_on"]`` merged into its fields (and out of
-    ``evidence``); a finding that has neither key comes back as it is, normalised."""
+    """The finding with ``evidence["about"/"effects_on"]`` added to its fields (in order, no
+    duplicates) and taken out of ``evidence``; a finding without those keys is returned as it is."""
     evidence = finding.evidence
     if not any(key in evidence for key in LINK_KEYS):
-        about, effects = tokens(finding.about), tokens(finding.effects_on)
-        if (about, effects) == (finding.about, finding.effects_on):
-            return finding
-        return dataclasses.replace(finding, about=about, effects_on=effects)
+        return finding
+
+    def merged(field: tuple[str, ...], key: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*field, *(str(v) for v in _listed(evidence.get(key)))]))
+
     return dataclasses.replace(
         finding,
-        about=tokens([*finding.about, *_listed(evidence.get("about"))]),
-        effects_on=tokens([*finding.effects_on, *_listed(evidence.get("effects_on"))]),
+        about=merged(finding.about, "about"),
+        effects_on=merged(finding.effects_on, "effects_on"),
         evidence={k: v for k, v in evidence.items() if k not in LINK_KEYS},
     )
 
