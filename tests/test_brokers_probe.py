@@ -214,9 +214,7 @@ def test_actor_bound_to_implicit_default_created_at_plugin_load(plugin_project: 
     assert ba605.location.path == str(project / "app" / "tasks.py")
     assert f"{plugin_file}:2" in ba605.detail
     assert "pytest plugin tba_fixture" in ba605.detail
-    assert {"plugin:tba_fixture", "dist:tba-fixture-plugin", "module:app.tasks"} <= set(
-        ba605.about
-    )
+    assert {"plugin:tba_fixture", "dist:tba-fixture-plugin", "module:app.tasks"} <= set(ba605.about)
     assert ba605.evidence["stack"][1] == {"file": plugin_file, "line": 2, "module": "tba_fixture_plugin"}
     ba601 = by_code["BA601"]
     assert ba601.subject == "app.tasks.send_email, app.tasks.resize"

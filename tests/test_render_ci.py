@@ -374,7 +374,9 @@ def test_gitlab_fingerprint_is_stable_and_ignores_wording() -> None:
     assert fp(base) == fp(base)
     assert fp(base) == fp(dataclasses.replace(base, findings=(reworded,)))
     assert fp(base) != fp(other_env)
-    twins = Report(env="py312", baseline=None, target=None, findings=(first, dataclasses.replace(first, id="x")))
+    twins = Report(
+        env="py312", baseline=None, target=None, findings=(first, dataclasses.replace(first, id="x"))
+    )
     _check_gitlab(json.loads(_render(twins, "gitlab")))  # still unique
 
 

@@ -13,8 +13,8 @@ from tox_broker_audit.diagnosis.hooks import rule
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location, ToxFacts
 from tox_broker_audit.diagnosis.registry import collect_rules
 from tox_broker_audit.diagnosis.rules._common import finding
-from tox_broker_audit.renderers.json import report_to_dict
 from tox_broker_audit.renderers import render
+from tox_broker_audit.renderers.json import report_to_dict
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 APP = [
