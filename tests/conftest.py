@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "_report_check"]
 
 #: Node-id prefixes, longest-running first (``pytest -n auto --durations=0`` on 2 cores). Tests
 #: not listed keep their collection order after these. A module's tests stay together, so

@@ -102,7 +102,8 @@ def test_a_reference_is_named_and_never_called_locally() -> None:
     )
     now = _moved(_tox_snapshot(version="3.13.0"), (PROJECT, "/w/proj"), (HOME, "/home/runner"))
     report = diagnose(reference, now, env_name="py")
-    assert report.baseline["kind"] == "reference"
+    assert report.baseline is not None
+    assert report.baseline.kind == "reference"
     titles = [f.title for f in report.findings]
     assert "Python changed from 3.12.3 to 3.13.0 since the reference" in titles
     assert not [t for t in titles if "locally" in t]

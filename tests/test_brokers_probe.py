@@ -214,13 +214,11 @@ def test_actor_bound_to_implicit_default_created_at_plugin_load(plugin_project: 
     assert ba605.location.path == str(project / "app" / "tasks.py")
     assert f"{plugin_file}:2" in ba605.detail
     assert "pytest plugin tba_fixture" in ba605.detail
-    assert {"plugin:tba_fixture", "dist:tba-fixture-plugin", "module:app.tasks"} <= set(
-        ba605.evidence["about"]
-    )
+    assert {"plugin:tba_fixture", "dist:tba-fixture-plugin", "module:app.tasks"} <= set(ba605.about)
     assert ba605.evidence["stack"][1] == {"file": plugin_file, "line": 2, "module": "tba_fixture_plugin"}
     ba601 = by_code["BA601"]
     assert ba601.subject == "app.tasks.send_email, app.tasks.resize"
-    assert "target:127.0.0.1:5672" in ba601.evidence["effects_on"]
+    assert "target:127.0.0.1:5672" in ba601.effects_on
     # BA605 (the cause) explains BA601 (the binding).
     assert ba601.id in ba605.explains
     assert ba605.root_cause
@@ -243,7 +241,7 @@ def test_implicit_default_created_by_pth_at_startup(tmp_path: Path) -> None:
     assert {a.phase for a in snap.brokers.actors} == {"startup"}
     ba605 = _by_code_single(snap)["BA605"]
     assert f"{pth} (a .pth file run at start-up)" in ba605.detail
-    assert f"file:{pth}" in ba605.evidence["about"]
+    assert f"file:{pth}" in ba605.about
 
 
 def _by_code_single(snap: Snapshot) -> dict[str, Finding]:
@@ -388,7 +386,7 @@ def test_isolation_illusion_with_live_broker(
     assert ba604.subject == rabbitmq.target
     assert ba604.evidence["side"] == "baseline"
     assert ba604.evidence["variables"] == ["BROKER_URL"]
-    assert "module:app.broker" in ba604.evidence["about"]
+    assert "module:app.broker" in ba604.about
     ba603 = by_code["BA603"]
     assert ba603.subject == f"127.0.0.1:{closed}"
     assert ba603.severity == "error"

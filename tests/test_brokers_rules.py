@@ -217,7 +217,7 @@ def test_implicit_default_from_pth_at_startup() -> None:
     )
     assert f"{pth_file} (a .pth file run at start-up)" in ba605.detail
     assert "StubBroker was set as the global broker later (tests/conftest.py:8" in ba605.detail
-    assert f"file:{pth_file}" in ba605.evidence["about"]
+    assert f"file:{pth_file}" in ba605.about
     assert ba605.root_cause
     assert found["BA601"].id in ba605.explains
     assert found["BA603"].severity == "error"

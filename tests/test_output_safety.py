@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from _runners import azure_command, github_command, gitlab_section, physical_lines
 from _snapshot_factory import make_snapshot, read
-from tox_broker_audit import Finding, Fix, Location, Report, diagnose, render, report_to_dict
+from tox_broker_audit import Finding, Fix, Location, Report, RunInfo, diagnose, render, report_to_dict
 from tox_broker_audit._sanitize import clean, guard_lines, neutralise
 from tox_broker_audit.renderers.ci import annotated
 from tox_broker_audit.renderers.ci.github import select
@@ -84,12 +84,17 @@ def findings(draw: Any) -> Finding:
         id=draw(hostile),
         group=draw(st.sampled_from(["cause", "other", "expected"])),
         change=draw(st.none() | st.builds(Fix, st.just("pass_env"), hostile, hostile)),
+        about=tuple(draw(st.lists(hostile, max_size=2))),
+        effects_on=tuple(draw(st.lists(hostile, max_size=2))),
     )
 
 
 @st.composite
 def reports(draw: Any) -> Report:
-    side = st.dictionaries(st.sampled_from(["kind", "description", "python", "name"]), hostile)
+    side = st.none() | st.builds(
+        RunInfo,
+        **{f.name: hostile for f in dataclasses.fields(RunInfo)},
+    ).map(lambda info: dataclasses.replace(info, command=(info.command,)))
     return Report(
         env=draw(st.none() | hostile),
         baseline=draw(side),
@@ -171,7 +176,10 @@ def test_json_stays_json_with_the_same_structure(report: Report) -> None:
         assert set(shown) >= {"id", "code", "title", "detail", "fix", "location", "evidence", "explains"}
         assert len(shown["explains"]) == len(finding.explains)
         assert (shown["location"] is None) is (finding.location is None)
-        assert len(shown["evidence"]) <= len(finding.evidence)
+        assert {"about", "effects_on"} <= set(shown["evidence"])  # schema_version 1's copies
+        others = set(finding.evidence) - {"about", "effects_on"}
+        assert len(shown["evidence"]) <= len(others) + 2
+        assert shown["evidence"]["about"] == shown["about"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -270,7 +278,7 @@ def test_a_path_is_redacted_before_it_is_normalised(fmt: str) -> None:
         root_cause=True,
         id="a",
     )
-    report = Report(env="py", baseline={}, target={}, findings=(finding,))
+    report = Report(env="py", baseline=None, target=None, findings=(finding,))
     text = render(report, fmt, root="/work/repo", config_file="/work/repo/tox.ini")
     assert C not in text
     assert "***" in text or "%2A%2A%2A" in text  # the password was there, and hidden

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from _schemas import validate_report
 from helpers import make_venv, write_tree
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.diagnosis.model import Report, ToxFacts
-from tox_broker_audit.renderers import render
+from tox_broker_audit.renderers import render, report_to_dict
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
 from tox_broker_audit.snapshot.model import Snapshot
 
@@ -129,6 +130,7 @@ def snap(
 
 
 def check(report: Report, code: str, subject: str) -> None:
+    validate_report(report_to_dict(report))  # real snapshots, real diagnosis: the shipped schema holds
     text = render(report, "terminal", color=False)
     top = report.findings[0]
     assert (top.code, top.subject) == (code, subject), text + render(

@@ -132,7 +132,7 @@ def _secret_report() -> Report:
         evidence={"url": "redis://:s3cret@h:6379/0"},
         id="BA103-x",
     )
-    return Report(env="e|nv", baseline={}, target={}, findings=(finding,))
+    return Report(env="e|nv", baseline=None, target=None, findings=(finding,))
 
 
 def test_every_renderer_redacts_secrets() -> None:
@@ -149,7 +149,7 @@ def test_markdown_escapes_table_cells() -> None:
     text = render(_secret_report(), "markdown", color=False)
     assert "## Broker audit: e\\|nv" in text
     assert "| 1 | BA103 | error |" in text
-    empty = render(Report(env=None, baseline={}, target={}, findings=()), "markdown")
+    empty = render(Report(env=None, baseline=None, target=None, findings=()), "markdown")
     assert "No differences found." in empty
 
 

@@ -130,7 +130,7 @@ def evil_report() -> Report:
         title=f"effect {EVIL}",
         location=Location(f"{ROOT}/app/tasks.py", 5),
     )
-    return Report(env="py3,12:x;y]\n::error::E", baseline={}, target={}, findings=(root, effect))
+    return Report(env="py3,12:x;y]\n::error::E", baseline=None, target=None, findings=(root, effect))
 
 
 def chain_report() -> Report:
@@ -157,7 +157,7 @@ def test_ci_formats_are_registered() -> None:
 
 
 def test_empty_report_renders_nothing_to_annotate() -> None:
-    empty = Report(env="py", baseline={}, target={}, findings=())
+    empty = Report(env="py", baseline=None, target=None, findings=())
     assert _render(empty, "github") == ""
     assert _render(empty, "azure") == ""
     assert json.loads(_render(empty, "gitlab")) == []
@@ -201,7 +201,7 @@ def test_github_adversarial_data_injects_no_command_and_leaks_no_secret() -> Non
 
 def test_github_file_is_relative_to_the_workspace_and_escaped() -> None:
     finding = _finding("BA101", location=Location(f"{ROOT}/sub dir/a,b:c.ini", 7))
-    report = Report(env="py", baseline={}, target={}, findings=(finding,))
+    report = Report(env="py", baseline=None, target=None, findings=(finding,))
     line = _render(report, "github").rstrip("\n")
     assert line.startswith("::error file=sub dir/a%2Cb%3Ac.ini,line=7,title=broker audit (py)%3A BA101 ")
     _, props, message = parse_github(line)
@@ -212,7 +212,7 @@ def test_github_file_is_relative_to_the_workspace_and_escaped() -> None:
 def test_github_property_list_survives_query_like_paths() -> None:
     """Redaction runs on each field before escaping, never over the finished command line."""
     finding = _finding("BA101", location=Location(f"{ROOT}/d/sig=abc/token=x", 3))
-    report = Report(env="auth=py", baseline={}, target={}, findings=(finding,))
+    report = Report(env="auth=py", baseline=None, target=None, findings=(finding,))
     _, props, _ = parse_github(_render(report, "github").rstrip("\n"))
     assert props == {  # each field redacted on its own; the list itself intact
         "file": redact_text("d/sig=abc/token=x"),
@@ -227,7 +227,7 @@ def test_github_property_list_survives_query_like_paths() -> None:
 
 def test_github_outside_the_workspace_names_the_path_in_the_message() -> None:
     finding = _finding("BA301", location=Location("/home/u/.venv/lib/site-packages/x.pth", 1))
-    report = Report(env="py", baseline={}, target={}, findings=(finding,))
+    report = Report(env="py", baseline=None, target=None, findings=(finding,))
     _, props, message = parse_github(_render(report, "github").rstrip("\n"))
     assert "file" not in props
     assert message.endswith("at: /home/u/.venv/lib/site-packages/x.pth:1")
@@ -240,7 +240,7 @@ def test_github_levels_selection_and_per_step_limit() -> None:
         _finding("BA102", severity="info", id="n1"),
         _finding("BA104", severity="warning", id="n2", group="expected"),
     ]
-    report = Report(env="py", baseline={}, target={}, findings=(*errors, *noise, late_root))
+    report = Report(env="py", baseline=None, target=None, findings=(*errors, *noise, late_root))
     lines = physical_lines(_render(report, "github"))
     assert lines[0].startswith("::notice ")  # the root cause first, whatever its rank
     assert sum(line.startswith("::error ") for line in lines) == _github.MAX_PER_LEVEL
@@ -296,7 +296,7 @@ def test_azure_adversarial_data_injects_no_command_and_leaks_no_secret() -> None
 def test_azure_logs_only_errors_and_warnings_with_absolute_paths() -> None:
     info_root = _finding("BA999", severity="info", root_cause=True, id="r")
     relative = _finding("BA102", severity="warning", location=Location("app/x.py", 3), id="w")
-    report = Report(env="py", baseline={}, target={}, findings=(info_root, relative))
+    report = Report(env="py", baseline=None, target=None, findings=(info_root, relative))
     lines = physical_lines(_render(report, "azure"))
     assert len(lines) == 1  # task.logissue has no "info" type
     assert parse_azure(lines[0])[1]["sourcepath"] == f"{ROOT}/app/x.py"
@@ -350,7 +350,7 @@ def test_gitlab_adversarial_report_is_valid_json_without_secrets() -> None:
 def test_gitlab_and_sarif_anchor_a_finding_without_a_place_at_the_tox_config() -> None:
     outside = _finding("BA301", location=Location("/home/u/.venv/x.pth", 2))
     nowhere = _finding("BA602", location=None, id="n")
-    report = Report(env="py", baseline={}, target={}, findings=(outside, nowhere))
+    report = Report(env="py", baseline=None, target=None, findings=(outside, nowhere))
     issues = json.loads(_render(report, "gitlab"))
     assert [issue["location"] for issue in issues] == [{"path": "tox.ini", "lines": {"begin": 1}}] * 2
     assert issues[0]["description"].endswith("at: /home/u/.venv/x.pth:2")  # the real place, named
@@ -365,16 +365,18 @@ def test_gitlab_and_sarif_anchor_a_finding_without_a_place_at_the_tox_config() -
 def test_gitlab_fingerprint_is_stable_and_ignores_wording() -> None:
     first = _finding("BA101", title="one", detail="one")
     reworded = dataclasses.replace(first, title="two", detail="two", fix="two", score=9.0)
-    other_env = Report(env="py313", baseline={}, target={}, findings=(first,))
+    other_env = Report(env="py313", baseline=None, target=None, findings=(first,))
 
     def fp(report: Report) -> str:
         return str(json.loads(_render(report, "gitlab"))[0]["fingerprint"])
 
-    base = Report(env="py312", baseline={}, target={}, findings=(first,))
+    base = Report(env="py312", baseline=None, target=None, findings=(first,))
     assert fp(base) == fp(base)
     assert fp(base) == fp(dataclasses.replace(base, findings=(reworded,)))
     assert fp(base) != fp(other_env)
-    twins = Report(env="py312", baseline={}, target={}, findings=(first, dataclasses.replace(first, id="x")))
+    twins = Report(
+        env="py312", baseline=None, target=None, findings=(first, dataclasses.replace(first, id="x"))
+    )
     _check_gitlab(json.loads(_render(twins, "gitlab")))  # still unique
 
 
@@ -454,7 +456,7 @@ def test_sarif_adversarial_report_is_valid_without_secrets() -> None:
 def test_sarif_uris_are_percent_encoded() -> None:
     finding = _finding("BA101", location=Location(f"{ROOT}/sub dir/ä#1.py", 2))
     outside = _finding("BA102", location=Location("/elsewhere/x y.pth", None), id="o")
-    report = Report(env="py", baseline={}, target={}, findings=(finding,))
+    report = Report(env="py", baseline=None, target=None, findings=(finding,))
     log = json.loads(_render(report, "sarif"))
     validate_sarif(log)
     physical = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]

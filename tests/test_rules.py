@@ -14,6 +14,7 @@ from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location
 from tox_broker_audit.diagnosis.registry import collect_rules
 from tox_broker_audit.diagnosis.rules._common import finding
 from tox_broker_audit.renderers import render
+from tox_broker_audit.renderers.json import report_to_dict
 
 B, T = "/proj/.venv", "/proj/.tox/py312"
 APP = [
@@ -365,7 +366,8 @@ def test_single_snapshot_mode_runs_only_single_snapshot_rules() -> None:
     )
     report = diagnose(None, target, env_name="py312")
     assert [f.code for f in report.findings] == ["BA902", "BA901"]
-    assert report.baseline["kind"] == "none"
+    assert report.baseline is None
+    assert report_to_dict(report)["baseline"] == {"kind": "none", "description": "no snapshot"}
 
 
 def test_ignore_codes_and_subject_globs() -> None:
@@ -522,7 +524,7 @@ def test_wheel_without_package_data_is_the_cause() -> None:
     )
     assert '[tool.setuptools.package-data] app = ["*.json"]' in top.fix
     assert top.evidence["missing"] == ["app/defaults.json"]
-    assert "module:app.broker" in top.evidence["effects_on"]
+    assert "module:app.broker" in top.effects_on
 
 
 def test_same_package_files_keep_install_mode_as_noise() -> None:
@@ -560,14 +562,14 @@ def test_one_sided_module_spreads_to_its_importers_only() -> None:
     )
     other = finding("BA502", "info", "t", "s", "d", "f", effects_on=["module:app.tasks"], group="other")
     spread, untouched = propagate_imports([cause, other], base, target)
-    assert spread.evidence["effects_on"] == [
+    assert spread.effects_on == (
         "module:app.broker",
         "module:app.tasks",
         "module:local_settings",
         "module:test_x",
-    ]
+    )
     # A module present on both sides does not spread, nor does a non-cause finding.
-    assert untouched.evidence["effects_on"] == ["module:app.tasks"]
+    assert untouched.effects_on == ("module:app.tasks",)
 
 
 def test_variable_read_before_its_setter_ran_is_explained_by_the_early_import() -> None:
@@ -608,7 +610,7 @@ def test_variable_read_before_its_setter_ran_is_explained_by_the_early_import() 
         "APP_TESTING is read in the target at interpreter start-up, before tests/conftest.py:3 "
         "while conftest.py files loaded sets it"
     )
-    assert "module:app.broker" in late.evidence["about"]
+    assert "module:app.broker" in late.about
     assert late.id in by_code["BA301"].explains
     assert report.findings[0].code == "BA301"
     assert not late.root_cause

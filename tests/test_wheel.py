@@ -74,7 +74,9 @@ def _sources(root: Path, pattern: str) -> set[str]:
 
 
 def test_every_module_and_py_typed_are_in_the_wheel(wheel: zipfile.ZipFile) -> None:
-    expected = _sources(PACKAGE, "*.py") | {_in_wheel(PACKAGE / "py.typed")}
+    expected = _sources(PACKAGE, "*.py") | {
+        _in_wheel(PACKAGE / p) for p in ("py.typed", "report.schema.json")
+    }
     assert "tox_broker_audit/__init__.py" in expected
     assert any(name.startswith("tox_broker_audit/probe/") for name in expected), "no probe/ sources found"
     missing = sorted(expected - set(wheel.namelist()))

@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from tox_broker_audit.diagnosis.codes import CODES, Code
     from tox_broker_audit.diagnosis.engine import diagnose
     from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions, Rule, hookimpl, hookspec, rule
-    from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Location, Report, ToxFacts
+    from tox_broker_audit.diagnosis.model import (
+        DiagnosisContext,
+        Finding,
+        Fix,
+        Location,
+        Report,
+        RunInfo,
+        ToxFacts,
+    )
     from tox_broker_audit.diagnosis.registry import make_plugin_manager
     from tox_broker_audit.renderers import available_formats, render, report_to_dict
     from tox_broker_audit.snapshot.io import dump_snapshot, load_snapshot
@@ -37,6 +45,7 @@ _LAZY = {
     "Renderer": ".diagnosis.hooks",
     "Report": ".diagnosis.model",
     "Rule": ".diagnosis.hooks",
+    "RunInfo": ".diagnosis.model",
     "Snapshot": ".snapshot.model",
     "SnapshotError": "._errors",
     "ToxFacts": ".diagnosis.model",
@@ -65,6 +74,7 @@ __all__ = [
     "Renderer",
     "Report",
     "Rule",
+    "RunInfo",
     "Snapshot",
     "SnapshotError",
     "ToxFacts",

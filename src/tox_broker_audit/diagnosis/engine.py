@@ -9,9 +9,10 @@ it). The pipeline is:
    :class:`DiagnosisContext`; a rule that raises becomes a BA903 ``info`` finding instead of
    breaking the run;
 3. ``ignore`` entries (``BA202`` or ``BA202:pytest-*``) drop findings;
-4. causal linking (:func:`link`): C *explains* E when ``C.evidence["effects_on"]`` and
-   ``E.evidence["about"]`` share a token; a ``cause``-group finding that explains others
-   and is explained by no error/warning finding is a *root cause*;
+4. causal linking (:func:`~.links.link`): C *explains* E when ``C.effects_on`` and
+   ``E.about`` share a token (a rule's ``evidence["about"/"effects_on"]`` are moved into
+   those fields first: :func:`~.links.adopt_links`); a ``cause``-group finding that explains
+   others and is explained by no error/warning finding is a *root cause*;
 5. ranking (:func:`rank`): group (cause < other < expected), then the severity of the whole
    chain, root causes first, then the rule's ``score``; each root cause is followed by the
    findings it explains (the chain the terminal shows as "so …" lines);
@@ -32,11 +33,13 @@ import pluggy
 
 from tox_broker_audit.diagnosis.codes import finding_id, is_per_run
 from tox_broker_audit.diagnosis.drift import word_drift
+from tox_broker_audit.diagnosis.links import adopt_links, link
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
     DiagnosisContext,
     Finding,
     Report,
+    RunInfo,
     Severity,
     ToxFacts,
 )
@@ -63,28 +66,25 @@ _GROUP_ORDER = {"cause": 0, "other": 1, "expected": 2}
 # --------------------------------------------------------------------------- helpers
 
 
-def describe_snapshot(snapshot: Snapshot | None) -> dict[str, Any]:
-    """The ``baseline``/``target`` object of report.json: where the snapshot came from.
-
-    The same shape whether or not the diagnosis ran (a side that could not be captured is
-    ``{"kind": "none", …}``).
-    """
+def describe_snapshot(snapshot: Snapshot | None) -> RunInfo | None:
+    """The report's ``baseline``/``target``: where the snapshot came from (``None``: a side
+    that could not be captured, written ``{"kind": "none", …}`` in report.json)."""
     if snapshot is None:
-        return {"kind": "none", "description": "no snapshot"}
+        return None
     meta = snapshot.meta
-    return {
-        "kind": meta.source.kind,
-        "name": meta.source.name,
-        "description": meta.source.description,
-        "emulates": emulated_command(snapshot),
-        "python": snapshot.interpreter.executable,
-        "python_version": snapshot.interpreter.version,
-        "invocation": meta.invocation,
-        "command": list(meta.command),
-        "cwd": meta.cwd,
-        "created": meta.created,
-        "tool_version": meta.tool_version,
-    }
+    return RunInfo(
+        kind=meta.source.kind,
+        name=meta.source.name,
+        description=meta.source.description,
+        emulates=emulated_command(snapshot),
+        python=snapshot.interpreter.executable,
+        python_version=snapshot.interpreter.version,
+        invocation=meta.invocation,
+        command=tuple(meta.command),
+        cwd=meta.cwd,
+        created=meta.created,
+        tool_version=meta.tool_version,
+    )
 
 
 def probe_failure_finding(side: str, message: str) -> Finding:
@@ -105,7 +105,8 @@ def probe_failure_finding(side: str, message: str) -> Finding:
             "check that the interpreter exists and that importing your conftest/plugins does not hang; "
             "run `broker-audit snapshot --python PY` by hand to see the full error"
         ),
-        evidence={"side": side, "message": message, "about": [f"probe:{side}"], "effects_on": []},
+        evidence={"side": side, "message": message},
+        about=(f"probe:{side}",),
         group="cause",
         score=5.0,
     )
@@ -125,7 +126,7 @@ def diagnosis_failure_finding(message: str) -> Finding:
             f"Your tests' own result is unaffected. {message}"
         ),
         fix="report this to tox-broker-audit with the snapshots in the artefact directory",
-        evidence={"message": message, "about": [], "effects_on": []},
+        evidence={"message": message},
         group="cause",
         score=5.0,
     )
@@ -146,7 +147,7 @@ def _rule_crashed(rule: Any, exc: BaseException) -> Finding:
         subject=name,
         detail=f"The rule {name} raised {message}; its findings are missing from this report.",
         fix="report this to the rule's authors (it may be a third-party rule)",
-        evidence={"rule": name, "about": [], "effects_on": []},
+        evidence={"rule": name},
         group="other",
     )
 
@@ -159,35 +160,6 @@ def _matches_ignore(finding: Finding, patterns: Sequence[str]) -> bool:
         if not sep or fnmatch.fnmatchcase(finding.subject, glob):
             return True
     return False
-
-
-def _tokens(finding: Finding, key: str) -> set[str]:
-    value = finding.evidence.get(key) or ()
-    return {str(v) for v in value}
-
-
-def link(findings: Sequence[Finding]) -> list[tuple[int, ...]]:
-    """For each finding, the indexes of the findings it explains (see module docstring).
-
-    Two findings that would explain each other keep only the direction from the one with the
-    higher score (ties: the lower code), so chains stay acyclic for the common pairs.
-    """
-    # Linear in the findings and their tokens: an index of who is about each token, instead
-    # of intersecting every pair (20,000 one-sided modules took 38 s that way).
-    about_index: dict[str, list[int]] = {}
-    for j, finding in enumerate(findings):
-        for token in _tokens(finding, "about"):
-            about_index.setdefault(token, []).append(j)
-    edges = [
-        {j for token in _tokens(finding, "effects_on") for j in about_index.get(token, ()) if j != i}
-        for i, finding in enumerate(findings)
-    ]
-    for i, out in enumerate(edges):
-        for j in list(out):
-            if i in edges[j]:
-                keep_i = (findings[i].score, findings[j].code) > (findings[j].score, findings[i].code)
-                (edges[j] if keep_i else out).discard(i if keep_i else j)
-    return [tuple(sorted(e)) for e in edges]
 
 
 def _reachable(edges: Sequence[Sequence[int]], starts: Iterable[int]) -> set[int]:
@@ -316,7 +288,7 @@ def rank(findings: Sequence[Finding], *, escalate: bool = False, passed: bool = 
     is reported as an error: the difference is what made the failure. A single snapshot has
     no such evidence (using dramatiq's default broker may be intended), so severities stay.
     """
-    findings = list(findings)
+    findings = [adopt_links(f) for f in findings]
     edges = link(findings)
     findings = _mute_blind_spots(findings, edges)
     if passed:
@@ -374,7 +346,7 @@ def propagate_imports(findings: Sequence[Finding], baseline: Snapshot, target: S
                 importers.setdefault(event.module, set()).add(event.importer)
     out = []
     for finding in findings:
-        effects = _tokens(finding, "effects_on")
+        effects = set(finding.effects_on)
         start = {t[len("module:") :] for t in effects if t.startswith("module:")} & one_sided
         if finding.group != "cause" or not start:
             out.append(finding)
@@ -390,10 +362,22 @@ def propagate_imports(findings: Sequence[Finding], baseline: Snapshot, target: S
         if not added:
             out.append(finding)
             continue
-        evidence = dict(finding.evidence)
-        evidence["effects_on"] = sorted(effects | added)
-        out.append(dataclasses.replace(finding, evidence=evidence))
+        out.append(dataclasses.replace(finding, effects_on=tuple(sorted(effects | added))))
     return out
+
+
+def _per_run(
+    rules: Sequence[Callable[[DiagnosisContext], Iterable[Finding]]], ctx: DiagnosisContext
+) -> Iterable[Finding]:
+    """The per-run findings of the single-snapshot rules on ``ctx`` (a crash: reported by the
+    main run, skipped here)."""
+    for rule in rules:
+        if getattr(rule, "needs_baseline", True):
+            continue
+        try:
+            yield from [adopt_links(f) for f in rule(ctx) if is_per_run(f.code)]
+        except Exception:  # noqa: BLE001, S112 - the rule's crash is reported by the main run
+            continue
 
 
 def same_in_both_runs(
@@ -405,33 +389,35 @@ def same_in_both_runs(
     too are no difference tox made: said "in both runs", information, never a cause.
 
     The single-snapshot rules run once more on the baseline alone; a target finding with the
-    same code and subject is the same fact.
+    same code and subject is the same fact. The rules then word it themselves once more, with
+    ``ctx.in_both_runs`` set (their target side is said "in both runs"): no finished title is
+    edited.
     """
     if ctx.baseline is None or not any(is_per_run(f.code) for f in found):
         return list(found)
     alone = DiagnosisContext(baseline=None, target=ctx.baseline, tox=ctx.tox, env_name=ctx.env_name)
-    seen: set[tuple[str, str]] = set()
-    for rule in rules:
-        if getattr(rule, "needs_baseline", True):
-            continue
-        try:
-            seen.update((f.code, f.subject) for f in rule(alone) if is_per_run(f.code))
-        except Exception:  # noqa: BLE001, S112 - the rule's crash is reported by the main run
-            continue
-    target_words = side_label(ctx, "target")
+    seen = {(f.code, f.subject) for f in _per_run(rules, alone)}
+    if not seen:
+        return list(found)
+    reworded: dict[tuple[str, str], Finding] = {}
+    for f in _per_run(rules, dataclasses.replace(ctx, in_both_runs=True)):
+        reworded.setdefault((f.code, f.subject), f)
     out = []
     for finding in found:
-        if (finding.code, finding.subject) not in seen:
+        key = (finding.code, finding.subject)
+        if key not in seen:
             out.append(finding)
             continue
+        same = reworded.get(key, finding)
         out.append(
             dataclasses.replace(
-                finding,
+                same,
                 severity="info",
                 group="other",
-                title=finding.title.replace(target_words, "in both runs"),
-                detail=f"The same holds {side_label(ctx, 'baseline')}: not a difference. {finding.detail}",
-                evidence={**finding.evidence, "in_both_runs": True, "about": [], "effects_on": []},
+                detail=f"The same holds {side_label(ctx, 'baseline')}: not a difference. {same.detail}",
+                evidence={**same.evidence, "in_both_runs": True},
+                about=(),
+                effects_on=(),
             )
         )
     return out
@@ -480,12 +466,12 @@ def diagnose(
     """
     diff = diff_snapshots(baseline, target) if baseline is not None else None
     ctx = DiagnosisContext(baseline=baseline, target=target, diff=diff, tox=tox, env_name=env_name)
-    found: list[Finding] = list(extra_findings)
+    found: list[Finding] = [adopt_links(f) for f in extra_findings]
     for rule in collect_rules(plugin_manager) if rules is None else rules:
         if baseline is None and getattr(rule, "needs_baseline", True):
             continue
         try:
-            found.extend(rule(ctx))
+            found.extend(adopt_links(f) for f in rule(ctx))
         except Exception as exc:  # noqa: BLE001 - a broken (third-party) rule must not break the run
             found.append(_rule_crashed(rule, exc))
     found = same_in_both_runs(found, collect_rules(plugin_manager) if rules is None else rules, ctx)

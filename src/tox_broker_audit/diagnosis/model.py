@@ -26,6 +26,7 @@ __all__ = [
     "Group",
     "Location",
     "Report",
+    "RunInfo",
     "Severity",
     "ToxFacts",
     "Verification",
@@ -99,6 +100,12 @@ class Finding:
     A rule gives either ``fix`` (free text) or ``change`` (a structured :class:`Fix`); the
     diagnosis words a ``change`` for the front door into ``fix`` (and ``location``, where the
     front door knows the config line).
+
+    ``about`` / ``effects_on`` are the causal-link tokens (``env:NAME``, ``module:a.b``…,
+    see ``diagnosis/rules/__init__.py``): this finding *explains* another when its
+    ``effects_on`` and the other's ``about`` share a token. Rules written before these fields
+    put the tokens in ``evidence["about"]`` / ``evidence["effects_on"]``; the diagnosis moves
+    them here (:func:`~tox_broker_audit.diagnosis.links.adopt_links`).
     """
 
     code: str
@@ -118,15 +125,44 @@ class Finding:
     group: Group = "other"
     change: Fix | None = None
     verification: Verification | None = None
+    about: tuple[str, ...] = ()
+    effects_on: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class RunInfo:
+    """Where one side's snapshot came from: report.json's ``baseline`` / ``target`` object.
+
+    ``kind`` is the snapshot's source kind (``tox-env``, ``plain-pytest``, ``cli``,
+    ``pytest-run``, ``nox-session``, ``reference``); ``emulates`` says in one line what the
+    snapshot emulates (command, cwd, interpreter). A side that was not captured is ``None`` on
+    the :class:`Report` (report.json keeps writing ``{"kind": "none", …}`` for it).
+    """
+
+    kind: str
+    name: str | None
+    description: str
+    emulates: str
+    python: str
+    python_version: str
+    invocation: str
+    command: tuple[str, ...]
+    cwd: str
+    created: str
+    tool_version: str
 
 
 @dataclasses.dataclass(**_FROZEN)
 class Report:
-    """The diagnosis of one baseline/target pair, findings ordered most-likely cause first."""
+    """The diagnosis of one baseline/target pair, findings ordered most-likely cause first.
+
+    ``baseline`` / ``target``: where each snapshot came from, ``None`` for a side that was not
+    captured (no snapshot, or a single-snapshot audit).
+    """
 
     env: str | None
-    baseline: Mapping[str, Any]
-    target: Mapping[str, Any]
+    baseline: RunInfo | None
+    target: RunInfo | None
     findings: tuple[Finding, ...]
     #: How the audited test run ended, when the front door knows: "passed" | "failed".
     outcome: str | None = None
@@ -163,5 +199,8 @@ class DiagnosisContext:
     diff: SnapshotDiff | None = None
     tox: ToxFacts | None = None
     env_name: str | None = None
+    #: The diagnosis re-words a per-run fact the baseline shows too (BA601, BA603…): with this
+    #: set, the target side is said "in both runs" (``wording.side_label``), not "under tox".
+    in_both_runs: bool = False
     #: Scratch space for derived facts shared between rules (see ``rules._common``).
     cache: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)

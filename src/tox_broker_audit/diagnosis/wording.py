@@ -95,7 +95,10 @@ def is_nox(ctx: DiagnosisContext) -> bool:
 
 def side_label(ctx: DiagnosisContext, side: str) -> str:
     """How the report names a side: "locally" / "in the reference" / "under tox (py312)", or
-    baseline/target."""
+    baseline/target; "in both runs" for the target when the diagnosis re-words a fact both
+    runs show (``ctx.in_both_runs``)."""
+    if side == "target" and ctx.in_both_runs:
+        return "in both runs"
     if is_nox(ctx):
         name = ctx.target.meta.source.name
         return "locally" if side == "baseline" else (f"in nox session {name}" if name else "under nox")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tox_broker_audit.diagnosis.model import Finding, Report
+from tox_broker_audit.diagnosis.model import Finding, Report, RunInfo
 from tox_broker_audit.renderers.layout import layout, verification_line
 
 __all__ = ["MarkdownRenderer", "escape_cell"]
@@ -49,14 +49,18 @@ def _block(f: Finding, lines: list[str], heading: str) -> None:
     lines.append("")
 
 
+def _side(info: RunInfo | None) -> str:
+    """How the summary line names a side: its description, else its interpreter."""
+    return "no snapshot" if info is None else info.description or info.python or "?"
+
+
 class MarkdownRenderer:
     name = "markdown"
 
     def __call__(self, report: Report, options: Any, /) -> str:
         lay = layout(report)
         summary = report.summary
-        b_desc = escape_cell(str(report.baseline.get("description") or report.baseline.get("python") or "?"))
-        t_desc = escape_cell(str(report.target.get("description") or report.target.get("python") or "?"))
+        b_desc, t_desc = escape_cell(_side(report.baseline)), escape_cell(_side(report.target))
         lines = [
             f"## Broker audit{': ' + escape_cell(report.env) if report.env else ''}",
             "",

@@ -123,7 +123,7 @@ def _local_crash(report: Report) -> str | None:
 
 def _runner(report: Report) -> str:
     """Whose own noise the expected differences are: tox's, or nox's for a nox session."""
-    return "nox" if report.target.get("kind") == "nox-session" else "tox"
+    return "nox" if report.target is not None and report.target.kind == "nox-session" else "tox"
 
 
 def _verbose(out: _Out, report: Report, lay: Layout) -> None:
@@ -183,8 +183,8 @@ class TerminalRenderer:
         out = _Out(bool(getattr(options, "color", False)))
         lay = layout(report)
         out.add(out.paint(_headline(report, lay), "head"))
-        if report.baseline.get("kind") == "reference":  # a drift check: say against what
-            out.add(f"compared with {report.baseline.get('description')}")
+        if report.baseline is not None and report.baseline.kind == "reference":  # drift: against what
+            out.add(f"compared with {report.baseline.description}")
         if getattr(options, "verbose", False):
             _verbose(out, report, lay)
         else:

@@ -23,9 +23,12 @@ linking and ranking. They do set:
     Within a group and severity, higher ranks first. Built-in scale: 100 used by project
     code, 90 by a plugin/conftest/start-up hook, 40 by a library, 10 by pytest/stdlib
     internals, 0 unused.
-``evidence["about"]`` / ``evidence["effects_on"]``
-    Lists of tokens for causal linking: finding C *explains* E when C's ``effects_on`` and
-    E's ``about`` share a token. Tokens: ``env:NAME``, ``module:dotted.name``,
+``about`` / ``effects_on``
+    Tuples of tokens for causal linking (``Finding`` fields; ``_common.finding`` takes them
+    as keyword arguments): finding C *explains* E when C's ``effects_on`` and E's ``about``
+    share a token. A rule may still put them in ``evidence["about"]`` /
+    ``evidence["effects_on"]`` (the first extension API): the diagnosis moves them into the
+    fields (``diagnosis.links.adopt_links``) before linking. Tokens: ``env:NAME``, ``module:dotted.name``,
     ``file:/abs/path``, ``broker:ID``, ``target:host:port``, ``dist:name``,
     ``plugin:name``, ``ini:key``, ``pytest:field``, ``syspath:entry``. Examples: BA101
     ``UNIT_TESTS`` is about ``env:UNIT_TESTS`` and has effects on ``module:app.broker`` and

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from tox_broker_audit.diagnosis.codes import slug_of
+from tox_broker_audit.diagnosis.links import tokens
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
 from tox_broker_audit.diagnosis.wording import is_nox, side_label
 from tox_broker_audit.snapshot.anchors import in_project, in_stdlib, is_inside, is_under, project_roots
@@ -294,14 +295,11 @@ def finding(  # noqa: PLR0917 - mirrors Finding's positional fields
     score: float = 0.0,
     **evidence: Any,
 ) -> Finding:
-    """Build a finding with the code's slug and the linking tokens in ``evidence``.
+    """Build a finding with the code's slug and the linking tokens in ``about``/``effects_on``.
 
     ``fix`` is either the fix in words or a structured :class:`Fix` that the front door
     words (``pass_env = X`` at the tox.ini line, ``session.env[...]`` for nox).
     """
-    ev: dict[str, Any] = dict(evidence)
-    ev["about"] = sorted(set(about))
-    ev["effects_on"] = sorted(set(effects_on))
     return Finding(
         code=code,
         slug=slug_of(code),
@@ -312,7 +310,9 @@ def finding(  # noqa: PLR0917 - mirrors Finding's positional fields
         fix=fix if isinstance(fix, str) else "",
         change=fix if isinstance(fix, Fix) else None,
         location=location,
-        evidence=ev,
+        evidence=dict(evidence),
         group=group,
         score=score,
+        about=tokens(about),
+        effects_on=tokens(effects_on),
     )
