@@ -70,8 +70,8 @@ def _reports(draw: st.DrawFn) -> Report:
     ranked = rank(found, escalate=draw(st.booleans()), passed=passed)
     return Report(
         env="py",
-        baseline={},
-        target={},
+        baseline=None,
+        target=None,
         findings=tuple(ranked),
         outcome="passed" if passed else "failed",
     )
@@ -131,7 +131,7 @@ def _ba305_chain_below_ba101() -> Report:
         group="cause",
     )
     ranked = rank([plugin, effect, unit_tests], escalate=True)
-    return Report(env="py312", baseline={}, target={}, findings=tuple(ranked), outcome="failed")
+    return Report(env="py312", baseline=None, target=None, findings=tuple(ranked), outcome="failed")
 
 
 def test_a_chainless_cause_ranked_first_is_printed_first() -> None:
