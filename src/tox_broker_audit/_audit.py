@@ -363,7 +363,7 @@ def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None
     """One line when the two runs did not select the same tests (a reference snapshot taken
     with other arguments): what only one side imported may come from that, not from tox.
     Test paths compare relative to the project ``root``."""
-    if baseline is None or target is None:
+    if baseline is None or target is None or target.pytest.not_collected or baseline.pytest.not_collected:
         return None
     # Each against its own project root: a reference may come from another checkout.
     mine = _selection(baseline, baseline.meta.project_root or str(root))

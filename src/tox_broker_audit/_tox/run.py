@@ -397,14 +397,17 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     args = explicit or collection_args(found.args if found else ())
     selection = selection_args(args, str(tox_env.conf["change_dir"]))
     notes = [f"broker-audit: {name}: {bad_args}"] if bad_args else []
-    if found is None and not explicit and commands:
+    # A command the audit cannot see into gets no invented collection: only what both sides
+    # have without running pytest is compared (snapshot/views.py), and one line says why.
+    not_emulated = found is None and not explicit and bool(commands)
+    if not_emulated:
         notes.append(not_emulated_line(name, commands[0]))
     result = _audit.run_audit(
         _audit.AuditJob(
             name=name,
             root=run.tox_root,
             plan=run.baseline_plan,
-            target=lambda: _target_request(run, tox_env, found, args),
+            target=lambda: _target_request(run, tox_env, found, args, collect=not not_emulated),
             baseline=lambda: run.baseline_for(selection, name),
             output=run.output(),
             out_dir=out_dir,
@@ -438,7 +441,12 @@ def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
 
 
 def _target_request(
-    run: AuditRun, tox_env: ToxEnv, found: PytestCommand | None, args: tuple[str, ...]
+    run: AuditRun,
+    tox_env: ToxEnv,
+    found: PytestCommand | None,
+    args: tuple[str, ...],
+    *,
+    collect: bool = True,
 ) -> ProbeRequest:
     from tox_broker_audit._command import xdist_workers
     from tox_broker_audit.snapshot.capture import ProbeRequest
@@ -470,21 +478,22 @@ def _target_request(
         key=run.key,
         python_flags=found.python_flags if found else (),
         xdist_workers=xdist_workers(found.args) if found else 0,
+        no_collection=None if collect else "the env's commands run no pytest the audit can emulate",
     )
 
 
 def not_emulated_line(env_name: str, command: Sequence[str]) -> str:
     """One line when the env's commands run pytest in a way the audit cannot see into (a
-    wrapper script, ``make test``): it collects with plain ``pytest`` instead, and says how to
-    give it the real arguments."""
+    wrapper script, ``make test``): it does not invent a collection (only the variables,
+    packages and start-up are compared), and says how to give it the real arguments."""
     from tox_broker_audit._sanitize import clean
 
     shown = clean(" ".join(command))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return (
         f"broker-audit: {env_name}: `{shown}` is not a pytest command the audit can emulate, so it "
-        f"collected with plain `pytest`; to audit what your run collects, set "
-        f"broker_audit_pytest_args = <your pytest arguments> in the env's section"
+        f"did not collect: only variables, packages and start-up files are compared; to audit what "
+        f"your run collects, set broker_audit_pytest_args = <your pytest arguments> in the env's section"
     )
 
 

@@ -49,6 +49,7 @@ from tox_broker_audit.diff import diff_snapshots
 from tox_broker_audit.probe._tba_redact import redact_text
 from tox_broker_audit.snapshot.anchors import is_own_file
 from tox_broker_audit.snapshot.model import Snapshot, emulated_command
+from tox_broker_audit.snapshot.views import comparable
 
 __all__ = [
     "describe_snapshot",
@@ -464,6 +465,8 @@ def diagnose(
     ``wording`` says structured fixes for the front door (default: nox's words for a nox
     session, tox's otherwise).
     """
+    if baseline is not None:  # one side did not collect: compare only what both ran
+        baseline, target = comparable(baseline, target)
     diff = diff_snapshots(baseline, target) if baseline is not None else None
     ctx = DiagnosisContext(baseline=baseline, target=target, diff=diff, tox=tox, env_name=env_name)
     found: list[Finding] = [adopt_links(f) for f in extra_findings]

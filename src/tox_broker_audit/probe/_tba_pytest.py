@@ -92,9 +92,23 @@ class Recorder:
         self.collected = len(getattr(session, "items", []) or [])
 
 
+def _not_collected(request: dict) -> dict:
+    """The ``pytest`` section when the host asked for no collection: whether pytest is
+    installed (without importing it: that would run the project's code paths), and why."""
+    import importlib.util
+
+    try:
+        available = importlib.util.find_spec("pytest") is not None
+    except (ImportError, ValueError):
+        available = False
+    return {"available": available, "not_collected": str(request["no_collection"])}
+
+
 def run_pytest(request: dict, dist_by_top: dict) -> dict:
     """Run ``pytest --collect-only`` as the request says, with the recorder; the ``pytest`` section."""
     STATE.phase = "pytest-import"
+    if request.get("no_collection"):
+        return _not_collected(request)
     try:
         import pytest
     except BaseException as exc:

@@ -54,6 +54,10 @@ class ProbeRequest:
     experiment: Mapping[str, object] | None = None
     #: Workers the real command starts with pytest-xdist (``-n 4``: 4; 0: no xdist in its arguments).
     xdist_workers: int = 0
+    #: Why pytest is not run at all (the env's command is none the audit can emulate): the
+    #: snapshot then records the environment, packages and start-up only, never an invented
+    #: collection. None: collect as the command would.
+    no_collection: str | None = None
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -202,6 +206,8 @@ def _payload(
         payload["experiment"] = dict(request.experiment)
     if request.xdist_workers:
         payload["xdist_workers"] = request.xdist_workers
+    if request.no_collection:
+        payload["no_collection"] = request.no_collection
     return payload
 
 

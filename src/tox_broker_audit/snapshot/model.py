@@ -265,6 +265,9 @@ class PytestSection:
     crash: Optional[str] = None
     #: Collected as pytest-xdist worker ``gw0`` sees the run (the command runs ``-n``).
     xdist_worker: bool = False
+    #: Why the probe did not run pytest at all (a command the audit cannot emulate); ``None``
+    #: when it collected as the command would.
+    not_collected: Optional[str] = None
 
 
 @dataclasses.dataclass(**_FROZEN)

@@ -16,6 +16,7 @@ from tox_broker_audit._options import DEFAULT_BUDGET, VERIFY_MODES, Budget, pars
 from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.snapshot.capture import ProbeRequest
 from tox_broker_audit.snapshot.model import Snapshot
+from tox_broker_audit.snapshot.views import collected
 from tox_broker_audit.verify.annotate import annotate, candidates_for
 from tox_broker_audit.verify.interventions import derive
 from tox_broker_audit.verify.runner import make_runner
@@ -46,6 +47,8 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
         return report
     if mode == "auto" and outcome == "passed":
         return report
+    if not (collected(baseline) and collected(target)):
+        return report  # a side that did not collect has no symptom to reproduce
     want, have = symptom_of(baseline, root), symptom_of(target, root)
     if want == have or (want.crash and not have.crash):
         # Equal: nothing to explain. The baseline crashed: there is no result to reproduce, and
