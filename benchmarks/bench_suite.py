@@ -63,7 +63,8 @@ def readme_test_command(checkout: Path) -> list[str]:
     for line in (checkout / "README.md").read_text(encoding="utf-8").splitlines():
         if line.startswith("python3 -m venv") and "pytest" in line:
             return [step.strip() for step in line.split("&&")]
-    raise SystemExit(f"no test command (python3 -m venv ... pytest) in {checkout / 'README.md'}")
+    msg = f"no test command (python3 -m venv ... pytest) in {checkout / 'README.md'}"
+    raise SystemExit(msg)
 
 
 def _short(step: str) -> str:

@@ -56,7 +56,7 @@ def _record(item: Any, started: float, cpu_before: float) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
+def pytest_runtest_protocol(item: Any) -> Iterator[None]:
     started, cpu_before = time.time(), _cpu()
     try:
         return (yield)

@@ -41,10 +41,11 @@ def run(
         check=False,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(
+        msg = (
             f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
             f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
         )
+        raise AssertionError(msg)
     return proc
 
 

@@ -395,7 +395,8 @@ def test_secret_values_compare_only_with_the_same_key() -> None:
 def test_a_crashing_rule_becomes_a_ba903_info_finding() -> None:
     @rule(needs_baseline=False)
     def broken(ctx: DiagnosisContext) -> Iterator[Finding]:
-        raise RuntimeError("bug")
+        msg = "bug"
+        raise RuntimeError(msg)
         yield  # pragma: no cover
 
     report = diagnose(None, make_snapshot(prefix=T), rules=[broken])

@@ -252,7 +252,8 @@ def test_off_and_a_passing_env_under_auto_run_nothing() -> None:
     request = ProbeRequest(python="python", cwd=Path(PROJECT))
 
     def never(batch: Sequence[Intervention]) -> Sequence[Result]:
-        raise AssertionError("no re-probe expected")
+        msg = "no re-probe expected"
+        raise AssertionError(msg)
 
     assert verify(report, baseline, target, request, {}, PROJECT, mode="off", runner=never) is report
     assert verify(report, baseline, target, request, {}, PROJECT, outcome="passed", runner=never) is report
@@ -423,7 +424,8 @@ def test_a_baseline_that_crashed_has_no_result_to_reproduce() -> None:
     request = ProbeRequest(python="python", cwd=Path(PROJECT))
 
     def never(batch: Sequence[Intervention]) -> Sequence[Result]:
-        raise AssertionError("no re-probe expected")
+        msg = "no re-probe expected"
+        raise AssertionError(msg)
 
     assert verify(report, crashed, target, request, {}, PROJECT, mode="always", runner=never) is report
 

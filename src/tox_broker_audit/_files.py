@@ -50,16 +50,20 @@ def check_output_path(path: Path) -> Path:
     except FileNotFoundError:
         info = None
     except NotADirectoryError:
-        raise AuditError(f"cannot write {path}: a parent of it is a file, not a directory") from None
+        msg = f"cannot write {path}: a parent of it is a file, not a directory"
+        raise AuditError(msg) from None
     except OSError as exc:
-        raise AuditError(f"cannot write {path}: {exc.strerror or exc}") from None
+        msg = f"cannot write {path}: {exc.strerror or exc}"
+        raise AuditError(msg) from None
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise AuditError(f"cannot write {path}: it is {_kind(info.st_mode)}, not a regular file")
+        msg = f"cannot write {path}: it is {_kind(info.st_mode)}, not a regular file"
+        raise AuditError(msg)
     real = Path(os.path.realpath(path)) if info is not None else path
     for parent in real.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise AuditError(f"cannot write {path}: {parent} is a file, not a directory")
+                msg = f"cannot write {path}: {parent} is a file, not a directory"
+                raise AuditError(msg)
             break
     return real
 
@@ -74,7 +78,8 @@ def write_text(path: Path, text: str) -> None:
         tmp = str(real.parent / f".{real.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise AuditError(f"cannot write {path}: {exc.strerror or exc}") from None
+        msg = f"cannot write {path}: {exc.strerror or exc}"
+        raise AuditError(msg) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as fh:
             fh.write(text)
@@ -84,4 +89,5 @@ def write_text(path: Path, text: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise AuditError(f"cannot write {path}: {exc.strerror or exc}") from None
+        msg = f"cannot write {path}: {exc.strerror or exc}"
+        raise AuditError(msg) from None

@@ -389,7 +389,7 @@ def _is_own_plugin(plugin: PytestPlugin) -> bool:
     return dist == _OWN_DIST or _is_own_module(plugin.module)
 
 
-def _plugin_key(plugin: PytestPlugin, snapshot: Snapshot) -> tuple[str | None, str | None, str]:
+def _plugin_key(plugin: PytestPlugin) -> tuple[str | None, str | None, str]:
     return (plugin.distribution, plugin.module, plugin.how)
 
 
@@ -405,7 +405,7 @@ def _plugin_changes(
             out.append(PluginChange(name, "missing", b, None))
         elif b is None:
             out.append(PluginChange(name, "extra", None, t))
-        elif _plugin_key(b, baseline) != _plugin_key(t, target):
+        elif _plugin_key(b) != _plugin_key(t):
             out.append(PluginChange(name, "changed", b, t))
     common = set(base) & set(tgt)
     b_order = tuple(p.name for p in baseline.pytest.plugins if p.name in common and p.how != "builtin")

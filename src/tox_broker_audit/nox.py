@@ -229,7 +229,8 @@ def _session_python(session: nox.Session) -> str:
             candidate = Path(directory) / exe
             if candidate.is_file():
                 return str(candidate)
-    raise AuditError(f"no Python interpreter in the session's env ({', '.join(session.bin_paths or ())})")
+    msg = f"no Python interpreter in the session's env ({', '.join(session.bin_paths or ())})"
+    raise AuditError(msg)
 
 
 def _env_location(session: nox.Session) -> Path:

@@ -81,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
         snapshot = take_snapshot(request)
         dump_snapshot(snapshot, Path(params.dir) / target)
     except AuditError as exc:
-        raise pytest.UsageError(f"--broker-audit-snapshot: {exc}") from None
+        msg = f"--broker-audit-snapshot: {exc}"
+        raise pytest.UsageError(msg) from None
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"broker-audit: snapshot of this run written to {target}")

@@ -16,7 +16,6 @@ from tox_broker_audit._tox import options, run
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
     from tox.config.sets import ConfigSet, EnvConfigSet
-    from tox.execute import Outcome
     from tox.session.state import State
     from tox.tox_env.api import ToxEnv
 
@@ -49,7 +48,7 @@ def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
 
 
 @impl
-def tox_on_install(tox_env: ToxEnv, arguments: Any, section: str, of_type: str) -> None:
+def tox_on_install(tox_env: ToxEnv, arguments: Any) -> None:  # pluggy passes only what is named
     run.on_install(tox_env, arguments)
 
 
@@ -59,5 +58,5 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
 
 
 @impl
-def tox_after_run_commands(tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]) -> None:
+def tox_after_run_commands(tox_env: ToxEnv, exit_code: int) -> None:
     run.after_commands(tox_env, exit_code)

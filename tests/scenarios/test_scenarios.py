@@ -182,7 +182,8 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
     top = report["findings"][0]
     expected = (scenario.expect["code"], scenario.expect["subject"].format(project=project))
     if (top["code"], top["subject"]) != expected:
-        raise TopFindingMismatch(f"expected top finding {expected}, got:\n{_summary(report)}")
+        msg = f"expected top finding {expected}, got:\n{_summary(report)}"
+        raise TopFindingMismatch(msg)
     # The verify stage re-ran the env with the cause undone and saw the local run's result.
     status = (top["verification"] or {}).get("status")
     wanted = scenario.expect.get("verification", "confirmed")

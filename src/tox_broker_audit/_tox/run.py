@@ -289,7 +289,8 @@ def start(core_conf: ConfigSet, state: State) -> None:
         run.budget()
         run.plan()
     except AuditError as exc:
-        raise HandledError(f"--broker-audit: {exc}") from None
+        msg = f"--broker-audit: {exc}"
+        raise HandledError(msg) from None
     _RUNS[core_conf] = run
     if _runs_commands(options):
         run.start_baseline()
@@ -371,7 +372,8 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
     if failing and exit_code == 0:
         from tox.tox_env.errors import Fail
 
-        raise Fail(f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}")
+        msg = f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}"
+        raise Fail(msg)
 
 
 def _save(run: AuditRun, name: str, baseline: Snapshot | None, target: Snapshot | None) -> list[str]:
@@ -454,7 +456,8 @@ def _target_request(
 
     env_python = getattr(tox_env, "env_python", None)
     if env_python is None:
-        raise AuditError(f"{type(tox_env).__name__} envs are not Python environments; nothing to probe")
+        msg = f"{type(tox_env).__name__} envs are not Python environments; nothing to probe"
+        raise AuditError(msg)
     python = str(env_python())
     env = _command_environment(tox_env)
     cwd = Path(tox_env.conf["change_dir"])

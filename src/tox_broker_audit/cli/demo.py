@@ -83,9 +83,11 @@ def _run(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise AuditError(f"`{' '.join(cmd)}` did not finish within {timeout:g} s") from None
+        msg = f"`{' '.join(cmd)}` did not finish within {timeout:g} s"
+        raise AuditError(msg) from None
     except OSError as exc:
-        raise AuditError(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
+        msg = f"cannot run {cmd[0]}: {exc.strerror or exc}"
+        raise AuditError(msg) from None
 
 
 def _last_line(text: str) -> str:
@@ -119,11 +121,13 @@ def _tox_section(output: str) -> list[str]:
 def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     if not EXAMPLE.is_dir():
-        raise AuditError(f"the shipped example is missing from this installation: {EXAMPLE}")
+        msg = f"the shipped example is missing from this installation: {EXAMPLE}"
+        raise AuditError(msg)
     try:
         import tox  # noqa: F401
     except ImportError:
-        raise AuditError(f"tox is not installed in {sys.executable}: pip install tox") from None
+        msg = f"tox is not installed in {sys.executable}: pip install tox"
+        raise AuditError(msg) from None
     workdir = keep.absolute() if keep is not None else Path(tempfile.mkdtemp(prefix="broker-audit-demo-"))
     project = workdir / "stubbroker-under-tox"
     try:
@@ -137,7 +141,8 @@ def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
 
 def _demo(project: Path, out: TextIO) -> int:
     if project.exists():
-        raise AuditError(f"{project} already exists: choose an empty --keep directory")
+        msg = f"{project} already exists: choose an empty --keep directory"
+        raise AuditError(msg)
     shutil.copytree(
         EXAMPLE, project, ignore=shutil.ignore_patterns(".venv", ".tox", "__pycache__", "*.egg-info")
     )
@@ -154,7 +159,8 @@ def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
     started = steps.start("creating the local venv the way a developer would: python -m venv .venv")
     proc = _run([sys.executable, "-m", "venv", ".venv"], cwd=project, env=env, timeout=300)
     if proc.returncode != 0:
-        raise AuditError(f"python -m venv failed: {_last_line(proc.stderr or proc.stdout)}")
+        msg = f"python -m venv failed: {_last_line(proc.stderr or proc.stdout)}"
+        raise AuditError(msg)
     steps.finish(started)
     started = steps.start(
         "installing it: pip install -e '.[test]' (dramatiq, pika, pytest from the package index)"
@@ -164,8 +170,10 @@ def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
     if proc.returncode != 0:
         said = proc.stderr + proc.stdout
         if _OFFLINE.search(said):
-            raise AuditError(f"cannot reach the package index to install the example: {_last_line(said)}")
-        raise AuditError(f"pip install -e '.[test]' failed: {_last_line(said)}")
+            msg = f"cannot reach the package index to install the example: {_last_line(said)}"
+            raise AuditError(msg)
+        msg = f"pip install -e '.[test]' failed: {_last_line(said)}"
+        raise AuditError(msg)
     steps.finish(started)
 
 
@@ -178,7 +186,8 @@ def _plain_pytest(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
         timeout=300,
     )
     if proc.returncode != 0:
-        raise AuditError(f"the local pytest run should pass but did not: {_last_line(proc.stdout)}")
+        msg = f"the local pytest run should pass but did not: {_last_line(proc.stdout)}"
+        raise AuditError(msg)
     steps.finish(started, f"PASSED — {_last_line(proc.stdout)}")
 
 
@@ -204,9 +213,8 @@ def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise AuditError(
-            f"tox ran but wrote no audit report ({report_file}): {_last_line(proc.stdout)}"
-        ) from None
+        msg = f"tox ran but wrote no audit report ({report_file}): {_last_line(proc.stdout)}"
+        raise AuditError(msg) from None
     findings = report.get("findings") or []
     if proc.returncode == 0:
         out.write(
@@ -214,6 +222,7 @@ def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO
         )
         return 1
     if not findings:
-        raise AuditError("tox failed but the audit found no difference; please report this")
+        msg = "tox failed but the audit found no difference; please report this"
+        raise AuditError(msg)
     out.write(f"what to change: {findings[0]['fix']}\n")
     return 0

@@ -118,7 +118,8 @@ def _obtain(spec: str, side: str, args: argparse.Namespace) -> tuple[_audit.Take
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
     if args.format not in available_formats():
-        raise AuditError(f"unknown --format {args.format!r} (available: {', '.join(available_formats())})")
+        msg = f"unknown --format {args.format!r} (available: {', '.join(available_formats())})"
+        raise AuditError(msg)
     to_file = args.output is not None
     text = render(
         report,
@@ -167,7 +168,8 @@ def _audited(
 
 def _run_diff(args: argparse.Namespace) -> int:
     if args.pytest_args:
-        raise AuditError("diff takes no pytest arguments (they belong to `snapshot` or `compare`)")
+        msg = "diff takes no pytest arguments (they belong to `snapshot` or `compare`)"
+        raise AuditError(msg)
     baseline = _audit.Taken(load_snapshot(args.baseline))
     plan = SnapshotFileBaseline(args.baseline, f"snapshot file {args.baseline}")
     return _emit(_audited(baseline, _audit.Taken(load_snapshot(args.target)), plan, args), args)

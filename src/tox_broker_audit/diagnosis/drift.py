@@ -104,7 +104,7 @@ def _refresh(ctx: DiagnosisContext) -> str:
     return f"if intended, refresh the reference: `tox --broker-audit --broker-audit-save={directory}`"
 
 
-def _undo(finding: Finding, ctx: DiagnosisContext) -> str:
+def _undo(finding: Finding) -> str:
     """How to go back to the reference, when the drift was not meant."""
     b, t = finding.evidence.get("baseline"), finding.evidence.get("target")
     name = _dist(finding) or finding.subject
@@ -129,7 +129,7 @@ def word_drift(findings: Sequence[Finding], ctx: DiagnosisContext) -> list[Findi
             out.append(finding)
             continue
         plugin_fix = finding.code == "BA401" and bool(finding.evidence.get("imported_app_modules"))
-        fix = finding.fix if plugin_fix else f"{_undo(finding, ctx)}; {_refresh(ctx)}"
+        fix = finding.fix if plugin_fix else f"{_undo(finding)}; {_refresh(ctx)}"
         location = finding.location or _declared_at(finding, ctx)
         out.append(dataclasses.replace(finding, title=title, fix=fix, location=location))
     return out

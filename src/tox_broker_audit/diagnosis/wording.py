@@ -83,7 +83,7 @@ def tox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
     return f"{where}{section}  {change}", Location(tox.ini_path, tox.section_line)
 
 
-def nox_wording(fix: Fix, tox: ToxFacts | None) -> tuple[str, Location | None]:
+def nox_wording(fix: Fix, _tox: ToxFacts | None) -> tuple[str, Location | None]:
     """The same change said the nox way, in the noxfile's session (no line is known)."""
     return f"noxfile.py: {_say(_NOX_WORDS, _never_a_secret(fix))}", None
 

@@ -245,7 +245,7 @@ def _patch_broker_module(module) -> None:
         RECORDS.get_broker_codes.add(code)
     init = broker_cls.__dict__.get("__init__")
     if init is not None and not getattr(init, "__tba_wrapped__", False):
-        broker_cls.__init__ = _wrap(init, before=lambda a, k: _note_creation(a[0]) if a else None)
+        broker_cls.__init__ = _wrap(init, before=lambda a, _k: _note_creation(a[0]) if a else None)
     if not getattr(set_broker, "__tba_wrapped__", False):
         # get_broker() calls set_broker through the module global: it sees the wrapper too.
         module.set_broker = _wrap(set_broker, after=lambda a, k: _note_set(a[0] if a else k.get("broker")))

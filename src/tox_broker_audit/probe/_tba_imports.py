@@ -41,7 +41,7 @@ def _via(frame) -> list:
 class ImportRecorder:
     """A meta-path finder that finds nothing: it only notes who imports what, and when."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - importlib finder protocol
         if not STATE.guard and not fullname.startswith(OWN_MODULES):
             frame = interesting_frame(2)
             file, line, module = frame_info(frame)

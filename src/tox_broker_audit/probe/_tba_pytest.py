@@ -66,7 +66,7 @@ class Recorder:
         name = manager.get_name(plugin) or ""
         self.plugins.append((plugin, name, STATE.phase))
 
-    def pytest_load_initial_conftests(self, early_config, args, parser) -> None:
+    def pytest_load_initial_conftests(self, early_config, args) -> None:
         if self.scrubber is not None:
             self.scrubber.apply(args)
         STATE.phase = "conftest"
@@ -76,7 +76,7 @@ class Recorder:
         STATE.phase = "configure"
         self.config = config
 
-    def pytest_collection(self, session) -> None:
+    def pytest_collection(self) -> None:
         STATE.phase = "collection"
 
     def pytest_collectreport(self, report) -> None:

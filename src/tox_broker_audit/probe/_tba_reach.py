@@ -43,7 +43,8 @@ def _read_some(sock, want: int, deadline: float):
     while len(data) < want:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise socket.timeout("timed out")
+            msg = "timed out"
+            raise socket.timeout(msg)
         sock.settimeout(remaining)
         chunk = sock.recv(want - len(data))
         if not chunk:

@@ -80,9 +80,8 @@ def get_renderer(fmt: str, plugin_manager: pluggy.PluginManager | None = None) -
     try:
         return renderers[fmt]
     except KeyError:
-        raise AuditError(
-            f"unknown report format {fmt!r} (available: {', '.join(sorted(renderers))})"
-        ) from None
+        msg = f"unknown report format {fmt!r} (available: {', '.join(sorted(renderers))})"
+        raise AuditError(msg) from None
 
 
 def render(

@@ -88,5 +88,5 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 class JsonRenderer:
     name = "json"
 
-    def __call__(self, report: Report, options: Any, /) -> str:
+    def __call__(self, report: Report, _options: Any, /) -> str:
         return json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -140,7 +140,8 @@ def _is_reference_dir(path: Path, spec: str, *, configured: bool) -> bool:
         try:
             empty = next(path.iterdir(), None) is None
         except OSError as exc:
-            raise AuditError(f"{spec} cannot be read: {exc.strerror or exc}") from None
+            msg = f"{spec} cannot be read: {exc.strerror or exc}"
+            raise AuditError(msg) from None
         if empty or _holds_references(path):
             return True
         message = (
@@ -190,7 +191,8 @@ def _plan_explicit(spec: str, environ: Mapping[str, str], base: Path | None) -> 
         return ReferenceDirBaseline(path, found_by=f"references in {spec}")
     if path.suffix == ".json" or (path.is_file() and not os.access(path, os.X_OK)):
         if not path.is_file():
-            raise AuditError(f"snapshot file not found: {path}")
+            msg = f"snapshot file not found: {path}"
+            raise AuditError(msg)
         return SnapshotFileBaseline(path, found_by=f"snapshot file {path}")
     python = resolve_python(str(path) if path.exists() else spec)  # else a name on PATH
     kind = "venv" if path.is_dir() else "interpreter"
@@ -222,10 +224,11 @@ def _plan_auto(*, tox_root: Path, work_dir: Path, environ: Mapping[str, str]) ->
     if python is not None:
         return LiveBaseline(python, f"python3 on PATH ({python})", dict(environ))
     why = "; ".join(skipped) + "; " if skipped else ""
-    raise ProbeError(
+    msg = (
         f"no local environment found for the baseline ({why}no .venv/venv in {tox_root}, "
         "no python3 on PATH); pass --broker-audit-baseline=PYTHON|VENV|SNAPSHOT.json"
     )
+    raise ProbeError(msg)
 
 
 def plan_or_missing(

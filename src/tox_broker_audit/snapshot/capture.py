@@ -74,7 +74,8 @@ def resolve_python(spec: str) -> str:
     try:
         return _resolve_python(spec)
     except OSError as exc:
-        raise ProbeError(f"cannot use {spec} as the Python interpreter: {exc.strerror or exc}") from None
+        msg = f"cannot use {spec} as the Python interpreter: {exc.strerror or exc}"
+        raise ProbeError(msg) from None
 
 
 def _resolve_python(spec: str) -> str:
@@ -82,17 +83,20 @@ def _resolve_python(spec: str) -> str:
     if path.is_dir():
         exe = _executable_in(path)
         if exe is None:
-            raise ProbeError(f"{spec} is a directory but not a virtual environment (no bin/python in it)")
+            msg = f"{spec} is a directory but not a virtual environment (no bin/python in it)"
+            raise ProbeError(msg)
         return str(exe.absolute())
     if path.is_file():
         if not os.access(path, os.X_OK):
-            raise ProbeError(f"{spec} is not executable")
+            msg = f"{spec} is not executable"
+            raise ProbeError(msg)
         return str(path.absolute())
     if os.sep not in spec:
         found = shutil.which(spec)
         if found:
             return found
-    raise ProbeError(f"Python interpreter not found: {spec}")
+    msg = f"Python interpreter not found: {spec}"
+    raise ProbeError(msg)
 
 
 def find_pytest_script(python: str) -> str | None:
@@ -157,7 +161,8 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
     python = resolve_python(request.python)
     cwd = request.cwd
     if not cwd.is_dir():
-        raise ProbeError(f"working directory does not exist: {cwd}")
+        msg = f"working directory does not exist: {cwd}"
+        raise ProbeError(msg)
     script = request.pytest_script if request.pytest_script is not None else find_pytest_script(python)
     env = dict(os.environ if request.env is None else request.env)
     tmp = Path(tempfile.mkdtemp(prefix="tba-probe-"))
@@ -168,19 +173,23 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
         try:
             code, stdout, stderr = run_probe(cmd, cwd=str(cwd), env=env, timeout=request.timeout, scratch=tmp)
         except OSError as exc:
-            raise ProbeError(f"cannot start {python}: {exc.strerror or exc}") from None
+            msg = f"cannot start {python}: {exc.strerror or exc}"
+            raise ProbeError(msg) from None
         except ProbeTimeoutError:
-            raise ProbeError(
+            msg = (
                 f"the probe in {python} did not finish within {request.timeout:g} s "
                 "(a conftest or plugin may hang at import or collection)"
-            ) from None
+            )
+            raise ProbeError(msg) from None
         if not out.is_file():
             tail = _last_lines(stderr) or _last_lines(stdout) or "no output"
-            raise ProbeError(f"the probe crashed in {python} (exit code {code}): {tail}")
+            msg = f"the probe crashed in {python} (exit code {code}): {tail}"
+            raise ProbeError(msg)
         try:
             return load_snapshot(out)
         except SnapshotError as exc:
-            raise ProbeError(f"the probe in {python} wrote an unreadable snapshot: {exc}") from None
+            msg = f"the probe in {python} wrote an unreadable snapshot: {exc}"
+            raise ProbeError(msg) from None
     finally:
         # A child that escaped the probe may still write here: never an error of ours.
         shutil.rmtree(tmp, ignore_errors=True)

@@ -91,7 +91,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise _fail(where, f"expected a string, got {type(value).__name__}")
         return value
-    raise TypeError(f"unsupported field type {tp!r} at {where}")  # pragma: no cover - model bug
+    msg = f"unsupported field type {tp!r} at {where}"
+    raise TypeError(msg)  # pragma: no cover - model bug
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -118,18 +119,19 @@ def _from_dict(cls: type[_T], data: Any, where: str) -> _T:
 def snapshot_from_dict(data: Any) -> Snapshot:
     """Validate a decoded JSON value and build a :class:`Snapshot` from it."""
     if not isinstance(data, dict):
-        raise SnapshotError(f"not a snapshot: expected a JSON object, got {type(data).__name__}")
+        msg = f"not a snapshot: expected a JSON object, got {type(data).__name__}"
+        raise SnapshotError(msg)
     schema = data.get("schema")
     if schema != SCHEMA:
-        raise SnapshotError(
-            f"not a tox-broker-audit snapshot (schema is {_shown(schema)}, expected {SCHEMA!r})"
-        )
+        msg = f"not a tox-broker-audit snapshot (schema is {_shown(schema)}, expected {SCHEMA!r})"
+        raise SnapshotError(msg)
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise SnapshotError(
+        msg = (
             f"unsupported snapshot schema_version {_shown(version)}: this tox-broker-audit reads version "
             f"{SCHEMA_VERSION}; re-capture it with this version or upgrade"
         )
+        raise SnapshotError(msg)
     return _from_dict(Snapshot, data, "snapshot")
 
 
@@ -158,31 +160,39 @@ def load_snapshot(path: "Union[str, Path]") -> Snapshot:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SnapshotError(f"snapshot file not found: {file}") from None
+        msg = f"snapshot file not found: {file}"
+        raise SnapshotError(msg) from None
     except IsADirectoryError:
-        raise SnapshotError(f"snapshot path is a directory, not a file: {file}") from None
+        msg = f"snapshot path is a directory, not a file: {file}"
+        raise SnapshotError(msg) from None
     except UnicodeDecodeError:
-        raise SnapshotError(f"{file}: not a snapshot (not UTF-8 text)") from None
+        msg = f"{file}: not a snapshot (not UTF-8 text)"
+        raise SnapshotError(msg) from None
     except OSError as exc:
-        raise SnapshotError(f"cannot read snapshot {file}: {exc.strerror or exc}") from None
+        msg = f"cannot read snapshot {file}: {exc.strerror or exc}"
+        raise SnapshotError(msg) from None
     if not text.strip():
-        raise SnapshotError(f"{file}: empty file, not a snapshot")
+        msg = f"{file}: empty file, not a snapshot"
+        raise SnapshotError(msg)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SnapshotError(
-            f"{file}: not a snapshot (invalid or truncated JSON at line {exc.lineno}, column {exc.colno})"
-        ) from None
+        msg = f"{file}: not a snapshot (invalid or truncated JSON at line {exc.lineno}, column {exc.colno})"
+        raise SnapshotError(msg) from None
     except RecursionError:
-        raise SnapshotError(f"{file}: not a snapshot (JSON nested too deeply)") from None
+        msg = f"{file}: not a snapshot (JSON nested too deeply)"
+        raise SnapshotError(msg) from None
     except ValueError as exc:  # an integer of more digits than Python converts
-        raise SnapshotError(f"{file}: not a snapshot ({_short(str(exc))})") from None
+        msg = f"{file}: not a snapshot ({_short(str(exc))})"
+        raise SnapshotError(msg) from None
     try:
         return snapshot_from_dict(data)
     except SnapshotError as exc:
-        raise SnapshotError(f"{file}: {exc}") from None
+        msg = f"{file}: {exc}"
+        raise SnapshotError(msg) from None
     except RecursionError:
-        raise SnapshotError(f"{file}: not a valid snapshot (a value nested too deeply)") from None
+        msg = f"{file}: not a valid snapshot (a value nested too deeply)"
+        raise SnapshotError(msg) from None
 
 
 def _short(text: str, limit: int = 80) -> str:

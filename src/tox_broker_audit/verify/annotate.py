@@ -40,7 +40,7 @@ def _verification(verdict: Verdict) -> Verification:
     return Verification(verdict.status, verdict.intervention, verdict.runs, verdict.seconds, effect)  # type: ignore[arg-type]
 
 
-def annotate(report: Report, outcome: Outcome, pool: Sequence[Intervention], env_name: str) -> Report:
+def annotate(report: Report, outcome: Outcome, env_name: str) -> Report:
     """``report`` with each tested finding's verification, re-ordered; BA701 for a ddmin cause."""
     verdicts = dict(outcome.verdicts)
     extra: list[Finding] = []

@@ -69,7 +69,8 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
 def _link_overlay(paths: Sequence[str], extra: Sequence[str], into: str) -> None:
     for path in paths:
         if not pure_python(path):
-            raise AuditError(f"{path} is not pure Python")
+            msg = f"{path} is not pure Python"
+            raise AuditError(msg)
         _link(path, into)
     for path in extra:
         for candidate in (path, path + ".py"):

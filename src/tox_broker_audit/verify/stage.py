@@ -61,4 +61,4 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
     capped = dataclasses.replace(request, timeout=min(request.timeout, max(budget.seconds, 1.0)))
     run = runner or make_runner(capped, root)
     outcome_ = search(want, have, candidates, pool, run, budget)
-    return annotate(report, outcome_, pool, env_name)
+    return annotate(report, outcome_, env_name)

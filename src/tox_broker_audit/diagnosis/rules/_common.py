@@ -158,7 +158,7 @@ class Facts:
         return min(uses, key=_USE_ORDER.index) if uses else "none"
 
 
-def _side_facts(snapshot: Snapshot, side: str, app_tops: frozenset[str]) -> SideFacts:
+def _side_facts(snapshot: Snapshot, side: str) -> SideFacts:
     plugin_tops = frozenset(
         top(p.module)
         for p in snapshot.pytest.plugins
@@ -229,8 +229,8 @@ def facts(ctx: DiagnosisContext) -> Facts:
     result = Facts(
         project_roots=roots,
         app_tops=app,
-        baseline=_side_facts(ctx.baseline, "baseline", app) if ctx.baseline is not None else None,
-        target=_side_facts(ctx.target, "target", app),
+        baseline=_side_facts(ctx.baseline, "baseline") if ctx.baseline is not None else None,
+        target=_side_facts(ctx.target, "target"),
     )
     ctx.cache["facts"] = result
     return result

@@ -60,9 +60,7 @@ def _tolerated_by(f: Facts, dist: Distribution) -> list[str]:
     return sorted(importers)
 
 
-def _classify(
-    f: Facts, name: str, imported: bool, plugin_dist: bool, project: bool
-) -> tuple[Severity, Group, float]:
+def _classify(name: str, imported: bool, plugin_dist: bool, project: bool) -> tuple[Severity, Group, float]:
     if name in SEED_DISTS:
         return "info", "expected", 0.0
     if plugin_dist:
@@ -127,7 +125,7 @@ def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
     fix: str | Fix
     dist, name, tokens = diff.dist, diff.name, diff.tokens
     imported = _imported(f, name, "baseline")
-    sev, group, score = _classify(f, name, imported, diff.plugin_dist, diff.project)
+    sev, group, score = _classify(name, imported, diff.plugin_dist, diff.project)
     tolerated = _tolerated_by(f, dist) if imported and group == "cause" else []
     if tolerated:
         sev, group, score = "info", "other", 2.0
@@ -162,7 +160,7 @@ def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
     """BA202: installed on the target side only."""
     dist, name, tokens = diff.dist, diff.name, diff.tokens
     imported = _imported(f, name, "target")
-    sev, group, score = _classify(f, name, imported, diff.plugin_dist, diff.project)
+    sev, group, score = _classify(name, imported, diff.plugin_dist, diff.project)
     if name == "pika" and group == "other":
         sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
     return finding(
@@ -192,7 +190,7 @@ def _version_changed(f: Facts, diff: _DistDiff) -> Finding:
     assert change.baseline is not None
     assert change.target is not None
     imported = _imported(f, name, "target") or _imported(f, name, "baseline")
-    sev, group, score = _classify(f, name, imported, False, diff.project)
+    sev, group, score = _classify(name, imported, False, diff.project)
     if sev == "warning" and name not in KEY_DISTS:
         sev, score = "info", score - 10
     return finding(
@@ -239,7 +237,7 @@ def _install_mode_changed(ctx: DiagnosisContext, diff: _DistDiff) -> Finding:
     if content.missing or content.changed:
         title += ", and " + content.headline(tgt)
         detail += f". {content.sentence(base, tgt)}"
-        fix = content.fix(ctx, diff.project and b.editable and not t.editable)
+        fix = content.fix(diff.project and b.editable and not t.editable)
         return finding(
             "BA204",
             "error",
@@ -299,7 +297,7 @@ class _Content:
             parts.append(f"files only {tgt}: {_few(self.extra)}")
         return "; ".join(parts).capitalize()
 
-    def fix(self, ctx: DiagnosisContext, editable_locally: bool) -> str | Fix:
+    def fix(self, editable_locally: bool) -> str | Fix:
         data = [p for p in self.missing if not p.endswith(".py")]
         if data:
             pkg, _, rest = data[0].partition("/")

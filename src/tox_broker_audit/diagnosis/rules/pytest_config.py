@@ -479,7 +479,6 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             )
             location = Location(first.importer_file, first.importer_line) if first.importer_file else None
             yield _early_import(
-                ctx,
                 side,
                 first,
                 mods,
@@ -492,7 +491,6 @@ def early_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
 
 
 def _early_import(
-    ctx: DiagnosisContext,
     side: str,
     first: ImportEvent,
     mods: Sequence[str],
@@ -539,7 +537,7 @@ def _library_early_import(
     )
     how = f"{when} {side_label(ctx, side)} (by {by})"
     return _early_import(
-        ctx, side, first, mods, how=how, fix=fix, score=70.0, importer=first.importer, plugin=plugin
+        side, first, mods, how=how, fix=fix, score=70.0, importer=first.importer, plugin=plugin
     )
 
 

@@ -84,12 +84,12 @@ def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         side = "target" if change.kind in ("extra", "changed") else "baseline"
         at = _PthAt(pth, change.kind, side, side_label(ctx, side), side_label(ctx, _other(side)))
         if change.exec_changed:
-            yield _pth_exec(ctx, f, at)
+            yield _pth_exec(f, at)
         elif change.path_changed:
             yield _pth_path(f, at)
 
 
-def _pth_exec(ctx: DiagnosisContext, f: Facts, at: _PthAt) -> Finding:
+def _pth_exec(f: Facts, at: _PthAt) -> Finding:
     pth = at.pth
     app = _app_imports(f, pth.imported)
     effects = [f"module:{m}" for m in app]
