@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from _snapshot_factory import make_snapshot, read
-from test_brokers_rules import BROKER_PY, RABBIT, STUB, _actor, _creation, _reach, _section, _set
+from test_brokers_rules import _unit_tests_pair
 from tox_broker_audit.diagnosis.engine import diagnose
 from tox_broker_audit.snapshot.model import PytestSection, Snapshot
 from tox_broker_audit.snapshot.views import collected, comparable, without_collection
@@ -22,24 +21,9 @@ def _uncollected(snapshot: Snapshot) -> Snapshot:
 
 
 def _pair() -> tuple[Snapshot, Snapshot]:
-    baseline = make_snapshot(
-        prefix="/home/u/.venv",
-        env={"HOME": "/home/u", "UNIT_TESTS": "1"},
-        reads=[read("UNIT_TESTS", BROKER_PY, line=7, module="app.broker")],
-        brokers=_section(STUB, [_actor("send_welcome", STUB)], [_creation(STUB)], [_set(STUB)], []),
-    )
-    # The target collected differently (benchmark actors on RabbitMQ): none of it must count.
-    target = make_snapshot(
-        prefix="/proj/.tox/py312",
-        env={"HOME": "/home/u"},
-        brokers=_section(
-            RABBIT,
-            [_actor("bench", RABBIT)],
-            [_creation(RABBIT)],
-            [_set(RABBIT)],
-            [_reach("127.0.0.1:5672", "refused")],
-        ),
-    )
+    """The README's pair (UNIT_TESTS decides the broker), its target probed without collecting:
+    the target's actors on RabbitMQ and the refused connection must not count."""
+    baseline, target = _unit_tests_pair()
     return baseline, _uncollected(target)
 
 
