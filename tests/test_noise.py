@@ -336,3 +336,24 @@ def test_the_probe_records_requires_dist_names() -> None:
     assert "pluggy" in requires["pytest"]
     assert "iniconfig" in requires["pytest"]
     assert all(r == r.lower() and "_" not in r for names in requires.values() for r in names)
+
+
+def test_a_plugin_or_seed_a_distribution_brings_does_not_make_it_a_cause() -> None:
+    """tox-broker-audit's own deps in a dev venv: tox brings platformdirs (a pytest plugin,
+    BA401's) and setuptools lists pip among its extras; neither makes its carrier loud."""
+    tox = dist("tox", "4.0", prefix=B, requires=["platformdirs", "pip"])
+    dirs = dist("platformdirs", "4.0", prefix=B)
+    base = make_snapshot(
+        prefix=B,
+        dists=base_dists(B, tox, dirs, dist("pip", "24.0", prefix=B)),
+        plugins=[plugin("platformdirs", "platformdirs", prefix=B, distribution="platformdirs")],
+        origins=[
+            *APP,
+            origin("platformdirs", f"{B}/{SP}/platformdirs/__init__.py", distribution="platformdirs"),
+        ],
+    )
+    report = diagnose(base, make_snapshot(prefix=T, origins=APP))
+    assert one(report, "BA201", "tox").severity == "info"
+    assert one(report, "BA201", "platformdirs").evidence["required_by"] == "tox"
+    pip = one(report, "BA201", "pip")
+    assert (pip.group, pip.evidence.get("required_by")) == ("expected", None)

@@ -90,6 +90,12 @@ class _DistDiff:
     tgt: str  # and the target side
     required_by: str | None = None  # a reported distribution on the same side that pulled it in
     brings: tuple[DistChange, ...] = ()  # the one-side-only distributions it pulled in
+    plugin_dists: frozenset[str] = frozenset()  # distributions with a pytest plugin (BA401's)
+
+    @property
+    def brings_code(self) -> tuple[DistChange, ...]:
+        """What it brings whose import would make it a cause: no plugin (BA401 reports it)."""
+        return tuple(c for c in self.brings if c.name not in self.plugin_dists)
 
     @property
     def name(self) -> str:
@@ -105,7 +111,7 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     f = facts(ctx)
     plugin_dists = _plugin_dists(ctx)
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
-    carriers = _carriers(ctx.diff.distributions)
+    carriers = {k: v for k, v in _carriers(ctx.diff.distributions).items() if k not in SEED_DISTS}
     for change in ctx.diff.distributions:
         dist = change.baseline or change.target
         assert dist is not None
@@ -118,6 +124,7 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             tgt=tgt,
             required_by=carriers.get(change.name),
             brings=_brought(ctx.diff.distributions, carriers, change.name),
+            plugin_dists=frozenset(plugin_dists),
         )
         if diff.required_by is not None:
             yield _dependency_of(f, diff)
@@ -191,12 +198,14 @@ def _brought_words(diff: _DistDiff) -> str:
 
 
 def _brought_imported(f: Facts, diff: _DistDiff) -> bool:
-    return any(_imported(f, c.name, "baseline" if c.kind == "missing" else "target") for c in diff.brings)
+    return any(
+        _imported(f, c.name, "baseline" if c.kind == "missing" else "target") for c in diff.brings_code
+    )
 
 
 def _brought_tokens(diff: _DistDiff) -> list[str]:
     out = []
-    for c in diff.brings:
+    for c in diff.brings_code:
         dist = c.baseline or c.target
         assert dist is not None
         out += [f"dist:{c.name}", *_module_tokens(dist)]
