@@ -76,6 +76,7 @@ def dist(
     editable: bool = False,
     source_path: str | None = None,
     top_level: Iterable[str] | None = None,
+    requires: Iterable[str] = (),
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -88,6 +89,7 @@ def dist(
         "source_path": source_path,
         "requested": True,
         "top_level": list(top_level if top_level is not None else [name.replace("-", "_")]),
+        "requires": list(requires),
     }
 
 

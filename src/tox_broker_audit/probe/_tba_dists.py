@@ -71,10 +71,27 @@ def distributions(path: list[str]) -> list[dict]:
                 "requested": dist.read_text("REQUESTED") is not None,
                 "top_level": top,
                 "shadowed": name in seen,
+                "requires": _requires(dist),
             }
         )
         seen.add(name)
     return out
+
+
+def _requires(dist) -> list:
+    """The canonical names of ``Requires-Dist`` (any marker or extra: what it may have pulled in)."""
+    import re
+
+    try:
+        lines = dist.requires or []
+    except Exception:
+        return []
+    names = set()
+    for line in lines:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match:
+            names.add(canonical(match.group(1)))
+    return sorted(names)
 
 
 def _top_level_from_record(record: str) -> list[str]:

@@ -225,6 +225,8 @@ class Distribution:
     requested: bool
     top_level: tuple[str, ...]
     shadowed: bool = False
+    #: ``Requires-Dist`` names (canonical, markers and extras ignored); absent in older files.
+    requires: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

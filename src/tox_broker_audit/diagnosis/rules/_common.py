@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from packaging.utils import canonicalize_name
+
 from tox_broker_audit.diagnosis.codes import slug_of
 from tox_broker_audit.diagnosis.links import tokens
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
@@ -168,13 +170,8 @@ def _side_facts(snapshot: Snapshot, side: str) -> SideFacts:
     for custom in (snapshot.startup.sitecustomize, snapshot.startup.usercustomize):
         if custom is not None and custom.path:
             startup_files.add(custom.path)
-    dists_by_top: dict[str, str] = {}
-    for dist in snapshot.distributions:
-        for t in dist.top_level:
-            dists_by_top.setdefault(t, dist.name)
     modules = {o.module for o in snapshot.imports.origins} | {e.module for e in snapshot.imports.timeline}
-    imported_dists = {o.distribution for o in snapshot.imports.origins if o.distribution}
-    imported_dists |= {dists_by_top[top(m)] for m in modules if top(m) in dists_by_top}
+    imported_dists = _imported_dists(snapshot, modules)
     env = {v.name: v for v in snapshot.environ.variables}
     runtime = set()
     for read in snapshot.environ.reads:
@@ -191,6 +188,41 @@ def _side_facts(snapshot: Snapshot, side: str) -> SideFacts:
         imported_modules=frozenset(modules),
         runtime_set=frozenset(runtime),
     )
+
+
+def _dist_key(name: str) -> str:
+    return str(canonicalize_name(name))
+
+
+def _imported_dists(snapshot: Snapshot, modules: set[str]) -> set[str]:
+    """The distributions whose code the run imported.
+
+    A namespace package (a module without a file: what a setuptools ``*-nspkg.pth`` line or
+    a native namespace creates) holds no code of any distribution, so it is no evidence. A
+    top-level name several distributions share (``sphinxcontrib``, ``zope``) is attributed by
+    the submodule: ``zope.interface.x`` to ``zope-interface``, to all of them if none matches.
+    """
+    by_top: dict[str, list[str]] = {}
+    for dist in snapshot.distributions:
+        for t in dist.top_level:
+            if dist.name not in by_top.setdefault(t, []):
+                by_top[t].append(dist.name)
+    namespaces = {o.module for o in snapshot.imports.origins if o.file is None}
+    out = {
+        o.distribution
+        for o in snapshot.imports.origins
+        if o.distribution and o.file is not None and len(by_top.get(top(o.module), [])) < 2
+    }
+    for module in modules - namespaces:
+        owners = by_top.get(top(module), [])
+        if len(owners) > 1:
+            key = _dist_key(module)
+            named = [d for d in owners if key == d or key.startswith(d + "-")]
+            if not named and "." not in module:
+                continue  # the shared namespace itself, imported as a regular package
+            owners = named or owners
+        out.update(owners)
+    return out
 
 
 def _project_roots(snapshots: Iterable[Snapshot]) -> tuple[str, ...]:

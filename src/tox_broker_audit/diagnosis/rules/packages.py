@@ -6,6 +6,8 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from packaging.utils import canonicalize_name
+
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Severity
 from tox_broker_audit.diff import DistChange
@@ -84,6 +86,14 @@ class _DistDiff:
     plugin_dist: bool  # it provides a pytest plugin through an entry point
     base: str  # how the report names the baseline side
     tgt: str  # and the target side
+    required_by: str | None = None  # a reported distribution on the same side that pulled it in
+    brings: tuple[DistChange, ...] = ()  # the one-side-only distributions it pulled in
+    plugin_dists: frozenset[str] = frozenset()  # distributions with a pytest plugin (BA401's)
+
+    @property
+    def brings_code(self) -> tuple[DistChange, ...]:
+        """What it brings whose import would make it a cause: no plugin (BA401 reports it)."""
+        return tuple(c for c in self.brings if c.name not in self.plugin_dists)
 
     @property
     def name(self) -> str:
@@ -99,6 +109,7 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     f = facts(ctx)
     plugin_dists = _plugin_dists(ctx)
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
+    carriers = {k: v for k, v in _carriers(ctx.diff.distributions).items() if k not in SEED_DISTS}
     for change in ctx.diff.distributions:
         dist = change.baseline or change.target
         assert dist is not None
@@ -109,7 +120,13 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             plugin_dist=change.name in plugin_dists,
             base=base,
             tgt=tgt,
+            required_by=carriers.get(change.name),
+            brings=_brought(ctx.diff.distributions, carriers, change.name),
+            plugin_dists=frozenset(plugin_dists),
         )
+        if diff.required_by is not None:
+            yield _dependency_of(f, diff)
+            continue
         if change.kind == "missing":
             yield _missing_dist(f, diff)
         elif change.kind == "extra":
@@ -120,11 +137,110 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             yield _install_mode_changed(ctx, diff)
 
 
+def _requires(dist: Distribution | None) -> set[str]:
+    return {canonicalize_name(r) for r in dist.requires} if dist is not None else set()
+
+
+def _carriers(changes: Sequence[DistChange]) -> dict[str, str]:
+    """``{name: reported distribution that pulled it in}`` for distributions on one side only.
+
+    A distribution installed on one side only whose presence a reported distribution of that
+    side explains (it is in that one's ``Requires-Dist``, directly or through others that are
+    themselves only there) is part of that finding: the root of the chain is named.
+    """
+    by_side: dict[str, dict[str, DistChange]] = {"baseline": {}, "target": {}}
+    for c in changes:
+        for side in ("baseline", "target"):
+            if getattr(c, side) is not None and c.kind != ("extra" if side == "baseline" else "missing"):
+                by_side[side][c.name] = c
+    out: dict[str, str] = {}
+    for c in changes:
+        if c.kind not in ("missing", "extra"):
+            continue
+        side = "baseline" if c.kind == "missing" else "target"
+        reported = by_side[side]
+        root, seen = c.name, {c.name}
+        while True:
+            parent = next(
+                (
+                    n
+                    for n, o in sorted(reported.items())
+                    if n not in seen and root in _requires(getattr(o, side))
+                ),
+                None,
+            )
+            if parent is None:
+                break
+            seen.add(parent)
+            root = parent
+            if reported[parent].kind not in ("missing", "extra"):
+                break  # a version or install-mode change: its own finding holds the chain
+        if root != c.name:
+            out[c.name] = root
+    return out
+
+
+def _brought(changes: Sequence[DistChange], carriers: dict[str, str], name: str) -> tuple[DistChange, ...]:
+    return tuple(c for c in changes if carriers.get(c.name) == name)
+
+
+def _brought_words(diff: _DistDiff) -> str:
+    parts = []
+    for c in diff.brings:
+        dist = c.baseline or c.target
+        assert dist is not None
+        parts.append(
+            f"{dist.raw_name} {dist.version} (only {diff.base if c.kind == 'missing' else diff.tgt})"
+        )
+    return f" It brings in {', '.join(parts)}: it requires them." if parts else ""
+
+
+def _brought_imported(f: Facts, diff: _DistDiff) -> bool:
+    return any(
+        _imported(f, c.name, "baseline" if c.kind == "missing" else "target") for c in diff.brings_code
+    )
+
+
+def _brought_tokens(diff: _DistDiff) -> list[str]:
+    out = []
+    for c in diff.brings_code:
+        dist = c.baseline or c.target
+        assert dist is not None
+        out += [f"dist:{c.name}", *_module_tokens(dist)]
+    return out
+
+
+def _dependency_of(f: Facts, diff: _DistDiff) -> Finding:
+    """BA201/BA202 (info): a distribution only there because a reported one requires it."""
+    dist, name, tokens = diff.dist, diff.name, diff.tokens
+    missing = diff.change.kind == "missing"
+    where, not_where = (diff.base, diff.tgt) if missing else (diff.tgt, diff.base)
+    imported = _imported(f, name, "baseline" if missing else "target")
+    return finding(
+        "BA201" if missing else "BA202",
+        "info",
+        f"{dist.raw_name} {dist.version} is installed only {where} (a dependency of {diff.required_by})",
+        name,
+        f"{dist.raw_name} {dist.version} is installed {where} but not {not_where} because "
+        f"{diff.required_by} requires it; "
+        + ("its modules were imported there" if imported else "nothing imported it")
+        + f". It is part of the {diff.required_by} finding, not a cause of its own.",
+        f"nothing to do by itself: it follows {diff.required_by} (see that finding)",
+        about=tokens,
+        effects_on=tokens,
+        group="other",
+        score=1.0,
+        imported=imported,
+        version=dist.version,
+        required_by=diff.required_by,
+    )
+
+
 def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
     """BA201: installed on the baseline side only."""
     fix: str | Fix
     dist, name, tokens = diff.dist, diff.name, diff.tokens
-    imported = _imported(f, name, "baseline")
+    imported = _imported(f, name, "baseline") or _brought_imported(f, diff)
     sev, group, score = _classify(name, imported, diff.plugin_dist, diff.project)
     tolerated = _tolerated_by(f, dist) if imported and group == "cause" else []
     if tolerated:
@@ -144,22 +260,24 @@ def _missing_dist(f: Facts, diff: _DistDiff) -> Finding:
             if tolerated
             else ""
         )
-        + (" It provides a pytest plugin (see BA401)." if diff.plugin_dist else ""),
+        + (" It provides a pytest plugin (see BA401)." if diff.plugin_dist else "")
+        + _brought_words(diff),
         fix if name not in SEED_DISTS else "nothing to do: seeded by the venv tool",
         location=None,
         about=tokens,
-        effects_on=[*tokens, *_module_tokens(dist)] if imported else tokens,
+        effects_on=[*tokens, *_module_tokens(dist), *_brought_tokens(diff)] if imported else tokens,
         group=group,
         score=score,
         imported=imported,
         version=dist.version,
+        brings=[d.name for d in diff.brings],
     )
 
 
 def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
     """BA202: installed on the target side only."""
     dist, name, tokens = diff.dist, diff.name, diff.tokens
-    imported = _imported(f, name, "target")
+    imported = _imported(f, name, "target") or _brought_imported(f, diff)
     sev, group, score = _classify(name, imported, diff.plugin_dist, diff.project)
     if name == "pika" and group == "other":
         sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
@@ -170,17 +288,21 @@ def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
         name,
         f"{dist.raw_name} {dist.version} is installed {diff.tgt} but not {diff.base}; "
         + ("its modules were imported there." if imported else "nothing imported it.")
-        + (" With pika installed, dramatiq's implicit default broker is RabbitMQ." if name == "pika" else ""),
+        + (" With pika installed, dramatiq's implicit default broker is RabbitMQ." if name == "pika" else "")
+        + _brought_words(diff),
         "nothing to do: seeded by the venv tool"
         if name in SEED_DISTS
         else f"find which of tox's deps pulls in {dist.raw_name} (e.g. `pip show` / `uv pip tree`) "
         "and align the dependencies",
         about=tokens,
-        effects_on=[*tokens, *_module_tokens(dist)] if imported or name == "pika" else tokens,
+        effects_on=[*tokens, *_module_tokens(dist), *_brought_tokens(diff)]
+        if imported or name == "pika"
+        else tokens,
         group=group,
         score=score,
         imported=imported,
         version=dist.version,
+        brings=[d.name for d in diff.brings],
     )
 
 
@@ -190,6 +312,7 @@ def _version_changed(f: Facts, diff: _DistDiff) -> Finding:
     assert change.baseline is not None
     assert change.target is not None
     imported = _imported(f, name, "target") or _imported(f, name, "baseline")
+    imported = imported or _brought_imported(f, diff)
     sev, group, score = _classify(name, imported, False, diff.project)
     if sev == "warning" and name not in KEY_DISTS:
         sev, score = "info", score - 10
@@ -199,14 +322,16 @@ def _version_changed(f: Facts, diff: _DistDiff) -> Finding:
         f"{dist.raw_name} {change.baseline.version} {diff.base} vs {change.target.version} {diff.tgt}",
         name,
         f"{dist.raw_name} is {change.baseline.version} {diff.base} and {change.target.version} {diff.tgt}"
-        + ("; its modules were imported." if imported else "; nothing imported it."),
+        + ("; its modules were imported." if imported else "; nothing imported it.")
+        + _brought_words(diff),
         "nothing to do: seeded by the venv tool"
         if name in SEED_DISTS
         else Fix("pin_dep", dist.raw_name, change.baseline.version),
         about=tokens,
-        effects_on=tokens,
+        effects_on=[*tokens, *_brought_tokens(diff)] if imported else tokens,
         group=group,
         score=score,
+        brings=[d.name for d in diff.brings],
         baseline=change.baseline.version,
         target=change.target.version,
     )

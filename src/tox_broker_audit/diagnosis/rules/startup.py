@@ -13,6 +13,7 @@ from tox_broker_audit.snapshot.anchors import is_inside
 from tox_broker_audit.snapshot.model import PthFile, Snapshot, SysPathEntry
 
 from ._common import TESTISH, Facts, SideFacts, facts, finding, leaves_first, rel, side_label, top
+from ._noise import namespace_modules, namespace_only, own_editable, provided_tops
 
 __all__ = ["broker_audit_rules", "customize_rule", "interpreter_rule", "pth_rule", "sys_path_rule"]
 
@@ -70,6 +71,7 @@ class _PthAt:
     side: str
     where: str  # how the report names ``side``
     not_where: str  # ... and the other side
+    harmless: str | None = None  # "namespace" | "editable:<dist>": a class of noise (_noise.py)
 
 
 def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
@@ -82,20 +84,37 @@ def pth_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             pth = change.target
         assert pth is not None
         side = "target" if change.kind in ("extra", "changed") else "baseline"
-        at = _PthAt(pth, change.kind, side, side_label(ctx, side), side_label(ctx, _other(side)))
+        at = _PthAt(
+            pth,
+            change.kind,
+            side,
+            side_label(ctx, side),
+            side_label(ctx, _other(side)),
+            _harmless(f, side, pth),
+        )
         if change.exec_changed:
             yield _pth_exec(f, at)
         elif change.path_changed:
             yield _pth_path(f, at)
 
 
+def _harmless(f: Facts, side: str, pth: PthFile) -> str | None:
+    """Which class of harmless start-up noise ``pth`` belongs to on ``side``, if any."""
+    snap = _side(f, side).snapshot
+    if namespace_only(pth, snap, f.app_tops):
+        return "namespace"
+    dist = own_editable(f, side, pth)
+    return f"editable:{dist.name}" if dist is not None else None
+
+
 def _pth_exec(f: Facts, at: _PthAt) -> Finding:
     pth = at.pth
-    app = _app_imports(f, pth.imported)
+    spaces = namespace_modules(_side(f, at.side).snapshot)
+    app = _app_imports(f, [m for m in pth.imported if m not in spaces])
     effects = [f"module:{m}" for m in app]
-    if pth.known is None:
+    if pth.known is None and at.harmless is None:
         effects += runtime_env_tokens(f, at.side, files=[pth.path], modules=pth.imported)
-    severity, group, score = _pth_exec_rank(pth, app)
+    severity, group, score = _pth_exec_rank(pth, app, at.harmless)
     title, detail = _pth_exec_words(at, app)
     return finding(
         "BA301",
@@ -120,14 +139,17 @@ def _exec_line(pth: PthFile) -> str:
     return pth.exec_lines[0] if pth.exec_lines else ""
 
 
-def _pth_exec_rank(pth: PthFile, app: Sequence[str]) -> tuple[Severity, Group, float]:
-    """Known writers (virtualenv, setuptools…) are noise; app imports at start-up are the worst."""
-    if pth.known in _EXPECTED_PTH:
+def _pth_exec_rank(pth: PthFile, app: Sequence[str], harmless: str | None) -> tuple[Severity, Group, float]:
+    """Known writers (virtualenv, setuptools…) are noise; app imports at start-up are the worst.
+
+    A file's name alone never excuses an import of application code: what it imported decides.
+    """
+    if pth.known in _EXPECTED_PTH and not app:
         return "info", "expected", 0.0
-    if pth.known is not None:
-        return "info", "other", 10.0
     if app:
         return "error", "cause", 95.0
+    if pth.known is not None or harmless is not None:
+        return "info", "other", 10.0
     return "warning", "cause", 60.0
 
 
@@ -151,11 +173,27 @@ def _pth_exec_words(at: _PthAt, app: Sequence[str]) -> tuple[str, str]:
             " An application module imported this early runs its @dramatiq.actor decorators before the "
             "tests set a StubBroker, binding the actors to the default broker for good."
         )
+    elif at.harmless is not None:
+        detail += " " + _HARMLESS_WORDS[at.harmless.partition(":")[0]].format(
+            dist=at.harmless.partition(":")[2], other=at.not_where
+        )
     return title, detail
+
+
+_HARMLESS_WORDS = {
+    "namespace": "Its lines only declare namespace packages (no code of any distribution runs): "
+    "no cause unless the tests import from that namespace.",
+    "editable": "It is the project's own editable install of {dist}, which is installed {other} "
+    "too (see BA204): no cause by itself.",
+}
 
 
 def _pth_exec_fix(at: _PthAt) -> str:
     pth = at.pth
+    if at.harmless == "namespace":
+        return "nothing to do: it only declares namespace packages"
+    if at.harmless is not None:
+        return "nothing to do: the project's own editable install (tox installs the built package)"
     if at.kind == "missing":
         return (
             f"the local venv runs `{_exec_line(pth)}` at start-up and {at.not_where} does not: do what it "
@@ -188,14 +226,9 @@ def _pth_path(f: Facts, at: _PthAt) -> Finding:
     pth, where = at.pth, at.where
     snap = _side(f, at.side).snapshot
     used = _shallowest(_modules_under(snap, pth.added_paths or pth.path_lines))
-    severity: Severity
-    group: Group
-    if pth.known in _EXPECTED_PTH or pth.known == "editable-install":
-        severity, group, score = "info", "other", 10.0
-    elif used:
-        severity, group, score = "warning", "cause", 70.0
-    else:
-        severity, group, score = "info", "other", 5.0
+    if at.harmless is not None and at.harmless.startswith("editable:"):
+        used = _foreign_modules(f, at)
+    severity, group, score = _pth_path_rank(at, used)
     paths = ", ".join(pth.path_lines) or "(none)"
     return finding(
         "BA302",
@@ -204,13 +237,15 @@ def _pth_path(f: Facts, at: _PthAt) -> Finding:
         if at.kind != "changed"
         else f"{pth.name} adds other paths {where}",
         pth.name,
-        f"{pth.path} adds {paths} to sys.path {where}; modules imported from there: "
-        f"{', '.join(used) or 'none'}.",
-        "install the project the same way in both environments (tox: package = editable to match "
-        "`pip install -e .`)"
-        if pth.known == "editable-install"
-        else f"make the paths importable in both environments (install the package, or `pythonpath` "
-        f"in the pytest config) instead of relying on {pth.name}",
+        f"{pth.path} adds {paths} to sys.path {where}; modules imported from there"
+        + (f" that {at.harmless[9:]} does not provide {at.not_where}" if at.harmless and used else "")
+        + f": {', '.join(used) or 'none'}."
+        + (
+            " " + _HARMLESS_WORDS["editable"].format(dist=at.harmless[9:], other=at.not_where)
+            if at.harmless and not used
+            else ""
+        ),
+        _pth_path_fix(at, used),
         location=Location(pth.path),
         about=[f"file:{pth.path}"],
         effects_on=[f"module:{m}" for m in used],
@@ -219,6 +254,46 @@ def _pth_path(f: Facts, at: _PthAt) -> Finding:
         side=at.side,
         path_lines=list(pth.path_lines),
         known=pth.known,
+    )
+
+
+def _pth_path_rank(at: _PthAt, used: Sequence[str]) -> tuple[Severity, Group, float]:
+    """A cause when modules were imported through the paths (for the project's own editable
+    install: modules its distribution does not provide on the other side)."""
+    known = at.pth.known
+    noise = known in _EXPECTED_PTH or (known == "editable-install" and at.harmless is None)
+    if noise or (at.harmless is not None and not used):
+        return "info", "other", 10.0
+    if used:
+        return "warning", "cause", 70.0
+    return "info", "other", 5.0
+
+
+def _foreign_modules(f: Facts, at: _PthAt) -> list[str]:
+    """Modules found only through the project's own editable ``.pth`` that its distribution
+    does not provide on the other side (a top-level ``helper.py`` next to the package)."""
+    provided = provided_tops(f, at.harmless.partition(":")[2] if at.harmless else "")
+    paths = at.pth.added_paths or at.pth.path_lines
+    entries = [SysPathEntry(path=p, origin="pth", detail=at.pth.path, exists=True) for p in paths]
+    return [m for m in _entry_modules(f, at.side, entries) if top(m) not in provided]
+
+
+def _pth_path_fix(at: _PthAt, used: Sequence[str]) -> str:
+    if at.harmless is not None and not used:
+        return "nothing to do: the project's own editable install (tox installs the built package)"
+    if at.harmless is not None:
+        return (
+            f"make {used[0]} part of the distribution (or set `pythonpath` in the pytest config): "
+            f"{at.not_where} installs the built package, which does not include it"
+        )
+    if at.pth.known == "editable-install":
+        return (
+            "install the project the same way in both environments (tox: package = editable to match "
+            "`pip install -e .`)"
+        )
+    return (
+        "make the paths importable in both environments (install the package, or `pythonpath` "
+        f"in the pytest config) instead of relying on {at.pth.name}"
     )
 
 

@@ -1,0 +1,1 @@
+"""Schedules, queued through dramatiq."""

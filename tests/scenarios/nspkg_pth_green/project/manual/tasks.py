@@ -1,0 +1,6 @@
+import dramatiq
+
+
+@dramatiq.actor(queue_name="render")
+def render(name: str) -> None:
+    print(f"render {name}")
