@@ -52,8 +52,13 @@ def _effects(root: Finding, by_id: dict[str, Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: order[f.id])
 
 
-def _is_cause(finding: Finding) -> bool:
-    return finding.root_cause or (finding.group == "cause" and finding.severity in ("error", "warning"))
+def _is_cause(finding: Finding, first: bool) -> bool:
+    """A root cause or a loud "cause"; and the top finding whenever it is a "cause" at all: the
+    engine may rank a quiet one first (its chain is loud, or links form a cycle), and the first
+    cause the reader sees must be ``findings[0]``."""
+    if finding.root_cause:
+        return True
+    return finding.group == "cause" and (first or finding.severity in ("error", "warning"))
 
 
 def _chain(root: Finding, by_id: dict[str, Finding], taken: set[int]) -> tuple[Finding, ...]:
@@ -69,8 +74,8 @@ def layout(report: Report) -> Layout:
     by_id = {f.id: f for f in report.findings}
     causes: list[Cause] = []
     taken: set[int] = set()  # findings already shown, by identity (hand-built ones may lack ids)
-    for finding in report.findings:
-        if id(finding) in taken or not _is_cause(finding):
+    for index, finding in enumerate(report.findings):
+        if id(finding) in taken or not _is_cause(finding, first=index == 0):
             continue
         effects = _chain(finding, by_id, taken) if finding.root_cause else ()
         causes.append(Cause(finding, effects))
