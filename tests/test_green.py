@@ -290,3 +290,149 @@ def test_xdist_workers_set_up_like_the_local_run_and_execnet_are_no_cause() -> N
     )
     ba408 = next(f for f in diagnose(baseline, missed, env_name="py").findings if f.code == "BA408")
     assert (ba408.severity, ba408.group) == ("warning", "cause")
+
+
+# --------------------------------------------------------------------------- same on both sides
+
+
+def _bench_pair() -> tuple[Snapshot, Snapshot]:
+    """dramatiq's own suite under tox (py311-gevent): the env's command could not be emulated, so
+    the target collected the whole suite, benchmarks included; their actors are bound to the
+    RabbitmqBroker that both runs build the same way (same class, same endpoint)."""
+    tests_actor = _actor("do_work", STUB, module="tests.test_actors")
+    base = _brokers([tests_actor], global_broker=STUB)
+    base["brokers"] = [RABBIT, STUB]
+    bench = [_actor(f"bench_{i}", RABBIT, module=f"benchmarks.bench_{i}") for i in range(3)]
+    tgt = _brokers([tests_actor, *bench], global_broker=STUB)
+    baseline = make_snapshot(prefix=B, brokers=base)
+    target = make_snapshot(prefix=T, brokers=tgt, source_kind="tox-env")
+    return baseline, target
+
+
+def test_actors_only_the_target_collected_on_a_broker_both_runs_build_alike_are_no_cause() -> None:
+    baseline, target = _bench_pair()
+    for outcome in (None, "failed"):
+        report = diagnose(baseline, target, env_name="py", outcome=outcome)
+        bound = [f for f in report.findings if f.code == "BA601"]
+        assert bound, [f.code for f in report.findings]
+        assert all((f.severity, f.group) == ("info", "other") for f in bound), [
+            (f.severity, f.group) for f in bound
+        ]
+        assert all(f.evidence.get("in_both_runs") for f in bound)
+        assert _above_info(report) == []
+
+
+def test_an_actor_the_baseline_bound_to_a_stub_is_still_a_difference() -> None:
+    """The class, not the instance: the same broker on both sides does not hide an actor that
+    the local run bound to a StubBroker and the env binds to RabbitMQ."""
+    baseline, target = _bench_pair()
+    moved = _brokers([_actor("do_work", RABBIT, module="tests.test_actors")], global_broker=STUB)
+    target = dataclasses.replace(target, brokers=make_snapshot(brokers=moved).brokers)
+    (ba601,) = [f for f in diagnose(baseline, target, env_name="py").findings if f.code == "BA601"]
+    assert (ba601.severity, ba601.group) == ("error", "cause")
+
+
+def test_the_same_actor_on_another_endpoint_is_not_the_same_fact() -> None:
+    """Both runs bind send to a real broker (the suite expects a stub): in both runs, unless
+    the endpoint differs — then it is a difference, whatever the names say."""
+    other = {**RABBIT, "id": "RabbitmqBroker@rabbit:5672", "target": "rabbit:5672"}
+    stub_too = {"creations": [], "set_calls": []}
+    base = {**_brokers([_actor("send", RABBIT)], global_broker=STUB), **stub_too}
+    same = diagnose(
+        make_snapshot(prefix=B, brokers=base), make_snapshot(prefix=T, brokers=base), env_name="py"
+    )
+    assert [(f.severity, f.evidence.get("in_both_runs")) for f in same.findings if f.code == "BA601"] == [
+        ("info", True)
+    ]
+    tgt = {**_brokers([_actor("send", other)], global_broker=STUB), **stub_too}
+    tgt["brokers"] = [other, STUB]
+    moved = diagnose(
+        make_snapshot(prefix=B, brokers=base), make_snapshot(prefix=T, brokers=tgt), env_name="py"
+    )
+    assert [f.severity for f in moved.findings if f.code == "BA601"] == ["error"]
+
+
+# --------------------------------------------------------------------------- crashes name their cause
+
+_CRASHED = {"rootdir": None, "inifile": None, "import_mode": None, "conftests": [], "exit_code": 4}
+_SETTINGS = f"{PROJECT}/proj/settings.py"
+_DECOUPLE = f"{T}/lib/python3.12/site-packages/decouple.py"
+
+
+def _crash_pair(crash: str, reads: list[dict[str, Any]], env: dict[str, str]) -> tuple[Snapshot, Snapshot]:
+    origins = [origin("proj.settings", _SETTINGS, in_project=True)]
+    baseline = make_snapshot(prefix=B, env=env, reads=reads, origins=origins)
+    missing = [{**r, "present": False} for r in reads]
+    target = make_snapshot(
+        prefix=T, env={}, reads=missing, pytest={**_CRASHED, "crash": crash}, source_kind="tox-env"
+    )
+    return baseline, target
+
+
+def _first_and_crash(baseline: Snapshot, target: Snapshot) -> tuple[Any, Any]:
+    report = diagnose(baseline, target, env_name="py", outcome="failed")
+    crash = next(f for f in report.findings if f.code == "BA902" and f.subject == "collection")
+    return report, crash
+
+
+def test_a_crash_naming_a_variable_is_explained_by_it_not_by_a_variable_read_with_a_default() -> None:
+    """python-decouple: settings read DB_PASSWORD with a default (``os.getenv("DB_PASSWORD", "")``,
+    project code) and ALLOWED_HOST through decouple, which raised. The crash names ALLOWED_HOST."""
+    reads = [
+        read("DB_PASSWORD", _SETTINGS, module="proj.settings", phase="conftest", how="getenv"),
+        read("ALLOWED_HOST", _DECOUPLE, module="decouple", phase="conftest", how="contains"),
+        read("DB_PASSWORD", _DECOUPLE, module="decouple", phase="conftest", how="contains"),
+    ]
+    crash = "decouple.UndefinedValueError: ALLOWED_HOST not found. "
+    crash += "Declare it as envvar or define a default value."
+    baseline, target = _crash_pair(crash, reads, {"DB_PASSWORD": "pw", "ALLOWED_HOST": "localhost"})
+    report, ba902 = _first_and_crash(baseline, target)
+    first = report.findings[0]
+    assert (first.code, first.subject, first.root_cause) == ("BA101", "ALLOWED_HOST", True)
+    assert ba902.id in first.explains
+    password = next(f for f in report.findings if f.code == "BA101" and f.subject == "DB_PASSWORD")
+    assert ba902.id not in password.explains
+    assert report.findings.index(password) > report.findings.index(ba902)
+
+
+def test_a_keyerror_is_explained_by_its_variable_not_by_its_neighbour_in_the_same_module() -> None:
+    reads = [
+        read("LEDGER_URL", _SETTINGS, module="proj.settings", phase="conftest", how="getitem"),
+        read("LEDGER_TIMEOUT", _SETTINGS, module="proj.settings", phase="conftest", how="get", line=2),
+    ]
+    baseline, target = _crash_pair(
+        "KeyError: 'LEDGER_URL'", reads, {"LEDGER_URL": "http://l", "LEDGER_TIMEOUT": "3"}
+    )
+    report, ba902 = _first_and_crash(baseline, target)
+    assert (report.findings[0].code, report.findings[0].subject) == ("BA101", "LEDGER_URL")
+    assert ba902.id in report.findings[0].explains
+    timeout = next(f for f in report.findings if f.subject == "LEDGER_TIMEOUT")
+    assert ba902.id not in timeout.explains
+
+
+def test_a_crash_naming_a_variable_nobody_was_seen_reading_is_still_its_effect() -> None:
+    """The read went through a copy of the environment the probe does not trace: the crash's
+    words name the variable, set locally and missing under tox."""
+    reads = [read("LEDGER_TIMEOUT", _SETTINGS, module="proj.settings", phase="conftest", how="get")]
+    baseline, target = _crash_pair(
+        "KeyError: 'LEDGER_URL'", reads, {"LEDGER_URL": "http://l", "LEDGER_TIMEOUT": "3"}
+    )
+    report, ba902 = _first_and_crash(baseline, target)
+    url = next(f for f in report.findings if f.code == "BA101" and f.subject == "LEDGER_URL")
+    assert ba902.id in url.explains
+    assert report.findings[0].id == url.id
+
+
+def test_a_crash_naming_a_module_is_explained_by_the_missing_package() -> None:
+    redis = dist("redis", "5.0", prefix=B, top_level=["redis"])
+    base_dists = [dist("pytest", "8.3.0", prefix=B, top_level=["pytest", "_pytest"]), redis]
+    origins = [origin("redis", f"{B}/lib/python3.12/site-packages/redis/__init__.py", distribution="redis")]
+    baseline = make_snapshot(prefix=B, dists=base_dists, origins=origins)
+    target = make_snapshot(
+        prefix=T,
+        pytest={**_CRASHED, "crash": "ModuleNotFoundError: No module named 'redis'"},
+        source_kind="tox-env",
+    )
+    report, ba902 = _first_and_crash(baseline, target)
+    assert (report.findings[0].code, report.findings[0].subject) == ("BA201", "redis")
+    assert ba902.id in report.findings[0].explains

@@ -182,6 +182,11 @@ def _chain_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequen
     return min([best, *(SEVERITY_ORDER[findings[j].severity] for j in _reachable(edges, edges[index]))])
 
 
+def _effect_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequence[Finding]) -> int:
+    """The weightiest severity among what ``index`` explains, down the chain (3: nothing)."""
+    return min((SEVERITY_ORDER[findings[j].severity] for j in _reachable(edges, edges[index])), default=3)
+
+
 def _roots(findings: Sequence[Finding], edges: Sequence[Sequence[int]]) -> set[int]:
     """Cause findings that explain others and are explained by no error/warning finding."""
     explained_by_strong: set[int] = set()
@@ -204,6 +209,9 @@ def _order(findings: Sequence[Finding], edges: Sequence[Sequence[int]], roots: s
             _GROUP_ORDER.get(f.group, 1),
             _chain_severity(i, edges, findings),
             i not in roots,
+            # Of two roots as weighty, the one whose effects hold the failure (the crash that names
+            # its variable) comes before one that is weighty only by itself.
+            _effect_severity(i, edges, findings) if i in roots else 3,
             SEVERITY_ORDER[f.severity],
             -f.score,
             f.code,
@@ -414,6 +422,12 @@ def _per_run(
             continue
 
 
+def _fact(finding: Finding) -> tuple[str, str, Any]:
+    """What makes two per-run findings the same fact: code, subject and the broker it is about
+    (the same actors on another endpoint are another fact)."""
+    return finding.code, finding.subject, finding.evidence.get("broker_id")
+
+
 def same_in_both_runs(
     found: Sequence[Finding],
     rules: Sequence[Callable[[DiagnosisContext], Iterable[Finding]]],
@@ -425,20 +439,23 @@ def same_in_both_runs(
     The single-snapshot rules run once more on the baseline alone; a target finding with the
     same code and subject is the same fact. The rules then word it themselves once more, with
     ``ctx.in_both_runs`` set (their target side is said "in both runs"): no finished title is
-    edited.
+    edited. A rule that can tell the baseline shows the same fact although the subjects differ
+    (the target collected more test files: more actors on the same broker) says so with
+    ``evidence["same_in_baseline"]``.
     """
     if ctx.baseline is None or not any(is_per_run(f.code) for f in found):
         return list(found)
     alone = DiagnosisContext(baseline=None, target=ctx.baseline, tox=ctx.tox, env_name=ctx.env_name)
-    seen = {(f.code, f.subject) for f in _per_run(rules, alone)}
+    seen = {_fact(f) for f in _per_run(rules, alone)}
+    seen |= {_fact(f) for f in found if is_per_run(f.code) and f.evidence.get("same_in_baseline")}
     if not seen:
         return list(found)
-    reworded: dict[tuple[str, str], Finding] = {}
+    reworded: dict[tuple[str, str, Any], Finding] = {}
     for f in _per_run(rules, dataclasses.replace(ctx, in_both_runs=True)):
-        reworded.setdefault((f.code, f.subject), f)
+        reworded.setdefault(_fact(f), f)
     out = []
     for finding in found:
-        key = (finding.code, finding.subject)
+        key = _fact(finding)
         if key not in seen:
             out.append(finding)
             continue
