@@ -7,6 +7,7 @@ Each ``<name>/`` holds ``scenario.toml`` (the local set-up and the expected top 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -32,13 +33,16 @@ def tox_uv_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     import tox
 
     shared = tmp_path_factory.getbasetemp().parent  # the same for every xdist worker
-    venv = shared / "tox-uv-venv"
+    root = HERE.parents[1]
+    # One per checkout: the directory is shared by every pytest run of this user, and a venv with
+    # another worktree's package installed editable would run that worktree's code under tox.
+    name = "tox-uv-venv-" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
+    venv = shared / name
     python = venv / "bin" / "python"
-    with FileLock(str(shared / "tox-uv-venv.lock")):
+    with FileLock(str(shared / f"{name}.lock")):
         if not (venv / ".ready").is_file():
             shutil.rmtree(venv, ignore_errors=True)
             run([UV, "venv", "-q", "--python", sys.executable, venv])
-            root = HERE.parents[1]
             run(
                 [
                     UV,

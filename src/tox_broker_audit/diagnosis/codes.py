@@ -82,7 +82,11 @@ _TABLE = (
         _MODULE,
     ),
     Code(
-        "BA601", "actor-real-broker", "an actor is bound to a real broker where tests expect a stub", _BROKER
+        "BA601",
+        "actor-real-broker",
+        "an actor is bound to a real broker where tests expect a stub",
+        _BROKER,
+        per_run=True,
     ),
     Code("BA602", "global-broker", "the global broker differs", _BROKER),
     Code(

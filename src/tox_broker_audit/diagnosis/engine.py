@@ -32,7 +32,7 @@ from typing import Any, Callable
 import pluggy
 
 from tox_broker_audit.diagnosis.codes import finding_id, is_per_run
-from tox_broker_audit.diagnosis.drift import word_drift
+from tox_broker_audit.diagnosis.drift import is_reference, word_drift
 from tox_broker_audit.diagnosis.links import adopt_links, link
 from tox_broker_audit.diagnosis.model import (
     SEVERITY_ORDER,
@@ -56,6 +56,7 @@ __all__ = [
     "diagnose",
     "diagnosis_failure_finding",
     "link",
+    "on_green",
     "probe_failure_finding",
     "rank",
     "word_fixes",
@@ -182,6 +183,11 @@ def _chain_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequen
     return min([best, *(SEVERITY_ORDER[findings[j].severity] for j in _reachable(edges, edges[index]))])
 
 
+def _effect_severity(index: int, edges: Sequence[Sequence[int]], findings: Sequence[Finding]) -> int:
+    """The weightiest severity among what ``index`` explains, down the chain (3: nothing)."""
+    return min((SEVERITY_ORDER[findings[j].severity] for j in _reachable(edges, edges[index])), default=3)
+
+
 def _roots(findings: Sequence[Finding], edges: Sequence[Sequence[int]]) -> set[int]:
     """Cause findings that explain others and are explained by no error/warning finding."""
     explained_by_strong: set[int] = set()
@@ -204,6 +210,9 @@ def _order(findings: Sequence[Finding], edges: Sequence[Sequence[int]], roots: s
             _GROUP_ORDER.get(f.group, 1),
             _chain_severity(i, edges, findings),
             i not in roots,
+            # Of two roots as weighty, the one whose effects hold the failure (the crash that names
+            # its variable) comes before one that is weighty only by itself.
+            _effect_severity(i, edges, findings) if i in roots else 3,
             SEVERITY_ORDER[f.severity],
             -f.score,
             f.code,
@@ -260,10 +269,10 @@ def _mute_blind_spots(findings: list[Finding], edges: Sequence[Sequence[int]]) -
 
 
 def _local_failure_on_green(findings: list[Finding], edges: Sequence[Sequence[int]]) -> list[Finding]:
-    """The env passed: your venv failing to collect with the env's command is no isolation risk.
+    """Your venv failing to collect with the env's command is no isolation risk when the env passed.
 
     A baseline-side crash (BA902), and a difference whose only weighty effect is that crash
-    (tox's ``set_env = PYTHONPATH={toxinidir}`` that your shell lacks), are information then.
+    (tox's ``set_env = PYTHONPATH={toxinidir}`` that your shell lacks), leave the causes.
     """
     crash = {
         i
@@ -282,8 +291,41 @@ def _local_failure_on_green(findings: list[Finding], edges: Sequence[Sequence[in
     ]
 
 
-def rank(findings: Sequence[Finding], *, escalate: bool = False, passed: bool = False) -> list[Finding]:
+#: What stays above info on a passing env: BA604 (the local run passes only because a real
+#: broker answers) and the audit's own failures (BA901, BA903). Drift against a reference too.
+LOUD_ON_GREEN = frozenset({"BA604", "BA901", "BA903"})
+
+
+def on_green(findings: Sequence[Finding], *, reference: bool = False) -> list[Finding]:
+    """The one place that says what a passing env is told (docs/findings.md, "On a passing env").
+
+    The env's tests passed, so no difference is the cause of a failure: every finding is
+    information, kept with its group and links (``-v`` lists it, report.json has it), except
+    :data:`LOUD_ON_GREEN` and, against a ``reference`` snapshot, drift (a CI drift check fails a
+    green run on purpose). A local-only crash and what only leads to it leave the causes too.
+    A capped finding keeps the severity it would have had in ``evidence["capped_from"]`` (the
+    verify stage, run on a green env with ``always``, still tries those causes first).
+    Severity is all ``--broker-audit-fail-on`` and the CI formats look at, so capping it holds
+    the invariant everywhere. Called by :func:`rank` and again after the verify stage.
+    """
+    findings = [adopt_links(f) for f in findings]
+    findings = _local_failure_on_green(findings, link(findings))
+    if reference:
+        return findings
+    return [
+        f
+        if f.severity == "info" or f.code in LOUD_ON_GREEN
+        else dataclasses.replace(f, severity="info", evidence={**f.evidence, "capped_from": f.severity})
+        for f in findings
+    ]
+
+
+def rank(
+    findings: Sequence[Finding], *, escalate: bool = False, passed: bool = False, reference: bool = False
+) -> list[Finding]:
     """Link, mark root causes, order (chains kept together) and assign ids.
+
+    ``passed`` (the env's tests passed): :func:`on_green` first, so the order is the quiet one.
 
     With ``escalate`` (a comparison of two snapshots), a warning-level root cause of an error
     is reported as an error: the difference is what made the failure. A single snapshot has
@@ -293,7 +335,7 @@ def rank(findings: Sequence[Finding], *, escalate: bool = False, passed: bool = 
     edges = link(findings)
     findings = _mute_blind_spots(findings, edges)
     if passed:
-        findings = _local_failure_on_green(findings, edges)
+        findings = on_green(findings, reference=reference)
     roots = _roots(findings, edges)
     emitted = _order(findings, edges, roots)
     ids = _ids(findings, emitted)
@@ -381,6 +423,12 @@ def _per_run(
             continue
 
 
+def _fact(finding: Finding) -> tuple[str, str, Any]:
+    """What makes two per-run findings the same fact: code, subject and the broker it is about
+    (the same actors on another endpoint are another fact)."""
+    return finding.code, finding.subject, finding.evidence.get("broker_id")
+
+
 def same_in_both_runs(
     found: Sequence[Finding],
     rules: Sequence[Callable[[DiagnosisContext], Iterable[Finding]]],
@@ -392,20 +440,23 @@ def same_in_both_runs(
     The single-snapshot rules run once more on the baseline alone; a target finding with the
     same code and subject is the same fact. The rules then word it themselves once more, with
     ``ctx.in_both_runs`` set (their target side is said "in both runs"): no finished title is
-    edited.
+    edited. A rule that can tell the baseline shows the same fact although the subjects differ
+    (the target collected more test files: more actors on the same broker) says so with
+    ``evidence["same_in_baseline"]``.
     """
     if ctx.baseline is None or not any(is_per_run(f.code) for f in found):
         return list(found)
     alone = DiagnosisContext(baseline=None, target=ctx.baseline, tox=ctx.tox, env_name=ctx.env_name)
-    seen = {(f.code, f.subject) for f in _per_run(rules, alone)}
+    seen = {_fact(f) for f in _per_run(rules, alone)}
+    seen |= {_fact(f) for f in found if is_per_run(f.code) and f.evidence.get("same_in_baseline")}
     if not seen:
         return list(found)
-    reworded: dict[tuple[str, str], Finding] = {}
+    reworded: dict[tuple[str, str, Any], Finding] = {}
     for f in _per_run(rules, dataclasses.replace(ctx, in_both_runs=True)):
-        reworded.setdefault((f.code, f.subject), f)
+        reworded.setdefault(_fact(f), f)
     out = []
     for finding in found:
-        key = (finding.code, finding.subject)
+        key = _fact(finding)
         if key not in seen:
             out.append(finding)
             continue
@@ -488,6 +539,10 @@ def diagnose(
         env=env_name,
         baseline=describe_snapshot(baseline),
         target=describe_snapshot(target),
-        findings=tuple(rank(found, escalate=baseline is not None, passed=outcome == "passed")),
+        findings=tuple(
+            rank(
+                found, escalate=baseline is not None, passed=outcome == "passed", reference=is_reference(ctx)
+            )
+        ),
         outcome=outcome,
     )

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from tox_broker_audit.diagnosis.codes import finding_id, slug_of
+from tox_broker_audit.diagnosis.engine import on_green
 from tox_broker_audit.diagnosis.model import Finding, Report, Verification
 from tox_broker_audit.verify.interventions import Intervention, keys_of
 from tox_broker_audit.verify.search import Candidate, Outcome, Verdict
@@ -20,8 +21,10 @@ __all__ = ["annotate", "candidates_for", "is_candidate"]
 
 
 def is_candidate(finding: Finding) -> bool:
-    """A finding that claims a cause (not an effect, not noise)."""
-    return finding.group == "cause" and finding.severity in ("error", "warning")
+    """A finding that claims a cause (not an effect, not noise); on a passing env, one that
+    would claim it had the env failed (its severity before ``on_green`` capped it)."""
+    severity = finding.evidence.get("capped_from", finding.severity)
+    return finding.group == "cause" and severity in ("error", "warning")
 
 
 def candidates_for(findings: Sequence[Finding], pool: Sequence[Intervention]) -> list[Candidate]:
@@ -63,7 +66,11 @@ def annotate(report: Report, outcome: Outcome, env_name: str) -> Report:
         findings.append(changed)
     confirmed = [f for f in (*extra, *findings) if f.verification and f.verification.status == "confirmed"]
     rest = [f for f in findings if f not in confirmed]
-    return dataclasses.replace(report, findings=_lead(confirmed, rest))
+    led = _lead(confirmed, rest)
+    if report.outcome == "passed":  # --broker-audit-verify=always on a green env: BA701 too
+        reference = report.baseline is not None and report.baseline.kind == "reference"
+        led = tuple(on_green(led, reference=reference))
+    return dataclasses.replace(report, findings=led)
 
 
 #: The findings the symptom is made of: the experiment showed that they go away with the cause.

@@ -33,6 +33,7 @@ __all__ = [
     "is_expected_env",
     "is_nox",
     "leaves_first",
+    "named_in_crash",
     "side_label",
     "source_of",
     "top",
@@ -80,6 +81,16 @@ _EXPECTED_ENV = re.compile(
     r"|PS1|_|SHLVL|OLDPWD|PWD)$"
 )
 TESTISH = re.compile(r"^(conftest|tests?|testing)$|^test_|_test$")
+
+
+def named_in_crash(snapshot: Snapshot | None, name: str) -> bool:
+    """The collection crash of ``snapshot`` names ``name`` as a whole word (``KeyError: 'X'``,
+    ``X not found``): that variable's absence is what the crash says it needs."""
+    crash = snapshot.pytest.crash if snapshot is not None else None
+    return (
+        bool(crash)
+        and re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", crash or "") is not None
+    )
 
 
 def leaves_first(modules: Iterable[str]) -> list[str]:

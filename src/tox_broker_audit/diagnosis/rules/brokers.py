@@ -224,7 +224,24 @@ def actor_real_broker_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         if not (expect or binding.had_stub):
             continue  # an implicit default nobody replaced is BA605's business
         detail = _real_broker_detail(ctx, section, reach, binding, _real_broker_reasons(ctx, binding, expect))
-        yield _real_broker_finding(ctx, binding, detail)
+        found = _real_broker_finding(ctx, binding, detail)
+        if baseline is not None and not binding.had_stub and _same_binding_in(baseline, binding):
+            # the engine says it "in both runs" (engine.same_in_both_runs)
+            found = dataclasses.replace(found, evidence={**found.evidence, "same_in_baseline": True})
+        yield found
+
+
+def _same_binding_in(baseline: BrokersSection, binding: _RealBinding) -> bool:
+    """The baseline builds the same broker (class and endpoint) and binds each of these actors
+    it has to it: actors only the target collected (other test files) are the same fact."""
+    theirs = _brokers_by_id(baseline).get(binding.broker_id)
+    if theirs is None or (theirs.cls, theirs.target) != (binding.info.cls, binding.info.target):
+        return False
+    return all(
+        b.broker_id == binding.broker_id
+        for a in binding.actors
+        if (b := binding.base_bind.get(_actor_key(a))) is not None
+    )
 
 
 def _actors_on_real_brokers(

@@ -20,6 +20,7 @@ from ._common import (
     facts,
     finding,
     is_expected_env,
+    named_in_crash,
     rel,
     side_label,
 )
@@ -92,8 +93,10 @@ def _read_words(
 ) -> tuple[str, list[str], dict[str, Any]]:
     """("read by app/broker.py:7 during collection", effect tokens, evidence)."""
     best = _best_read(f, name, prefer_side)
+    # A crash that names the variable is its effect (rules/failures.py: the crash is about env:NAME).
+    crashed = [f"env:{name}"] if named_in_crash(ctx.target, name) else []
     if best is None:
-        return "no code read it during start-up or collection", [], {"read_by": None}
+        return "no code read it during start-up or collection", crashed, {"read_by": None}
     side, read, use = best
     where = rel(ctx, read.file) + (f":{read.line}" if read.line else "")
     call = {"getenv": f'os.getenv("{name}")', "get": f'os.environ.get("{name}")'}.get(
@@ -110,6 +113,7 @@ def _read_words(
                 effects.append(f"module:{r.module}")
             if r.file:
                 effects.append(f"file:{r.file}")
+    effects += crashed
     evidence = {
         "read_by": {
             "file": read.file,
@@ -187,6 +191,8 @@ def _missing(ctx: DiagnosisContext, f: Facts, name: str, var: EnvVar | None, run
         return python_path
     fix: str | Fix
     use = f.use_of_env(name)
+    if use == "none" and named_in_crash(ctx.target, name):
+        use = "project"  # nobody was seen reading it, but the crash says the code needs it
     severity, group = _severity(use, is_expected_env(name))
     words, effects, ev = _read_words(ctx, f, name, "target")
     if runtime:

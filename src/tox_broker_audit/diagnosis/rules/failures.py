@@ -9,7 +9,7 @@ from tox_broker_audit.diagnosis.hooks import hookimpl, rule
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location
 from tox_broker_audit.snapshot.model import CollectionError, Snapshot
 
-from ._common import finding, side_label
+from ._common import finding, named_in_crash, side_label
 from .imports import missing_module_names
 
 __all__ = ["broker_audit_rules", "collection_crash_rule", "collection_error_rule", "probe_issue_rule"]
@@ -70,21 +70,20 @@ def collection_crash_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
 def _crash_finding(ctx: DiagnosisContext, side: str, snap: Snapshot, other: Snapshot | None) -> Finding:
     crash = snap.pytest.crash or ""
     where = side_label(ctx, side)
-    named = [r for r in snap.environ.reads if not r.present and r.name in crash]
-    about = [f"env:{r.name}" for r in named]
-    about += [
-        t
-        for r in named
-        for t in (f"module:{r.module}" if r.module else "", f"file:{r.file}" if r.file else "")
-        if t
-    ]
+    # The variables the crash names (read and missing here, or set only on the other side): their
+    # findings explain it through env:NAME — not a neighbour read in the same settings module.
+    here = {v.name for v in snap.environ.variables}
+    candidates = {r.name for r in snap.environ.reads if not r.present}
+    if other is not None:
+        candidates |= {v.name for v in other.environ.variables} - here
+    variables = sorted(n for n in candidates if n != "*" and named_in_crash(snap, n))
+    about = [f"env:{n}" for n in variables]
     about += [f"module:{m}" for m in sorted(missing_module_names([crash]))]
     effects = list(_NEVER_GOT_THERE)
     if other is not None:
         mine = {o.module for o in snap.imports.origins}
         effects += [f"module:{o.module}" for o in other.imports.origins if o.module not in mine]
         effects += [f"file:{c}" for c in other.pytest.conftests]
-    variables = sorted({r.name for r in named})
     detail = (
         f"pytest stopped {where} before it collected anything (exit code {snap.pytest.exit_code}): {crash}."
         + (f" The code read {', '.join(variables)}, which is not set {where}." if variables else "")

@@ -15,6 +15,7 @@ from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
 
 from ._common import Facts, facts, finding, side_label, top
 from .imports import missing_module_names
+from .workers import is_xdist_noise
 
 __all__ = ["broker_audit_rules", "packages_rule"]
 
@@ -281,6 +282,8 @@ def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
     sev, group, score = _classify(name, imported, diff.plugin_dist, diff.project)
     if name == "pika" and group == "other":
         sev, group, score = "warning", "cause", 50.0  # pika makes RabbitMQ dramatiq's default
+    if is_xdist_noise(f.target.snapshot, name):  # execnet, for the env's -n (rules/workers.py)
+        sev, group, score = "info", "expected", 0.0
     return finding(
         "BA202",
         sev,
