@@ -54,6 +54,8 @@ class ProbeRequest:
     experiment: Mapping[str, object] | None = None
     #: Workers the real command starts with pytest-xdist (``-n 4``: 4; 0: no xdist in its arguments).
     xdist_workers: int = 0
+    #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted.
+    config_only: bool = False
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -202,6 +204,8 @@ def _payload(
         payload["experiment"] = dict(request.experiment)
     if request.xdist_workers:
         payload["xdist_workers"] = request.xdist_workers
+    if request.config_only:
+        payload["config_only"] = True
     return payload
 
 
