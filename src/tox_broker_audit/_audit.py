@@ -241,6 +241,7 @@ def take_baseline(
     selection: tuple[str, ...] = (),
     *,
     env_name: str = "",
+    config_only: bool = False,
 ) -> Snapshot:
     """The baseline ``plan`` names: a snapshot file, ``env_name``'s reference, or plain
     ``pytest`` run from ``root`` in the live interpreter with the environment it was planned
@@ -257,7 +258,7 @@ def take_baseline(
         if isinstance(plan, ReferenceDirBaseline):
             return load_reference(plan.directory, env_name, root)
         if isinstance(plan, LiveBaseline):
-            return _probe_baseline(plan, root, key, selection)
+            return _probe_baseline(plan, root, key, selection, config_only)
         return as_reference(load_snapshot(plan.path), shown(plan.path, root))
     except AuditError:
         raise
@@ -266,7 +267,9 @@ def take_baseline(
         raise AuditError(message) from None
 
 
-def _probe_baseline(plan: LiveBaseline, root: Path, key: bytes, selection: tuple[str, ...]) -> Snapshot:
+def _probe_baseline(
+    plan: LiveBaseline, root: Path, key: bytes, selection: tuple[str, ...], config_only: bool = False
+) -> Snapshot:
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.model import Source
 
@@ -285,6 +288,7 @@ def _probe_baseline(plan: LiveBaseline, root: Path, key: bytes, selection: tuple
             ),
             project_root=root,
             key=key,
+            config_only=config_only,
         )
     )
 

@@ -14,6 +14,7 @@ env's result. A bad option value is a tox error (``HandledError``) at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -96,6 +97,11 @@ class AuditRun:
         self._baseline: Snapshot | None = None
         self._baseline_error: AuditError | None = None
         self._baseline_seconds = 0.0
+        #: The background probe only reads plain pytest's configuration (rootdir, ini file):
+        #: every env is expected to select tests, each comparing with its own selected baseline.
+        self.config_only = False
+        self._config: Snapshot | None = None
+        self._plain_lock = threading.Lock()
         #: Baselines of other test selections than plain ``pytest`` (by selection), taken on demand.
         self._selected: dict[tuple[str, ...], Snapshot] = {}
         self._selected_lock = threading.Lock()
@@ -149,6 +155,14 @@ class AuditRun:
         started = time.monotonic()
         if isinstance(self.baseline_plan, ReferenceDirBaseline):
             return  # one reference per env, loaded by each env
+        if self.config_only:
+            with contextlib.suppress(AuditError):  # the plain baseline, taken when needed, says why
+                plan, root = self.baseline_plan, self.tox_root
+                self._config = _audit.take_baseline(plan, root, self.key, config_only=True)
+            return
+        self._take_plain(started)
+
+    def _take_plain(self, started: float) -> None:
         try:
             self._baseline = _audit.take_baseline(self.baseline_plan, self.tox_root, self.key)
         except AuditError as exc:
@@ -161,6 +175,9 @@ class AuditRun:
         self.start_baseline()
         assert self._thread is not None
         self._thread.join()
+        with self._plain_lock:  # after a configuration-only background probe: taken now, once
+            if self.config_only and self._baseline is None and self._baseline_error is None:
+                self._take_plain(time.monotonic())
         if self._baseline is None:
             raise self._baseline_error or AuditError("the baseline could not be taken")
         return self._baseline
@@ -175,19 +192,40 @@ class AuditRun:
         plan = self.baseline_plan
         if isinstance(plan, ReferenceDirBaseline):
             return _audit.take_baseline(plan, self.tox_root, b"", env_name=env_name)
-        plain = self.baseline()
         if not selection or not isinstance(plan, LiveBaseline):
-            return plain
+            return self.baseline()
+        configured = self._configured()
         key = self.key
         with self._selected_lock:  # run-parallel envs with the same selection share one probe
             if selection not in self._selected:
-                self._selected[selection] = self._take_selected(plan, plain, selection, key)
+                self._selected[selection] = self._take_selected(plan, configured, selection, key)
             return self._selected[selection]
 
+    def _configured(self) -> Snapshot:
+        """What plain ``pytest`` configures (rootdir, ini file): the background probe's, or the
+        plain baseline's when the configuration-only probe failed."""
+        self.start_baseline()
+        assert self._thread is not None
+        self._thread.join()
+        return self._config if self._config is not None else self.baseline()
+
+    def prefetch(self, selection: tuple[str, ...], env_name: str) -> None:
+        """Take an env's selected baseline in the background while its commands run."""
+        from tox_broker_audit.snapshot.baseline import LiveBaseline
+
+        if selection and isinstance(self.baseline_plan, LiveBaseline):
+            threading.Thread(
+                target=self._prefetch, args=(selection, env_name), name="broker-audit-selected", daemon=True
+            ).start()
+
+    def _prefetch(self, selection: tuple[str, ...], env_name: str) -> None:
+        with contextlib.suppress(Exception):  # the env's own call after its commands says why
+            self.baseline_for(selection, env_name)
+
     def _take_selected(
-        self, plan: BaselinePlan, plain: Snapshot, selection: tuple[str, ...], key: bytes
+        self, plan: BaselinePlan, configured: Snapshot, selection: tuple[str, ...], key: bytes
     ) -> Snapshot:
-        config = plain.pytest
+        config = configured.pytest
         pinned = (
             *(("--rootdir", config.rootdir) if config.rootdir else ()),
             *(("-c", config.inifile) if config.inifile else ()),
@@ -195,9 +233,9 @@ class AuditRun:
         try:
             chosen = _audit.take_baseline(plan, self.tox_root, key, (*pinned, *selection))
         except AuditError:
-            return plain  # the plain baseline still compares; the selection note says the rest
+            return self.baseline()  # the plain baseline still compares; the selection note says the rest
         same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == (config.rootdir, config.inifile)
-        return chosen if same_config else plain
+        return chosen if same_config else self.baseline()
 
     def save_baseline(self, baseline: Snapshot) -> str | None:
         """Write ``--broker-audit-save-baseline`` once; returns a line to print, if any."""
@@ -293,7 +331,21 @@ def start(core_conf: ConfigSet, state: State) -> None:
         raise HandledError(msg) from None
     _RUNS[core_conf] = run
     if _runs_commands(options):
+        run.config_only = _posargs_select(state, run.tox_root)
         run.start_baseline()
+
+
+def _posargs_select(state: State, tox_root: Path) -> bool:
+    """Whether the positional arguments select tests (``tox -e py -- tests/a.py``): then each
+    env compares with a baseline of its own selection, and the background probe needs only
+    plain pytest's configuration, not a collection of the whole suite."""
+    from tox_broker_audit._command import selection_args
+
+    try:
+        pos_args = state.conf.pos_args(None) or ()
+    except Exception:  # noqa: BLE001 - a tox without it: the plain baseline, as always
+        return False
+    return bool(selection_args([str(arg) for arg in pos_args], str(tox_root)))
 
 
 def _configured_baseline(core_conf: ConfigSet) -> str:
@@ -346,10 +398,16 @@ def on_install(tox_env: ToxEnv, arguments: Any) -> None:
 
 
 def before_commands(tox_env: ToxEnv) -> None:
-    """``tox_before_run_commands``: make sure the baseline is under way (if tox skipped ``start``)."""
+    """``tox_before_run_commands``: make sure the baseline is under way (if tox skipped ``start``),
+    and the env's selected baseline too, while its commands run."""
     run = _run_of(tox_env)
     if run is not None:
         run.start_baseline()
+        try:
+            selection = _collection(tox_env)[3]
+        except Exception:  # noqa: BLE001 - the audit after the commands says what is wrong
+            return
+        run.prefetch(selection, tox_env.conf.name)
 
 
 # --------------------------------------------------------------------------- after the commands
@@ -386,18 +444,13 @@ def _save(run: AuditRun, name: str, baseline: Snapshot | None, target: Snapshot 
 
 
 def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
-    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args
     from tox_broker_audit._tox.facts import tox_facts
 
     started = time.monotonic()
     name = tox_env.conf.name
     out_dir = Path(tox_env.env_dir) / _outputs.ARTEFACT_DIR
     _outputs.reset_dir(out_dir)
-    commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
-    found = find_pytest_command(commands)
-    explicit, bad_args = _explicit_args(tox_env)
-    args = explicit or collection_args(found.args if found else ())
-    selection = selection_args(args, str(tox_env.conf["change_dir"]))
+    commands, found, explicit, selection, args, bad_args = _collection(tox_env)
     notes = [f"broker-audit: {name}: {bad_args}"] if bad_args else []
     # A command the audit cannot see into gets no invented collection: only what both sides
     # have without running pytest is compared (snapshot/views.py), and one line says why.
@@ -430,6 +483,25 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     took = f"broker-audit: {name}: the audit took {seconds:.1f} s (tox counts it in the env's setup time)"
     _write(tox_env, "\n".join((*result.notices, *result.lines, took)))
     return result.report
+
+
+def _collection(tox_env: ToxEnv) -> _Collection:
+    """The env's commands, its pytest command, ``broker_audit_pytest_args``, what it selects,
+    the arguments the probe collects with and the line about bad explicit arguments."""
+    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args
+
+    commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
+    found = find_pytest_command(commands)
+    explicit, bad_args = _explicit_args(tox_env)
+    args = explicit or collection_args(found.args if found else ())
+    selection = selection_args(args, str(tox_env.conf["change_dir"]))
+    return commands, found, explicit, selection, args, bad_args
+
+
+#: What :func:`_collection` returns.
+_Collection = tuple[
+    list[list[str]], "PytestCommand | None", tuple[str, ...], tuple[str, ...], tuple[str, ...], "str | None"
+]
 
 
 def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:

@@ -205,8 +205,11 @@ def _snapshot(request: dict, key: bytes, sections: dict) -> dict:
 
 def _write(snapshot: dict, out_path: str) -> None:
     tmp = out_path + ".tmp"
+    # Compact, in one piece: json's C encoder (json.dump and indent= use the pure-Python one);
+    # only the host reads this file, and writes its artefacts itself.
+    text = json.dumps(snapshot)
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(snapshot, fh, indent=1)
+        fh.write(text)
     os.replace(tmp, out_path)
 
 

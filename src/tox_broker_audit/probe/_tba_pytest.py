@@ -136,9 +136,12 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     exit_code = None
     raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
     said = _Tee()
+    plugins: list = [recorder]
+    if request.get("config_only"):
+        plugins.append(_config_only_plugin(pytest))
     try:
         with said:
-            exit_code = int(pytest.main(run_args, plugins=[recorder]))
+            exit_code = int(pytest.main(run_args, plugins=plugins))
     except SystemExit as exc:
         exit_code = exc.code if isinstance(exc.code, int) else 1
         STATE.error("pytest", f"pytest raised SystemExit({exc.code!r}) during collection")
@@ -157,6 +160,21 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     elif exit_code in _CRASH_CODES and not recorder.errors:
         section["crash"] = _crash_line(said.text())
     return section
+
+
+class _ConfigOnly:
+    """A plugin that ends the session before collection (the request's ``config_only``): the
+    host only wants the rootdir and ini file plain ``pytest`` finds, not the tests."""
+
+    def pytest_collection(self, session) -> bool:
+        return True
+
+
+def _config_only_plugin(pytest) -> object:
+    # First of all pytest_collection implementations (its own collects): marked once pytest
+    # is imported (the probe imports pytest from the target only when it runs it).
+    pytest.hookimpl(tryfirst=True)(_ConfigOnly.pytest_collection)
+    return _ConfigOnly()
 
 
 #: pytest's exit codes for a run that stopped before collecting: interrupted (2), internal

@@ -68,6 +68,11 @@ def is_secret_name(name: str) -> bool:
 
 _KNOWN: list[str] = []
 _KNOWN_RE: list[re.Pattern[str]] = []
+#: Texts already redacted with the values learnt so far: an output repeats the same paths and
+#: names many times (a report is cleaned by every renderer and artefact). :func:`learn` and
+#: :func:`forget` start a new one (a text redacted with the old values lands in the old one).
+_MEMO: "dict[str, str]" = {}
+_MEMO_MAX = 50_000
 #: Shorter values are hidden only where they appear under their name: masking every "test"
 #: in the output would hide more than it protects.
 MIN_KNOWN = 8
@@ -83,6 +88,12 @@ def learn(environ: "dict[str, str]") -> None:
         values.update(p for p in _passwords(value) if len(p) >= MIN_KNOWN)
     _KNOWN[:] = sorted(values, key=len, reverse=True)[:200]
     _KNOWN_RE[:] = [re.compile("|".join(re.escape(v) for v in _KNOWN))] if _KNOWN else []
+    _new_memo()
+
+
+def _new_memo() -> None:
+    global _MEMO
+    _MEMO = {}
 
 
 def _path_like(value: str) -> bool:
@@ -97,6 +108,7 @@ def forget() -> None:
     """Forget every learnt value (tests; a long-lived host process)."""
     _KNOWN[:] = []
     _KNOWN_RE[:] = []
+    _new_memo()
 
 
 # --------------------------------------------------------------------------- URLs
@@ -289,8 +301,14 @@ def redact_text(text: str) -> str:
     """
     if not text:
         return text
-    text = _redact_known(_PEM.sub(MASK, text))
-    return _redact_pairs(_redact_shapes(_redact_userinfo(text)))
+    memo = _MEMO
+    done = memo.get(text)
+    if done is None:
+        done = _redact_pairs(_redact_shapes(_redact_userinfo(_redact_known(_PEM.sub(MASK, text)))))
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[text] = done
+    return done
 
 
 def redact_args(args: "list[str] | tuple[str, ...]") -> "list[str]":

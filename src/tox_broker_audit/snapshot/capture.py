@@ -58,6 +58,8 @@ class ProbeRequest:
     #: snapshot then records the environment, packages and start-up only, never an invented
     #: collection. None: collect as the command would.
     no_collection: str | None = None
+    #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted.
+    config_only: bool = False
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -217,6 +219,8 @@ def _payload(
         payload["xdist_workers"] = request.xdist_workers
     if request.no_collection:
         payload["no_collection"] = request.no_collection
+    if request.config_only:
+        payload["config_only"] = True
     return payload
 
 

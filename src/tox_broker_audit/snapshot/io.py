@@ -14,12 +14,12 @@ import dataclasses
 import json
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from tox_broker_audit._errors import SnapshotError
-from tox_broker_audit._sanitize import clean_tree
+from tox_broker_audit._sanitize import clean
 from tox_broker_audit.snapshot.model import SCHEMA, SCHEMA_VERSION, Snapshot
 
 __all__ = ["dump_snapshot", "load_snapshot", "snapshot_from_dict", "snapshot_to_dict"]
@@ -135,17 +135,32 @@ def snapshot_from_dict(data: Any) -> Snapshot:
     return _from_dict(Snapshot, data, "snapshot")
 
 
-def _to_jsonable(value: Any) -> Any:
+#: Per dataclass, ``(attribute, JSON key)`` of its fields (``cls`` is ``class`` in JSON).
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    keys = _KEYS.get(cls)
+    if keys is None:
+        fields = dataclasses.fields(cls)
+        keys = _KEYS[cls] = tuple((f.name, "class" if f.name == "cls" else f.name) for f in fields)
+    return keys
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _to_jsonable(value: Any, text: Callable[[str], str] = _same) -> Any:
+    """``value`` as JSON-able data; ``text`` applied to every string and key on the way."""
+    if isinstance(value, str):
+        return text(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for field in dataclasses.fields(value):
-            key = "class" if field.name == "cls" else field.name
-            out[key] = _to_jsonable(getattr(value, field.name))
-        return out
+        return {text(key): _to_jsonable(getattr(value, name), text) for name, key in _keys(type(value))}
     if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
+        return [_to_jsonable(v, text) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
+        return {text(str(k)): _to_jsonable(v, text) for k, v in value.items()}
     return value
 
 
@@ -212,7 +227,8 @@ def _shown(value: Any) -> str:
 def snapshot_json(snapshot: Snapshot) -> str:
     """The snapshot as JSON text, every string clean (redacted, then neutralised) as in every
     other output: a snapshot file is an artefact a CI log may print."""
-    return json.dumps(clean_tree(snapshot_to_dict(snapshot)), indent=1, sort_keys=False) + "\n"
+    # One pass: what clean_tree(snapshot_to_dict(snapshot)) gives, without the second tree.
+    return json.dumps(_to_jsonable(snapshot, clean), indent=1, sort_keys=False) + "\n"
 
 
 def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
