@@ -166,7 +166,7 @@ class _ConfigOnly:
     """A plugin that ends the session before collection (the request's ``config_only``): the
     host only wants the rootdir and ini file plain ``pytest`` finds, not the tests."""
 
-    def pytest_collection(self, session) -> bool:
+    def pytest_collection(self) -> bool:
         return True
 
 
