@@ -1,0 +1,8 @@
+import pytest
+
+import alerts
+
+
+@pytest.fixture(scope="session")
+def tasks():
+    return alerts.configure()
