@@ -1,6 +1,5 @@
 import dramatiq
 import pytest
-
 import shop
 
 

@@ -1,6 +1,5 @@
-import pytest
-
 import alerts
+import pytest
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
 import pytest
-
 from notify import create_app
 
 

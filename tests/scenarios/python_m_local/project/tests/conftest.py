@@ -1,5 +1,4 @@
 import pytest
-
 from tests.helpers import queued  # needs the project root on sys.path (python -m pytest)
 
 
