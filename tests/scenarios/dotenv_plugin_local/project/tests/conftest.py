@@ -1,0 +1,7 @@
+import alerts
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tasks():
+    return alerts.configure()
