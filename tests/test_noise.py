@@ -335,6 +335,9 @@ def test_the_probe_records_requires_dist_names() -> None:
     requires = json.loads(out.stdout)
     assert "pluggy" in requires["pytest"]
     assert "iniconfig" in requires["pytest"]
+    # An extra's requirements (pytest[dev]: hypothesis, xmlschema) pulled nothing in by themselves.
+    assert "hypothesis" not in requires["pytest"], requires["pytest"]
+    assert "xmlschema" not in requires["pytest"], requires["pytest"]
     assert all(r == r.lower() and "_" not in r for names in requires.values() for r in names)
 
 

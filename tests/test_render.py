@@ -181,3 +181,14 @@ def test_a_passing_env_is_not_told_it_has_causes() -> None:
     empty = dataclasses.replace(report, findings=())
     assert "tests passed; no difference explains a failure" in render(empty, "terminal", color=False)
     assert json.loads(render(report, "json"))["outcome"] == "passed"
+
+
+def test_with_nothing_to_compare_with_a_finding_is_no_difference() -> None:
+    """A CI job without a developer env or a reference: the findings are facts of the env alone
+    (field test: Bogdanp/dramatiq's implicit default broker was called "1 difference")."""
+    report = dataclasses.replace(unit_tests_report(), outcome="passed", baseline=None)
+    head = render(report, "terminal", color=False).splitlines()[0]
+    assert "tests passed; 1 finding of this env alone could break isolation (UNIT_TESTS" in head, head
+    assert "difference" not in head, head
+    empty = dataclasses.replace(report, findings=())
+    assert "tests passed; no finding explains a failure" in render(empty, "terminal", color=False)

@@ -79,7 +79,9 @@ def distributions(path: list[str]) -> list[dict]:
 
 
 def _requires(dist) -> list:
-    """The canonical names of ``Requires-Dist`` (any marker or extra: what it may have pulled in)."""
+    """The canonical names of ``Requires-Dist`` that may have pulled something in: every marker
+    but an ``extra`` one (``Sphinx>=5; extra == "standalone"`` is only installed by whoever asks
+    for that extra, so it says nothing about why Sphinx is there)."""
     import re
 
     try:
@@ -88,6 +90,9 @@ def _requires(dist) -> list:
         return []
     names = set()
     for line in lines:
+        marker = line.partition(";")[2]
+        if re.search(r"\bextra\s*(==|!=|in\b)", marker):
+            continue
         match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
         if match:
             names.add(canonical(match.group(1)))

@@ -62,20 +62,25 @@ def _headline(report: Report, lay: Layout) -> str:
     n_causes = len(lay.causes)
     first = lay.causes[0].finding if lay.causes else None
     named = f" ({first.subject} [{first.code}])" if first is not None else ""
+    # With nothing to compare with (a CI job without a reference) a finding is a fact of this
+    # env alone, never a "difference".
+    compared = report.baseline is not None
+    what = "difference" if compared else "finding"
     if report.outcome == "passed":
         # Nothing failed, so nothing is "the cause": say what could break isolation instead.
+        alone = "" if compared else " of this env alone"
         parts = [
-            f"tests passed; {_plural(n_causes, 'difference')} could break isolation{named}"
+            f"tests passed; {_plural(n_causes, what)}{alone} could break isolation{named}"
             if n_causes
-            else "tests passed; no difference explains a failure"
+            else f"tests passed; no {what} explains a failure"
         ]
     else:
         parts = [f"{_plural(n_causes, 'cause')} found{named}" if n_causes else "no likely cause found"]
     if lay.effect_count:
         parts.append(_plural(lay.effect_count, "effect"))
-    parts.append(_plural(len(lay.other), "other difference"))
+    parts.append(_plural(len(lay.other), f"other {what}"))
     if lay.expected:
-        parts.append(_plural(len(lay.expected), f"expected {_runner(report)} difference"))
+        parts.append(_plural(len(lay.expected), f"expected {_runner(report)} {what}"))
     return f"{env} — {', '.join(parts)}"
 
 
