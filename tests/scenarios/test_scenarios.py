@@ -6,7 +6,8 @@ an activated venv or a project ``.venv``), checks that plain pytest passes there
 ``tox --broker-audit`` with the developer's shell and checks that tox fails and that the top
 finding of ``report.json`` names the expected code and subject and is ``confirmed`` by the verify
 stage (``expect.verification`` says otherwise). A green scenario (``tox_fails = false``) must
-pass under tox with no finding at warning or above and run no experiment.
+pass under tox with no finding at warning or above and run no experiment, as a CI job
+would run it: GitHub's annotations on (none above ``::notice``) and ``--broker-audit-fail-on=warning``.
 
 Two marks record what the audit cannot do yet; both are ``xfail(strict=True)``, so a scenario
 that starts passing fails the suite (XPASS) until its mark comes off:
@@ -182,6 +183,11 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
     )
 
     args = ["--broker-audit", "-e", "py"]
+    if not scenario.tox_fails:
+        # A green env is quiet in CI too: GitHub's annotations are added, and the gate is on
+        # (a finding at warning or above would fail tox, which must pass).
+        shell["GITHUB_ACTIONS"] = "true"
+        args.append("--broker-audit-fail-on=warning")
     if scenario.local.get("baseline") == "snapshot-python-m":
         baseline = tmp_path / "local-baseline.json"
         cli = [sys.executable, "-m", "tox_broker_audit", "snapshot", "--python", str(venv)]
@@ -204,6 +210,8 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
         _expect(not loud, f"a green env gets no finding at warning or above:\n{_summary(report, 20)}")
         checked = [f["code"] for f in report["findings"] if f["verification"] is not None]
         _expect(checked == [], f"a green env runs no experiment: {checked}")
+        loud_lines = [line for line in proc.stdout.splitlines() if line.startswith(("::error", "::warning"))]
+        _expect(loud_lines == [], f"a green env annotates nothing above a notice in CI:\n{loud_lines}")
         return
     assert proc.returncode != 0, f"tox was expected to fail:\n{output}"
     _expect(report["findings"], f"no finding at all; tox said:\n{output}")
