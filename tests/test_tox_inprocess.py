@@ -233,6 +233,23 @@ def test_a_bad_verify_mode_in_an_env_section_stops_tox_before_the_env_runs(tox: 
     assert tox(project, "list").code == 0  # without --broker-audit the key is not ours to judge
 
 
+def test_an_ignore_entry_naming_no_code_stops_tox_before_the_env_runs(tox: Tox, tmp_path: Path) -> None:
+    """``BA10`` for ``BA101`` silences nothing: a typo, said at once. An extension's own codes
+    (another prefix) and a built-in code with a subject glob pass."""
+    ini = TOX_INI + "broker_audit_ignore =\n    BA101:LC_*\n    XCL001\n    BA10, ba2O2\n"
+    project = write_tree(tmp_path / "proj", {"tox.ini": ini})
+    result = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert result.code == HANDLED, result
+    message = (
+        "--broker-audit: broker_audit_ignore in env py names no finding code: BA10, BA2O2 "
+        "(docs/findings.md lists them; CODE or CODE:subject-glob)"
+    )
+    assert f"ROOT: HandledError| {message}" in result.out.splitlines(), result
+    assert not (project / ".tox" / "py").exists(), "the env was set up before the error"
+    fixed = write_tree(tmp_path / "fixed", {"tox.ini": ini.replace("    BA10, ba2O2\n", "")})
+    assert tox(fixed, "list", "--broker-audit", f"--broker-audit-baseline={sys.executable}").code == 0
+
+
 def test_good_values_pass_the_start_up_checks(tox: Tox, project: Path) -> None:
     result = tox(
         project,
