@@ -17,7 +17,6 @@ artefact or renderer failure becomes a BA901 finding or one line of output, neve
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -130,7 +129,8 @@ def run_audit(job: AuditJob) -> AuditResult:
     from tox_broker_audit import _outputs
 
     captured = capture(job.name, job.target, job.baseline, target_words=job.target_words)
-    notices = [*captured.lines, *job.notes]
+    captured, reproduced = _reproduced(job, captured)
+    notices = [*captured.lines, *job.notes, *([reproduced] if reproduced else [])]
     note = selection_note(job.name, captured.baseline, captured.target, job.root)
     notices.extend([note] if note else [])
     if job.after_capture is not None:
@@ -155,6 +155,25 @@ def run_audit(job: AuditJob) -> AuditResult:
         captured.baseline,
         captured.target,
     )
+
+
+def _reproduced(job: AuditJob, captured: Captured) -> tuple[Captured, str | None]:
+    """The baseline must be a run that passes locally: when the emulated one cannot collect,
+    the local run a developer plausibly makes instead (``_local_run.py``), and one line."""
+    from tox_broker_audit._local_run import reproduce_local
+
+    key = captured.request.key if captured.request is not None else None
+    try:
+        baseline, line = reproduce_local(
+            job.name, job.plan, (captured.baseline, captured.target), job.root, key
+        )
+    except Exception as exc:  # noqa: BLE001 - the emulated baseline still compares
+        return captured, clean(
+            f"{_said(job.name)}could not re-take the local run: {type(exc).__name__}: {exc}"
+        )
+    if baseline is captured.baseline:
+        return captured, line
+    return dataclasses.replace(captured, baseline=baseline), line
 
 
 def _build_report(job: AuditJob, captured: Captured) -> tuple[Report, list[str]]:
@@ -355,12 +374,9 @@ def capture(
 
 
 def _selection(snapshot: Snapshot, root: str) -> tuple[str, ...]:
-    from tox_broker_audit._command import selection_args
+    from tox_broker_audit._local_run import baseline_selection
 
-    return tuple(
-        os.path.relpath(arg, root) if os.path.isabs(arg) and arg.startswith(root) else arg
-        for arg in selection_args(snapshot.pytest.args, snapshot.meta.cwd)
-    )
+    return baseline_selection(snapshot, root)
 
 
 def selection_note(name: str, baseline: Snapshot | None, target: Snapshot | None, root: Path) -> str | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tox.plugin import impl
 
-from tox_broker_audit._tox import options, run
+from tox_broker_audit._tox import checks, options, run
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
@@ -44,7 +44,7 @@ def tox_add_core_config(core_conf: ConfigSet, state: State) -> None:
 @impl
 def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
     options.add_env_keys(env_conf)
-    run.check_env_keys(env_conf, state)
+    checks.check_env_keys(env_conf, state)
 
 
 @impl
