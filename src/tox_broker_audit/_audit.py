@@ -261,12 +261,14 @@ def take_baseline(
     *,
     env_name: str = "",
     config_only: bool = False,
+    background: bool = False,
 ) -> Snapshot:
     """The baseline ``plan`` names: a snapshot file, ``env_name``'s reference, or plain
     ``pytest`` run from ``root`` in the live interpreter with the environment it was planned
     with, collecting ``selection`` (the target's test paths, ``-k``, ``-m``: the same tests).
     Any failure is an :class:`AuditError`; nothing to compare with on purpose,
-    :class:`NothingToCompareError`."""
+    :class:`NothingToCompareError`. ``background``: the probe runs at a low CPU priority (it
+    runs beside the env's own work, which must not wait for it)."""
     from tox_broker_audit.snapshot.baseline import LiveBaseline, NoBaseline, ReferenceDirBaseline
     from tox_broker_audit.snapshot.io import load_snapshot
     from tox_broker_audit.snapshot.reference import as_reference, load_reference, shown
@@ -277,7 +279,7 @@ def take_baseline(
         if isinstance(plan, ReferenceDirBaseline):
             return load_reference(plan.directory, env_name, root)
         if isinstance(plan, LiveBaseline):
-            return _probe_baseline(plan, root, key, selection, config_only)
+            return _probe_baseline(plan, root, key, selection, config_only=config_only, background=background)
         return as_reference(load_snapshot(plan.path), shown(plan.path, root))
     except AuditError:
         raise
@@ -287,7 +289,13 @@ def take_baseline(
 
 
 def _probe_baseline(
-    plan: LiveBaseline, root: Path, key: bytes, selection: tuple[str, ...], config_only: bool = False
+    plan: LiveBaseline,
+    root: Path,
+    key: bytes,
+    selection: tuple[str, ...],
+    *,
+    config_only: bool = False,
+    background: bool = False,
 ) -> Snapshot:
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.model import Source
@@ -308,6 +316,7 @@ def _probe_baseline(
             project_root=root,
             key=key,
             config_only=config_only,
+            background=background,
         )
     )
 

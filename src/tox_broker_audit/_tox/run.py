@@ -158,13 +158,15 @@ class AuditRun:
         if self.config_only:
             with contextlib.suppress(AuditError):  # the plain baseline, taken when needed, says why
                 plan, root = self.baseline_plan, self.tox_root
-                self._config = _audit.take_baseline(plan, root, self.key, config_only=True)
+                self._config = _audit.take_baseline(plan, root, self.key, config_only=True, background=True)
             return
-        self._take_plain(started)
+        self._take_plain(started, background=True)
 
-    def _take_plain(self, started: float) -> None:
+    def _take_plain(self, started: float, *, background: bool = False) -> None:
         try:
-            self._baseline = _audit.take_baseline(self.baseline_plan, self.tox_root, self.key)
+            self._baseline = _audit.take_baseline(
+                self.baseline_plan, self.tox_root, self.key, background=background
+            )
         except AuditError as exc:
             self._baseline_error = exc
         finally:
@@ -182,7 +184,9 @@ class AuditRun:
             raise self._baseline_error or AuditError("the baseline could not be taken")
         return self._baseline
 
-    def baseline_for(self, selection: tuple[str, ...], env_name: str = "") -> Snapshot:
+    def baseline_for(
+        self, selection: tuple[str, ...], env_name: str = "", *, background: bool = False
+    ) -> Snapshot:
         """The baseline collecting the same tests as an env whose command selects ``selection``
         (paths, ``-k``, ``-m``), with the configuration plain ``pytest`` finds (test paths would
         otherwise move pytest's rootdir and ini file discovery: a difference tox did not make).
@@ -195,10 +199,9 @@ class AuditRun:
         if not selection or not isinstance(plan, LiveBaseline):
             return self.baseline()
         configured = self._configured()
-        key = self.key
         with self._selected_lock:  # run-parallel envs with the same selection share one probe
             if selection not in self._selected:
-                self._selected[selection] = self._take_selected(plan, configured, selection, key)
+                self._selected[selection] = self._take_selected(plan, configured, selection, background)
             return self._selected[selection]
 
     def _configured(self) -> Snapshot:
@@ -220,10 +223,10 @@ class AuditRun:
 
     def _prefetch(self, selection: tuple[str, ...], env_name: str) -> None:
         with contextlib.suppress(Exception):  # the env's own call after its commands says why
-            self.baseline_for(selection, env_name)
+            self.baseline_for(selection, env_name, background=True)
 
     def _take_selected(
-        self, plan: BaselinePlan, configured: Snapshot, selection: tuple[str, ...], key: bytes
+        self, plan: BaselinePlan, configured: Snapshot, selection: tuple[str, ...], background: bool
     ) -> Snapshot:
         config = configured.pytest
         pinned = (
@@ -231,7 +234,9 @@ class AuditRun:
             *(("-c", config.inifile) if config.inifile else ()),
         )
         try:
-            chosen = _audit.take_baseline(plan, self.tox_root, key, (*pinned, *selection))
+            chosen = _audit.take_baseline(
+                plan, self.tox_root, self.key, (*pinned, *selection), background=background
+            )
         except AuditError:
             return self.baseline()  # the plain baseline still compares; the selection note says the rest
         same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == (config.rootdir, config.inifile)

@@ -24,6 +24,8 @@ __all__ = ["ProbeTimeoutError", "run_probe"]
 
 #: How much of the probe's stdout/stderr is kept (the end: it says why it stopped).
 _TAIL = 64 * 1024
+#: The nice value of a background probe (a baseline taken while the env's commands run).
+BACKGROUND_NICE = 10
 
 
 class ProbeTimeoutError(Exception):
@@ -31,10 +33,17 @@ class ProbeTimeoutError(Exception):
 
 
 def run_probe(
-    cmd: Sequence[str], *, cwd: str, env: Mapping[str, str], timeout: float, scratch: Path
+    cmd: Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    timeout: float,
+    scratch: Path,
+    background: bool = False,
 ) -> tuple[int, str, str]:
     """Run ``cmd``; ``(exit code, stdout tail, stderr tail)``. ``scratch``: a private directory
-    for the output files. Raises :class:`OSError` when it cannot start, :class:`ProbeTimeoutError`."""
+    for the output files; ``background``: at a low CPU priority (:data:`BACKGROUND_NICE`).
+    Raises :class:`OSError` when it cannot start, :class:`ProbeTimeoutError`."""
     out_file, err_file = scratch / "probe.stdout", scratch / "probe.stderr"
     with open(out_file, "wb") as out, open(err_file, "wb") as err:
         proc = subprocess.Popen(
@@ -46,6 +55,8 @@ def run_probe(
             stderr=err,
             start_new_session=True,
         )
+    if background:
+        _lower_priority(proc.pid)
     try:
         code = proc.wait(timeout=timeout)
         _kill_leftovers(proc.pid)  # what the project's code started and left running
@@ -56,6 +67,17 @@ def run_probe(
         kill_tree(proc)
         raise
     return code, _tail(out_file), _tail(err_file)
+
+
+def _lower_priority(pid: int) -> None:
+    """Renice the probe just started (what it starts inherits it). Set from here, not in the
+    child (``preexec_fn`` is unsafe with threads, and the baseline runs in one); where the
+    platform has no ``setpriority`` (Windows) the probe runs at normal priority."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None:
+        return
+    with contextlib.suppress(OSError):  # already gone, or not allowed: normal priority then
+        setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICE)
 
 
 def _tail(path: Path) -> str:

@@ -60,6 +60,9 @@ class ProbeRequest:
     no_collection: str | None = None
     #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted.
     config_only: bool = False
+    #: Background work (a baseline taken while tox runs the env's commands): the probe runs at
+    #: a low CPU priority, so it takes the cores the tests leave. Never the target's probe.
+    background: bool = False
 
 
 def _executable_in(venv: Path) -> Path | None:
@@ -173,7 +176,14 @@ def take_snapshot(request: ProbeRequest) -> Snapshot:
         _write_request(tmp / "request.json", _payload(request, python, script, out, cwd))
         cmd = [python, *request.python_flags, "-S", str(PROBE_SCRIPT), str(tmp / "request.json")]
         try:
-            code, stdout, stderr = run_probe(cmd, cwd=str(cwd), env=env, timeout=request.timeout, scratch=tmp)
+            code, stdout, stderr = run_probe(
+                cmd,
+                cwd=str(cwd),
+                env=env,
+                timeout=request.timeout,
+                scratch=tmp,
+                background=request.background,
+            )
         except OSError as exc:
             msg = f"cannot start {python}: {exc.strerror or exc}"
             raise ProbeError(msg) from None

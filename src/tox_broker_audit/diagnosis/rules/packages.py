@@ -111,6 +111,10 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     plugin_dists = _plugin_dists(ctx)
     base, tgt = side_label(ctx, "baseline"), side_label(ctx, "target")
     carriers = {k: v for k, v in _carriers(ctx.diff.distributions).items() if k not in SEED_DISTS}
+    brought: dict[str, list[DistChange]] = {}  # {carrier: what it brings, in the diff's order}
+    for c in ctx.diff.distributions:
+        if c.name in carriers:
+            brought.setdefault(carriers[c.name], []).append(c)
     for change in ctx.diff.distributions:
         dist = change.baseline or change.target
         assert dist is not None
@@ -122,7 +126,7 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             base=base,
             tgt=tgt,
             required_by=carriers.get(change.name),
-            brings=_brought(ctx.diff.distributions, carriers, change.name),
+            brings=tuple(brought.get(change.name, ())),
             plugin_dists=frozenset(plugin_dists),
         )
         if diff.required_by is not None:
@@ -154,6 +158,13 @@ def _carriers(changes: Sequence[DistChange]) -> dict[str, str]:
         for side in ("baseline", "target"):
             if getattr(c, side) is not None and c.kind != ("extra" if side == "baseline" else "missing"):
                 by_side[side][c.name] = c
+    # {side: {requirement: the reported distributions requiring it, sorted}}: the first one
+    # not yet seen is the parent (one index, not a scan of every distribution per step).
+    parents: dict[str, dict[str, list[str]]] = {"baseline": {}, "target": {}}
+    for side, reported in by_side.items():
+        for n in sorted(reported):
+            for req in _requires(getattr(reported[n], side)):
+                parents[side].setdefault(req, []).append(n)
     out: dict[str, str] = {}
     for c in changes:
         if c.kind not in ("missing", "extra"):
@@ -162,14 +173,7 @@ def _carriers(changes: Sequence[DistChange]) -> dict[str, str]:
         reported = by_side[side]
         root, seen = c.name, {c.name}
         while True:
-            parent = next(
-                (
-                    n
-                    for n, o in sorted(reported.items())
-                    if n not in seen and root in _requires(getattr(o, side))
-                ),
-                None,
-            )
+            parent = next((n for n in parents[side].get(root, ()) if n not in seen), None)
             if parent is None:
                 break
             seen.add(parent)
@@ -179,10 +183,6 @@ def _carriers(changes: Sequence[DistChange]) -> dict[str, str]:
         if root != c.name:
             out[c.name] = root
     return out
-
-
-def _brought(changes: Sequence[DistChange], carriers: dict[str, str], name: str) -> tuple[DistChange, ...]:
-    return tuple(c for c in changes if carriers.get(c.name) == name)
 
 
 def _brought_words(diff: _DistDiff) -> str:
