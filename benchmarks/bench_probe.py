@@ -30,11 +30,10 @@ def _run(cmd: Sequence[str | os.PathLike[str]], cwd: Path | None = None) -> None
     subprocess.run([str(c) for c in cmd], cwd=cwd, check=True, capture_output=True)
 
 
-def build_env(root: Path, dists: int) -> Path:
-    venv = root / "env"
-    _run([sys.executable, "-m", "virtualenv", "-q", venv])
-    python = venv / "bin" / "python"
-    _run([python, "-m", "pip", "install", "-q", "pytest"])
+def add_synthetic_dists(python: Path, dists: int, prefix: str) -> None:
+    """``dists`` tiny installed distributions (``{prefix}_0000`` …: a module, METADATA, INSTALLER,
+    RECORD) in ``python``'s site-packages: what the probe's distribution scan reads, without
+    installing real packages (shared by bench_probe.py and bench_tox.py)."""
     site = Path(
         subprocess.run(
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -44,15 +43,26 @@ def build_env(root: Path, dists: int) -> Path:
         ).stdout.strip()
     )
     for i in range(dists):
-        name = f"synthetic_pkg_{i:04d}"
+        name = f"{prefix}_{i:04d}"
         info = site / f"{name}-1.{i}.0.dist-info"
         info.mkdir()
-        (site / f"{name}.py").write_text(f"VALUE = {i}\n")
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.{i}.0\n")
-        (info / "INSTALLER").write_text("pip\n")
-        (info / "RECORD").write_text(
-            f"{name}.py,,\n{info.name}/METADATA,,\n{info.name}/INSTALLER,,\n{info.name}/RECORD,,\n"
+        (site / f"{name}.py").write_text(f"VALUE = {i}\n", encoding="utf-8")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.{i}.0\n", encoding="utf-8"
         )
+        (info / "INSTALLER").write_text("pip\n", encoding="utf-8")
+        (info / "RECORD").write_text(
+            f"{name}.py,,\n{info.name}/METADATA,,\n{info.name}/INSTALLER,,\n{info.name}/RECORD,,\n",
+            encoding="utf-8",
+        )
+
+
+def build_env(root: Path, dists: int) -> Path:
+    venv = root / "env"
+    _run([sys.executable, "-m", "virtualenv", "-q", venv])
+    python = venv / "bin" / "python"
+    _run([python, "-m", "pip", "install", "-q", "pytest"])
+    add_synthetic_dists(python, dists, "synthetic_pkg")
     return venv
 
 

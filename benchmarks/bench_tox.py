@@ -40,6 +40,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench_probe import add_synthetic_dists  # run as a script: benchmarks/ is sys.path[0]
+
 from tox_broker_audit._ci import CI_VARIABLES
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "stubbroker-under-tox"
@@ -132,27 +134,7 @@ def build_inner_project(root: Path, dists: int) -> Path:
     subprocess.run([sys.executable, "-m", "venv", ".venv"], cwd=project, check=True)
     python = project / ".venv" / "bin" / "python"
     subprocess.run([python, "-m", "pip", "install", "-q", "pytest"], cwd=project, check=True)
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    for i in range(dists):
-        name = f"local_only_{i:04d}"
-        info = site / f"{name}-1.{i}.0.dist-info"
-        info.mkdir()
-        (site / f"{name}.py").write_text(f"VALUE = {i}\n", encoding="utf-8")
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.{i}.0\n", encoding="utf-8"
-        )
-        (info / "INSTALLER").write_text("pip\n", encoding="utf-8")
-        (info / "RECORD").write_text(
-            f"{name}.py,,\n{info.name}/METADATA,,\n{info.name}/INSTALLER,,\n{info.name}/RECORD,,\n",
-            encoding="utf-8",
-        )
+    add_synthetic_dists(python, dists, "local_only")
     return project
 
 
