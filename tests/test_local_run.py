@@ -4,7 +4,7 @@ plausibly runs the tests (``_local_run.py``); the end-to-end case is the python_
 from __future__ import annotations
 
 from _snapshot_factory import make_snapshot
-from tox_broker_audit._local_run import _candidates, why_not_local
+from tox_broker_audit._local_run import candidates, why_not_local
 
 ERROR = {"nodeid": "tests/test_api.py", "message": "E   ModuleNotFoundError: No module named 'tests'"}
 
@@ -28,5 +28,5 @@ def test_collection_errors_only_the_local_run_has_count_those_of_both_do_not() -
 
 
 def test_what_a_developer_plausibly_runs_most_like_the_env_first() -> None:
-    assert _candidates(("tests/unit",)) == [("python-m", ("tests/unit",)), ("pytest", ()), ("python-m", ())]
-    assert _candidates(()) == [("python-m", ())]  # plain `pytest` is what failed
+    assert candidates(("tests/unit",)) == [("python-m", ("tests/unit",)), ("pytest", ()), ("python-m", ())]
+    assert candidates(()) == [("python-m", ())]  # plain `pytest` is what failed

@@ -191,6 +191,8 @@ def test_the_readme_case_is_confirmed_and_shown_in_every_format() -> None:
         "runs": 1,
         "seconds": 0.1,
         "effect": "send_welcome binds to StubBroker",
+        "oracle": "collection",
+        "tests": None,
     }
     line = "confirmed: with UNIT_TESTS=1 passed into py, send_welcome binds to StubBroker (1 re-probe, 0.1 s)"
     assert line in render(report, "terminal")

@@ -26,6 +26,7 @@ from tox_broker_audit._options import DEFAULT_BUDGET, Budget, parse_budget
 from tox_broker_audit._sanitize import clean
 
 if TYPE_CHECKING:
+    from tox_broker_audit._oracle import OracleRun, OracleStep
     from tox_broker_audit.diagnosis.hooks import RenderOptions
     from tox_broker_audit.diagnosis.model import Finding, Report, ToxFacts
     from tox_broker_audit.snapshot.baseline import BaselinePlan, LiveBaseline
@@ -92,6 +93,12 @@ class AuditJob:
     #: Called with both sides once captured: what the front door saved, one line each.
     after_capture: Callable[[Snapshot | None, Snapshot | None], Sequence[str]] | None = None
     target_words: str = "the env"
+    #: What decides a cause (``_oracle.py``): ``auto`` (the failing tests, when they can run),
+    #: ``tests`` or ``collection``; and how many failing tests it re-runs at most.
+    oracle: str = "auto"
+    oracle_tests: int = 3
+    #: When the audited test run started (``time.time()``): older pytest caches are not its.
+    since: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,13 +137,16 @@ def run_audit(job: AuditJob) -> AuditResult:
 
     captured = capture(job.name, job.target, job.baseline, target_words=job.target_words)
     captured, reproduced = _reproduced(job, captured)
-    notices = [*captured.lines, *job.notes, *([reproduced] if reproduced else [])]
+    captured, step = _tested(job, captured)
+    notices = [*captured.lines, *job.notes, *([reproduced] if reproduced else []), *step.lines]
     note = selection_note(job.name, captured.baseline, captured.target, job.root)
     notices.extend([note] if note else [])
     if job.after_capture is not None:
         notices.extend(job.after_capture(captured.baseline, captured.target))
     report, lines = _build_report(job, captured)
-    report, more = _verified(job, report, captured)
+    if step.fail_locally:
+        report = _not_environment(report)
+    report, more = _verified(job, report, captured, step.run)
     lines.extend(more)
     artefacts: tuple[str, ...] = ()
     if job.out_dir is not None:
@@ -176,6 +186,40 @@ def _reproduced(job: AuditJob, captured: Captured) -> tuple[Captured, str | None
     return dataclasses.replace(captured, baseline=baseline), line
 
 
+def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
+    """The failing tests on both sides (``_oracle.py``): their runs become the two sides."""
+    from tox_broker_audit._oracle import OracleStep, run_oracle
+
+    wanted = job.outcome == "failed" or (job.oracle == "tests" and job.outcome != "passed")
+    if job.verify == "off" or not wanted or job.budget.runs <= 0:
+        return captured, OracleStep(None)
+    try:
+        step = run_oracle(
+            job.name,
+            job.plan,
+            (captured.baseline, captured.target),
+            captured.request,
+            job.root,
+            mode=job.oracle,
+            since=job.since,
+            limit=job.oracle_tests,
+        )
+    except Exception as exc:  # noqa: BLE001 - the collection still decides
+        line = clean(f"{_said(job.name)}could not run the failing tests: {type(exc).__name__}: {exc}")
+        return captured, OracleStep(None, (line,))
+    if step.run is None:
+        return captured, step
+    return dataclasses.replace(captured, baseline=step.run.baseline, target=step.run.target), step
+
+
+def _not_environment(report: Report) -> Report:
+    """The tests fail locally too: no difference is their cause (capped as on a green env)."""
+    from tox_broker_audit.diagnosis.engine import on_green
+
+    reference = report.baseline is not None and report.baseline.kind == "reference"
+    return dataclasses.replace(report, findings=tuple(on_green(report.findings, reference=reference)))
+
+
 def _build_report(job: AuditJob, captured: Captured) -> tuple[Report, list[str]]:
     """The diagnosis with the BA901 findings of the sides that failed first; a failure of the
     diagnosis itself is a BA901 finding too (``facts`` is called inside its guard)."""
@@ -212,7 +256,9 @@ def _build_report(job: AuditJob, captured: Captured) -> tuple[Report, list[str]]
     return report, lines
 
 
-def _verified(job: AuditJob, report: Report, captured: Captured) -> tuple[Report, list[str]]:
+def _verified(
+    job: AuditJob, report: Report, captured: Captured, oracle: OracleRun | None = None
+) -> tuple[Report, list[str]]:
     """The verify stage (docs/findings.md, "Verification"): re-probes of the target's own request.
 
     A variable can be set to the baseline's value only when the plan is a live baseline (it ran
@@ -239,6 +285,7 @@ def _verified(job: AuditJob, report: Report, captured: Captured) -> tuple[Report
             mode=job.verify,
             budget=job.budget,
             outcome=job.outcome,
+            oracle=oracle,
         ), []
     except Exception as exc:  # noqa: BLE001 - the unverified report is still the answer
         return report, [clean(f"{_said(job.name)}the verification failed: {type(exc).__name__}: {exc}")]

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "python_flags",
     "selection_args",
     "split_args",
+    "without_selection",
     "xdist_workers",
 ]
 
@@ -304,7 +305,17 @@ def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:
     A positional argument counts as a test path only when it exists (below ``cwd``), so the
     value of an option this function does not know is taken for one only if it names a path.
     """
-    out: list[str] = []
+    return tuple(item for selects, items in _split_selection(args, cwd) if selects for item in items)
+
+
+def without_selection(args: Sequence[str], cwd: str) -> tuple[str, ...]:
+    """``args`` less what :func:`selection_args` finds in them (the options that are not a selection)."""
+    return tuple(item for selects, items in _split_selection(args, cwd) if not selects for item in items)
+
+
+def _split_selection(args: Sequence[str], cwd: str) -> Iterator[tuple[bool, tuple[str, ...]]]:
+    """``(selects, arguments)`` for each argument (with its value) of ``args``, in order; a
+    selecting one made absolute."""
     i = 0
     while i < len(args):
         arg = args[i]
@@ -312,19 +323,22 @@ def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:
         if name in _SELECTION_WITH_VALUE:
             if not eq and i + 1 < len(args):
                 value, i = args[i + 1], i + 1
-            out.extend(
-                (name, _absolute(value, cwd) if name.startswith("--") and name != "--ignore-glob" else value)
+            yield (
+                True,
+                (name, _absolute(value, cwd) if name.startswith("--") and name != "--ignore-glob" else value),
             )
         elif arg.startswith(("-k", "-m")) and len(arg) > 2 and not arg.startswith("--"):
-            out.extend((arg[:2], arg[2:]))
+            yield True, (arg[:2], arg[2:])
         elif arg in _PYTEST_VALUE_OPTIONS:
+            yield False, tuple(args[i : i + 2])
             i += 1  # its value is not a test path
         elif not arg.startswith("-"):
             path = arg.split("::", 1)[0]
-            if path and os.path.exists(os.path.join(cwd, path)):
-                out.append(_absolute(arg, cwd))
+            exists = bool(path) and os.path.exists(os.path.join(cwd, path))
+            yield exists, ((_absolute(arg, cwd),) if exists else (arg,))
+        else:
+            yield False, (arg,)
         i += 1
-    return tuple(out)
 
 
 def _absolute(path: str, cwd: str) -> str:

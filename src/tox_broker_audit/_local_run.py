@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tox_broker_audit.snapshot.capture import Invocation
     from tox_broker_audit.snapshot.model import Snapshot
 
-__all__ = ["baseline_selection", "reproduce_local", "why_not_local"]
+__all__ = ["baseline_selection", "candidates", "reproduce_local", "shown", "why_not_local"]
 
 
 def why_not_local(baseline: Snapshot, target: Snapshot) -> str | None:
@@ -52,7 +52,7 @@ def _short(text: str, limit: int = 100) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _candidates(selection: tuple[str, ...]) -> list[tuple[Invocation, tuple[str, ...]]]:
+def candidates(selection: tuple[str, ...]) -> list[tuple[Invocation, tuple[str, ...]]]:
     """What a developer plausibly runs, most like the env's command first (no duplicates)."""
     tried: list[tuple[Invocation, tuple[str, ...]]] = []
     for option in (("python-m", selection), ("pytest", ()), ("python-m", ())):
@@ -61,7 +61,7 @@ def _candidates(selection: tuple[str, ...]) -> list[tuple[Invocation, tuple[str,
     return tried
 
 
-def _shown(invocation: str, args: Sequence[str]) -> str:
+def shown(invocation: str, args: Sequence[str]) -> str:
     return " ".join(("python -m pytest" if invocation == "python-m" else "pytest", *args))
 
 
@@ -82,15 +82,15 @@ def reproduce_local(
     if why is None:
         return baseline, None
     selection = baseline_selection(baseline, str(root))
-    for invocation, args in _candidates(selection):
+    for invocation, args in candidates(selection):
         try:
             other = _take(plan, root, key, invocation, args)
         except AuditError:
             continue
         if why_not_local(other, target) is None:
             said = (
-                f"broker-audit: {name}: compared with your local `{_shown(invocation, args)}`: "
-                f"`{_shown('pytest', selection)}` in your venv {why}"
+                f"broker-audit: {name}: compared with your local `{shown(invocation, args)}`: "
+                f"`{shown('pytest', selection)}` in your venv {why}"
             )
             return other, clean(said)
     return baseline, None
@@ -112,7 +112,7 @@ def _take(
     from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
     from tox_broker_audit.snapshot.model import Source
 
-    description = f"your local `{_shown(invocation, args)}` in {root} with {plan.found_by}"
+    description = f"your local `{shown(invocation, args)}` in {root} with {plan.found_by}"
     return take_snapshot(
         ProbeRequest(
             python=plan.python,

@@ -15,6 +15,7 @@ from tox_broker_audit._errors import AuditError
 __all__ = [
     "DEFAULT_BUDGET",
     "FAIL_ON",
+    "ORACLES",
     "VERIFY_MODES",
     "Budget",
     "check_choice",
@@ -25,6 +26,11 @@ __all__ = [
 FAIL_ON = ("never", "error", "warning")
 #: ``--broker-audit-verify`` / ``verify`` / ``--verify``: when the verify stage runs.
 VERIFY_MODES = ("auto", "off", "always")
+#: ``--broker-audit-oracle`` / ``oracle`` / ``--oracle``: what decides a cause — the failing
+#: tests (``tests``; ``auto``: when they can run) or the collection symptom (``collection``).
+ORACLES = ("auto", "tests", "collection")
+#: ``--broker-audit-oracle-tests``: how many of the failing tests the oracle re-runs at most.
+DEFAULT_ORACLE_TESTS = 3
 #: ``--broker-audit-verify-budget`` / ``verify_budget`` / ``--verify-budget``: RUNS/SECONDS.
 DEFAULT_BUDGET = "12/60"
 _BUDGET_SHAPE = "expected RUNS or RUNS/SECONDS, e.g. " + DEFAULT_BUDGET

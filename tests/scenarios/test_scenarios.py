@@ -228,3 +228,11 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
         status == wanted,
         f"top finding {status or 'unverified'}, expected {wanted}:\n{_verified(report)}\n{said}",
     )
+    # The failing tests decided: they pass with the cause undone (issue 19), unless the scenario
+    # says the collection must (a target that cannot run tests).
+    oracle = (top["verification"] or {}).get("oracle")
+    wanted_oracle = scenario.expect.get("oracle", "tests")
+    _expect(
+        oracle == wanted_oracle,
+        f"decided by {oracle}, expected {wanted_oracle}:\n{_verified(report)}\n{said}",
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._options import VERIFY_MODES
+from tox_broker_audit._options import ORACLES, VERIFY_MODES
 
 if TYPE_CHECKING:
     from tox.config.sets import EnvConfigSet
@@ -32,6 +32,10 @@ def check_env_keys(env_conf: EnvConfigSet, state: State) -> None:
     if value and value not in VERIFY_MODES:
         choices = ", ".join(VERIFY_MODES)
         message = f"--broker-audit: broker_audit_verify = {value} {where} is not one of {choices}"
+        raise HandledError(message)
+    value = str(env_conf["broker_audit_oracle"] or "")
+    if value and value not in ORACLES:
+        message = f"--broker-audit: broker_audit_oracle = {value} {where} is not one of {', '.join(ORACLES)}"
         raise HandledError(message)
     unknown = _unknown_codes(env_conf["broker_audit_ignore"])
     if unknown:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._options import DEFAULT_BUDGET, FAIL_ON, VERIFY_MODES
+from tox_broker_audit._options import DEFAULT_BUDGET, DEFAULT_ORACLE_TESTS, FAIL_ON, ORACLES, VERIFY_MODES
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
@@ -82,6 +82,23 @@ def add_verify_options(parser: ToxParser) -> None:
         "failed and the two runs differ in brokers or errors; always; off)",
     )
     parser.add_argument(
+        "--broker-audit-oracle",
+        default="auto",
+        metavar="|".join(ORACLES),
+        dest="broker_audit_oracle",
+        help="what confirms a cause: the env's failing tests passing with the difference undone (tests; "
+        "auto: when they can run), or the collection looking like the local one (collection: for suites "
+        "whose tests must not run twice)",
+    )
+    parser.add_argument(
+        "--broker-audit-oracle-tests",
+        default=DEFAULT_ORACLE_TESTS,
+        type=int,
+        dest="broker_audit_oracle_tests",
+        metavar="N",
+        help=f"re-run at most N of the env's failing tests (default {DEFAULT_ORACLE_TESTS})",
+    )
+    parser.add_argument(
         "--broker-audit-verify-budget",
         default=DEFAULT_BUDGET,
         dest="broker_audit_verify_budget",
@@ -110,6 +127,12 @@ def add_env_keys(env_conf: EnvConfigSet) -> None:
         of_type=str,
         default="",
         desc="tox-broker-audit: auto, off or always for this env (default: --broker-audit-verify)",
+    )
+    env_conf.add_config(
+        keys=["broker_audit_oracle"],
+        of_type=str,
+        default="",
+        desc="tox-broker-audit: auto, tests or collection for this env (default: --broker-audit-oracle)",
     )
 
 

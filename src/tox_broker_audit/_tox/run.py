@@ -30,6 +30,7 @@ from tox_broker_audit._errors import AuditError
 from tox_broker_audit._options import (
     DEFAULT_BUDGET,
     FAIL_ON,
+    ORACLES,
     VERIFY_MODES,
     Budget,
     check_choice,
@@ -106,6 +107,8 @@ class AuditRun:
         self._selected: dict[tuple[str, ...], Snapshot] = {}
         self._selected_lock = threading.Lock()
         self._saved = False
+        #: When each env's commands started (``time.time()``): the oracle's pytest cache must be newer.
+        self.commands_started: dict[str, float] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -328,6 +331,12 @@ def start(core_conf: ConfigSet, state: State) -> None:
     try:
         check_choice(run.fail_on, FAIL_ON, "--broker-audit-fail-on", _FROM_ELSEWHERE)
         check_choice(options.broker_audit_verify, VERIFY_MODES, "--broker-audit-verify", _FROM_ELSEWHERE)
+        check_choice(options.broker_audit_oracle, ORACLES, "--broker-audit-oracle", _FROM_ELSEWHERE)
+        if options.broker_audit_oracle_tests < 1:
+            message = (
+                f"--broker-audit-oracle-tests={options.broker_audit_oracle_tests} is not a positive number"
+            )
+            raise AuditError(message)
         _outputs.check_formats(run.formats, "--broker-audit-format")
         run.budget()
         run.plan()
@@ -391,6 +400,7 @@ def before_commands(tox_env: ToxEnv) -> None:
     and the env's selected baseline too, while its commands run."""
     run = _run_of(tox_env)
     if run is not None:
+        run.commands_started[tox_env.conf.name] = time.time()
         run.start_baseline()
         try:
             selection = _collection(tox_env)[3]
@@ -463,6 +473,9 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
             budget=run.budget(),
             fail_on=run.fail_on,
             outcome=outcome,
+            oracle=str(tox_env.conf["broker_audit_oracle"] or run.options.broker_audit_oracle),
+            oracle_tests=int(run.options.broker_audit_oracle_tests),
+            since=run.commands_started.get(name),
             facts=lambda: tox_facts(tox_env, run.config_file, run.package_kinds.get(name, ())),
             notes=tuple(notes),
             after_capture=lambda baseline, target: _save(run, name, baseline, target),

@@ -31,6 +31,7 @@ __all__ = [
     "ToxFacts",
     "Verification",
     "VerificationStatus",
+    "VerifiedTests",
 ]
 
 REPORT_SCHEMA = "tox-broker-audit/report"
@@ -91,6 +92,18 @@ class Verification:
     runs: int = 0
     seconds: float = 0.0
     effect: str = ""
+    #: What decided: ``tests`` (the env's failing tests pass with the intervention) or
+    #: ``collection`` (the collection symptom becomes the baseline's).
+    oracle: Literal["tests", "collection"] = "collection"
+    tests: VerifiedTests | None = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class VerifiedTests:
+    """The test oracle's evidence: the env's failing tests, and those that pass with the change."""
+
+    failing: tuple[str, ...] = ()
+    passing: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

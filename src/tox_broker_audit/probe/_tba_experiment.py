@@ -11,7 +11,9 @@ request's ``experiment`` object and applied here:
   own, when the baseline has none);
 - ``run_files``: Python files run as ``sitecustomize`` right after start-up (the baseline's);
 - ``path_prepend``: entries put first on ``sys.path`` after start-up, behind the invocation's
-  own ``sys.path[0]``, as ``PYTHONPATH`` would.
+  own ``sys.path[0]``, as ``PYTHONPATH`` would;
+- ``hide``: top-level names that cannot be imported from then on (a package the baseline
+  does not have: ``import redis`` raises ``ModuleNotFoundError`` as it would there).
 
 Without an ``experiment`` in the request nothing here does anything.
 """
@@ -23,7 +25,7 @@ import sys
 
 from _tba_state import STATE
 
-__all__ = ["paths_only", "prepend", "run_files", "skipped_customize", "skipped_pth"]
+__all__ = ["Hidden", "paths_only", "prepend", "run_files", "skipped_customize", "skipped_pth"]
 
 
 def _experiment(request: dict) -> dict:
@@ -80,8 +82,24 @@ def run_files(request: dict) -> None:
             STATE.startup_origin = None
 
 
+class Hidden:
+    """A ``sys.meta_path`` finder, first of all: the hidden top-level names are not found."""
+
+    def __init__(self, names) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - the finder protocol
+        if fullname.partition(".")[0] in self.names:
+            msg = f"No module named {fullname!r}"
+            raise ModuleNotFoundError(msg, name=fullname)
+
+
 def prepend(request: dict, after_first: bool) -> None:
-    """Put ``path_prepend`` first on ``sys.path`` (after the invocation's entry, if any)."""
+    """Put ``path_prepend`` first on ``sys.path`` (after the invocation's entry, if any), and
+    hide the ``hide`` names from import."""
+    hidden = [str(n) for n in _experiment(request).get("hide") or ()]
+    if hidden:
+        sys.meta_path.insert(0, Hidden(hidden))
     entries = [str(p) for p in _experiment(request).get("path_prepend") or ()]
     position = 1 if after_first and sys.path else 0
     for entry in reversed(entries):

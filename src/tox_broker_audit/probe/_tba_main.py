@@ -203,6 +203,13 @@ def _snapshot(request: dict, key: bytes, sections: dict) -> dict:
     }
 
 
+def _forget_our_variables() -> None:
+    """A variable only the probe set (``COVERAGE_FILE``, :func:`_tba_nowrite.redirect_environment`)
+    is the probe's plumbing: a library that reads every variable read it, the run did not."""
+    ours = {name for name in _tba_nowrite.PROBE_VARIABLES if name not in STATE.env_at_start}
+    STATE.reads[:] = [read for read in STATE.reads if read.get("name") not in ours]
+
+
 def _write(snapshot: dict, out_path: str) -> None:
     tmp = out_path + ".tmp"
     # Compact, in one piece: json's C encoder (json.dump and indent= use the pure-Python one);
@@ -251,6 +258,7 @@ def main(argv: list[str]) -> int:
         project_root = request.get("project_root") or os.getcwd()
         sections["imports"] = _tba_imports.imports_section(is_stdlib, project_root, dist_by_top)
         sections["sys_path"] = _sys_path_section(info, invocation_entry, sections["pytest"])
+        _forget_our_variables()
         _write(_snapshot(request, key, sections), out_path)
     finally:
         STATE.guard -= 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["OUTPUT_OPTIONS", "ArgScrubber", "install_write_guard", "redirect_environment"]
+__all__ = ["OUTPUT_OPTIONS", "PROBE_VARIABLES", "ArgScrubber", "install_write_guard", "redirect_environment"]
 
 #: pytest options that write files, and whether they take a value: 1 always, 0 never, "?"
 #: optionally (``--cov`` alone means "measure everything").
@@ -68,6 +68,10 @@ _COVERAGE_STARTERS = (
     "COV_CORE_BRANCH",
     "COV_CORE_CONTEXT",
 )
+
+
+#: The variables :func:`redirect_environment` sets: the probe's, not the run's.
+PROBE_VARIABLES = ("COVERAGE_FILE",)
 
 
 def redirect_environment(work: str) -> None:

@@ -14,6 +14,7 @@ import sys
 
 import _tba_nowrite
 import _tba_redact as redact
+import _tba_tests
 import _tba_xdist
 from _tba_dists import canonical
 from _tba_state import STATE, module_file
@@ -131,14 +132,15 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
     # recorder takes the output options out of it as the plugins that know them register.
     # ``-q`` is the terminal plugin's option: with ``-p no:terminal`` it is a usage error.
     quiet = [] if "no:terminal" in _parse_dash_p(list(args)) else ["-q"]
-    run_args = [*args, "--collect-only", *quiet, "-o", "cache_dir=" + cache_dir]
+    testing = bool(request.get("run_tests"))
+    mode = _tba_tests.run_args(request) if testing else ["--collect-only"]
+    run_args = [*args, *mode, *quiet, "-o", "cache_dir=" + cache_dir]
     recorder = Recorder(_tba_nowrite.ArgScrubber(run_args, work), request)
     exit_code = None
     raised = None  # an exception pytest.main() let through (a plugin raising while it loads)
     said = _Tee()
-    plugins: list = [recorder]
-    if request.get("config_only"):
-        plugins.append(_config_only_plugin(pytest))
+    outcomes = _tba_tests.Outcomes((request.get("run_tests") or {}).get("nodeids") or ())
+    plugins = _plugins_for(pytest, request, recorder, outcomes if testing else None)
     try:
         with said:
             exit_code = int(pytest.main(run_args, plugins=plugins))
@@ -155,11 +157,26 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         shutil.rmtree(cache_dir, ignore_errors=True)
         STATE.guard -= 1
     section = _pytest_section(pytest, recorder, request, exit_code, dist_by_top)
+    if testing:
+        section["tests"] = outcomes.section()
+        section["connections"] = _tba_tests.connections()
     if raised is not None:
         section["crash"] = _crash_line(raised)
     elif exit_code in _CRASH_CODES and not recorder.errors:
         section["crash"] = _crash_line(said.text())
     return section
+
+
+def _plugins_for(pytest, request: dict, recorder: Recorder, outcomes) -> list:
+    """The probe's own plugins: the recorder first; the test oracle's (``outcomes``: a run, not
+    a collection); the one that stops before collection for ``config_only``."""
+    plugins: list = [recorder]
+    if outcomes is not None:
+        _tba_tests.install_socket_recorder()
+        plugins += [_tba_tests.TestFilter((request.get("run_tests") or {}).get("nodeids") or ()), outcomes]
+    if request.get("config_only"):
+        plugins.append(_config_only_plugin(pytest))
+    return plugins
 
 
 class _ConfigOnly:
@@ -349,7 +366,7 @@ def _plugins(recorder: Recorder, sources: _PluginSources, dist_by_top: dict) -> 
         if module is None:
             # Objects (config, session, terminal reporter...) registered by pytest itself.
             owner = type(plugin).__module__
-            if owner.startswith(("_pytest", "pytest", "pluggy")):
+            if owner.startswith(("_pytest", "pytest", "pluggy", "_tba_")):
                 continue
             module = owner
         how = sources.how(plugin, name, module, file, phase)

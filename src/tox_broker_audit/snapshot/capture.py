@@ -60,6 +60,10 @@ class ProbeRequest:
     no_collection: str | None = None
     #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted.
     config_only: bool = False
+    #: Run tests, not only collect them (the test oracle, ``probe/_tba_tests.py``): ``nodeids``
+    #: (``/abs/file.py::name``) to run from the command's selection, or none: the selection up
+    #: to ``maxfail`` failures. None: collect only.
+    run_tests: Mapping[str, object] | None = None
     #: Background work (a baseline taken while tox runs the env's commands): the probe runs at
     #: a low CPU priority, so it takes the cores the tests leave. Never the target's probe.
     background: bool = False
@@ -231,6 +235,8 @@ def _payload(
         payload["no_collection"] = request.no_collection
     if request.config_only:
         payload["config_only"] = True
+    if request.run_tests is not None:
+        payload["run_tests"] = dict(request.run_tests)
     return payload
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "CallSite",
     "CeleryUrl",
     "CollectionError",
+    "Connection",
     "CustomizeFile",
     "Distribution",
     "DoubleImport",
@@ -51,6 +52,7 @@ __all__ = [
     "StartupModule",
     "StartupSection",
     "SysPathEntry",
+    "TestOutcome",
     "emulated_command",
 ]
 
@@ -62,8 +64,11 @@ if sys.version_info >= (3, 10):  # pragma: no branch - slots need 3.10
 #: Phases of a test run, in order. ``startup`` is interpreter start-up (``.pth`` files,
 #: ``sitecustomize``); ``pytest-import`` is importing pytest itself; ``plugin-load`` covers
 #: entry-point, ``-p`` and ``PYTEST_PLUGINS`` plugins; ``conftest`` the initial conftests;
-#: ``configure`` the ``pytest_configure`` calls; ``collection`` the collection of tests.
-Phase = Literal["startup", "pytest-import", "plugin-load", "conftest", "configure", "collection", "unknown"]
+#: ``configure`` the ``pytest_configure`` calls; ``collection`` the collection of tests;
+#: ``test`` running them (only in a snapshot of the test oracle's run).
+Phase = Literal[
+    "startup", "pytest-import", "plugin-load", "conftest", "configure", "collection", "test", "unknown"
+]
 PHASES: tuple[str, ...] = get_args(Phase)
 
 
@@ -245,6 +250,28 @@ class CollectionError:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class TestOutcome:
+    """One test the oracle's run ran: ``id`` is ``/abs/file.py::name`` (compares across rootdirs)."""
+
+    nodeid: str
+    id: str
+    outcome: Literal["passed", "failed", "skipped"]
+    #: The last line of its failure (``E ...``), redacted; empty when it did not fail.
+    message: str = ""
+
+
+@dataclasses.dataclass(**_FROZEN)
+class Connection:
+    """A ``socket.connect`` the tests made: where to, whether it answered, from which line."""
+
+    endpoint: str
+    answered: bool
+    file: Optional[str] = None
+    line: Optional[int] = None
+    phase: Optional[Phase] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
 class PytestSection:
     available: bool
     version: Optional[str] = None
@@ -270,6 +297,10 @@ class PytestSection:
     #: Why the probe did not run pytest at all (a command the audit cannot emulate); ``None``
     #: when it collected as the command would.
     not_collected: Optional[str] = None
+    #: The tests the oracle's run ran, with their outcomes (empty: the run only collected).
+    tests: tuple[TestOutcome, ...] = ()
+    #: The connections those tests made (audit event ``socket.connect``).
+    connections: tuple[Connection, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

@@ -12,12 +12,26 @@ from collections.abc import Sequence
 
 from tox_broker_audit.diagnosis.codes import finding_id, slug_of
 from tox_broker_audit.diagnosis.engine import on_green
-from tox_broker_audit.diagnosis.model import Finding, Report, Verification
+from tox_broker_audit.diagnosis.model import Finding, Report, Verification, VerifiedTests
 from tox_broker_audit.verify.interventions import Intervention, keys_of
 from tox_broker_audit.verify.search import Candidate, Outcome, Verdict
-from tox_broker_audit.verify.symptom import describe
+from tox_broker_audit.verify.symptom import Symptom, describe
 
-__all__ = ["annotate", "candidates_for", "is_candidate"]
+__all__ = ["TestsShown", "annotate", "candidates_for", "is_candidate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TestsShown:
+    """The test oracle's side of a verification: the cure looked for, the failure, the source."""
+
+    want: Symptom
+    have: Symptom
+    source: str = ""
+
+    def evidence(self, after: Symptom | None) -> VerifiedTests:
+        failing = tuple(name for name, _ in self.have.tests)
+        cured = dict(after.tests) if after is not None else {}
+        return VerifiedTests(failing, tuple(n for n in failing if cured.get(n) == "passed"))
 
 
 def is_candidate(finding: Finding) -> bool:
@@ -38,13 +52,24 @@ def candidates_for(findings: Sequence[Finding], pool: Sequence[Intervention]) ->
     return out
 
 
-def _verification(verdict: Verdict) -> Verification:
+def _verification(verdict: Verdict, tests: TestsShown | None = None) -> Verification:
     effect = describe(verdict.after) if verdict.after is not None else ""
-    return Verification(verdict.status, verdict.intervention, verdict.runs, verdict.seconds, effect)  # type: ignore[arg-type]
+    if tests is None:
+        return Verification(verdict.status, verdict.intervention, verdict.runs, verdict.seconds, effect)  # type: ignore[arg-type]
+    return Verification(
+        verdict.status,  # type: ignore[arg-type]
+        verdict.intervention,
+        verdict.runs,
+        verdict.seconds,
+        effect,
+        oracle="tests",
+        tests=tests.evidence(verdict.after),
+    )
 
 
-def annotate(report: Report, outcome: Outcome, env_name: str) -> Report:
-    """``report`` with each tested finding's verification, re-ordered; BA701 for a ddmin cause."""
+def annotate(report: Report, outcome: Outcome, env_name: str, tests: TestsShown | None = None) -> Report:
+    """``report`` with each tested finding's verification, re-ordered; BA701 for a ddmin cause
+    (``tests``: the test oracle decided, and its evidence goes into each verification)."""
     verdicts = dict(outcome.verdicts)
     extra: list[Finding] = []
     minimal = outcome.minimal_verdict
@@ -53,14 +78,14 @@ def annotate(report: Report, outcome: Outcome, env_name: str) -> Report:
         if owner is not None:
             verdicts[owner.id] = minimal
         else:
-            extra.append(_combination(report.findings, outcome.minimal, minimal, env_name))
+            extra.append(_combination(report.findings, outcome.minimal, minimal, env_name, tests))
     findings = []
     for finding in report.findings:
         verdict = verdicts.get(finding.id)
         if verdict is None:
             findings.append(finding)
             continue
-        changed = dataclasses.replace(finding, verification=_verification(verdict))
+        changed = dataclasses.replace(finding, verification=_verification(verdict, tests))
         if verdict.status == "refuted":
             changed = dataclasses.replace(changed, group="other", root_cause=False)
         findings.append(changed)
@@ -87,6 +112,7 @@ def _lead(confirmed: list[Finding], rest: list[Finding]) -> tuple[Finding, ...]:
         lead,
         root_cause=True,
         group="cause",
+        severity="error",
         explains=tuple(dict.fromkeys((*lead.explains, *(f.id for f in effects)))),
     )
     rest = [dataclasses.replace(f, root_cause=False) if f in effects else f for f in rest]
@@ -94,15 +120,21 @@ def _lead(confirmed: list[Finding], rest: list[Finding]) -> tuple[Finding, ...]:
 
 
 def _owner(findings: Sequence[Finding], minimal: Sequence[Intervention]) -> Finding | None:
-    """The finding whose claim is exactly the one intervention ddmin kept, if any."""
+    """The finding whose claim is exactly the one intervention ddmin kept, if any: a claimed
+    cause first, else any finding about that difference (at info: no rule saw it matter)."""
     if len(minimal) != 1:
         return None
     keys = set(minimal[0].keys)
-    return next((f for f in findings if is_candidate(f) and keys & set(keys_of(f.code, f.subject))), None)
+    about = [f for f in findings if keys & set(keys_of(f.code, f.subject))]
+    return next((f for f in about if is_candidate(f)), about[0] if about else None)
 
 
 def _combination(
-    findings: Sequence[Finding], minimal: Sequence[Intervention], verdict: Verdict, env_name: str
+    findings: Sequence[Finding],
+    minimal: Sequence[Intervention],
+    verdict: Verdict,
+    env_name: str,
+    tests: TestsShown | None = None,
 ) -> Finding:
     parts = [part.words for part in minimal]
     fixes = []
@@ -118,22 +150,53 @@ def _combination(
         else f"{env_name} behaves like the local run only with {len(parts)} differences undone together: "
         + "; ".join(parts)
     )
+    what, result = (
+        ("failing tests", "makes them pass") if tests else ("collection", "gives the local run's result")
+    )
+    code = _code_of(minimal[0]) if len(minimal) == 1 else "BA701"
     return Finding(
-        code="BA701",
-        slug=slug_of("BA701"),
+        code=code,
+        slug=slug_of(code),
         severity="error",
         title=title,
         subject=subject,
         detail=(
-            f"No single finding explains it: re-running {env_name}'s collection "
+            f"No rule named it: re-running {env_name}'s {what} "
             f"{' and '.join(parts)} {together}"
-            f"gives the local run's result ({effect}); with any one part left out it does not."
+            f"{result} ({effect}); with any one part left out it does not."
         ),
         fix="; ".join(dict.fromkeys(fixes)),
         evidence={"parts": parts},
         root_cause=True,
         group="cause",
-        id=finding_id("BA701", subject, "combination"),
+        id=finding_id(code, subject, "combination"),
         score=100.0,
-        verification=_verification(verdict),
+        verification=_verification(verdict, tests),
     )
+
+
+#: The code of a finding about one difference, by the kind of its first key.
+_CODE_OF_KIND = {
+    "pth": "BA301",
+    "sitecustomize": "BA303",
+    "path": "BA305",
+    "plugin": "BA401",
+    "config": "BA403",
+    "addopts": "BA403",
+    "selection": "BA404",
+    "cwd": "BA407",
+    "xdist": "BA408",
+    "package": "BA201",
+    "dist": "BA201",
+}
+
+
+def _code_of(part: Intervention) -> str:
+    """What differs, as a finding code: a variable is BA101/102/103 whoever reads it, a package
+    hidden from import is BA202 (only under tox); BA701 for what has no code of its own."""
+    kind = part.keys[0][0] if part.keys else ""
+    if kind == "env":
+        return "BA102" if part.env_unset else ("BA101" if "passed into" in part.words else "BA103")
+    if part.hide:
+        return "BA202"
+    return _CODE_OF_KIND.get(kind, "BA701")

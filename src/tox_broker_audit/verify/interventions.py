@@ -64,6 +64,10 @@ class Intervention:
     cwd: str | None = None
     invocation: str | None = None
     xdist_controller: bool = False  # collect as the xdist controller, not as a worker
+    #: Top-level names hidden from import (a package only the target has).
+    hide: tuple[str, ...] = ()
+    #: The baseline's test selection in place of the target's (None: the target's own).
+    selection: tuple[str, ...] | None = None
     #: Why it cannot be run (empty: it can).
     untestable: str = ""
 
@@ -88,6 +92,8 @@ def combine(parts: Iterable[Intervention]) -> Intervention:
             cwd=part.cwd or merged.cwd,
             invocation=part.invocation or merged.invocation,
             xdist_controller=merged.xdist_controller or part.xdist_controller,
+            hide=(*merged.hide, *part.hide),
+            selection=part.selection if part.selection is not None else merged.selection,
             untestable=merged.untestable or part.untestable,
         )
     return merged
@@ -111,6 +117,8 @@ def derive(
         *_plugins(baseline, target),
         *_startup(baseline, target),
         *_packages(baseline, target),
+        *_target_only(baseline, target),
+        *_selection(baseline, target),
     )
     return tuple(dataclasses.replace(i, keys=tuple(_norm(key) for key in i.keys)) for i in found)
 
@@ -398,6 +406,47 @@ def _packages(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
     return out
 
 
+def _target_only(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
+    """A package imported only in the target, from a distribution the baseline does not have
+    at all: hidden from import, as it is there (``try: import redis`` takes the other branch)."""
+    mine = {d.name for d in baseline.distributions}
+    imported = {o.module for o in baseline.imports.origins if "." not in o.module}
+    out = []
+    for origin in target.imports.origins:
+        top, dist = origin.module, origin.distribution
+        if "." in top or top in _TOOLING or top.startswith(("_tba", "__editable__")) or origin.in_project:
+            continue
+        if dist is None or canonicalize_name(dist) in mine or top in imported:
+            continue
+        out.append(
+            Intervention(
+                keys=(("package", top), ("dist", dist)),
+                words=f"with {dist} hidden from import (it is not installed locally)",
+                hide=(top,),
+            )
+        )
+    return out
+
+
+def _selection(baseline: Snapshot, target: Snapshot) -> list[Intervention]:
+    """The tests the baseline's run selects in place of the target's (the developer runs the
+    whole suite, the env a part: what the rest of the suite loads is missing)."""
+    from tox_broker_audit._command import selection_args
+
+    mine = selection_args(baseline.pytest.args, baseline.meta.cwd)
+    theirs = selection_args(target.pytest.args, target.meta.cwd)
+    if mine == theirs or not target.pytest.available or target.pytest.not_collected:
+        return []
+    shown = " ".join(
+        ("pytest", *(os.path.relpath(a, baseline.meta.cwd) if os.path.isabs(a) else a for a in mine))
+    )
+    return [
+        Intervention(
+            keys=(("selection", ""),), words=f"with the local run's selection (`{shown}`)", selection=mine
+        )
+    ]
+
+
 def _differs(
     mine: str | None,
     theirs: str | None,
@@ -432,7 +481,7 @@ _BY_CODE: Mapping[str, tuple[str, ...]] = {
     "BA402": ("plugin",),
     "BA405": ("plugin",),
     "BA403": ("config", "cwd", "addopts"),
-    "BA404": ("cwd", "config"),
+    "BA404": ("cwd", "config", "selection"),
     "BA407": ("cwd",),
     "BA408": ("xdist",),
     "BA501": ("invocation",),
@@ -446,7 +495,7 @@ def keys_of(code: str, subject: str) -> tuple[Key, ...]:
     for kind in _BY_CODE.get(code, ()):
         if kind == "addopts" and subject != "addopts":
             continue  # only the BA403 about addopts is tested by the baseline's addopts
-        if kind in ("cwd", "config", "invocation", "xdist", "addopts"):
+        if kind in ("cwd", "config", "invocation", "xdist", "addopts", "selection"):
             out.append((kind, ""))
         elif kind == "package":
             out.append((kind, subject.split(".", maxsplit=1)[0]))

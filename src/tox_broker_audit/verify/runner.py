@@ -15,14 +15,15 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tox_broker_audit._errors import AuditError
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
+from tox_broker_audit.snapshot.model import Snapshot
 from tox_broker_audit.verify.interventions import Intervention
 from tox_broker_audit.verify.search import Result, Runner
-from tox_broker_audit.verify.symptom import symptom_of
+from tox_broker_audit.verify.symptom import Symptom, symptom_of
 
 __all__ = ["make_runner", "pure_python", "request_for"]
 
@@ -54,6 +55,13 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
         experiment["skip_customize"] = list(intervention.skip_customize)
     if intervention.xdist_controller:
         experiment["xdist_view"] = "controller"
+    if intervention.hide:
+        experiment["hide"] = list(intervention.hide)
+    args = request.pytest_args
+    if intervention.selection is not None:
+        from tox_broker_audit._command import without_selection
+
+        args = (*without_selection(args, str(request.cwd)), *intervention.selection)
     invocation = intervention.invocation or request.invocation
     return dataclasses.replace(
         request,
@@ -61,7 +69,7 @@ def request_for(request: ProbeRequest, intervention: Intervention, overlay_dir: 
         cwd=Path(intervention.cwd) if intervention.cwd else request.cwd,
         invocation=invocation if invocation in ("pytest", "python-m") else request.invocation,  # type: ignore[arg-type]
         pytest_script=request.pytest_script if invocation == request.invocation else None,
-        pytest_args=(*intervention.args, *request.pytest_args),
+        pytest_args=(*intervention.args, *args),
         experiment=experiment,
     )
 
@@ -84,7 +92,10 @@ def _link(path: str, into: str) -> None:
         os.symlink(path, link)
 
 
-def _one(request: ProbeRequest, intervention: Intervention, root: str) -> Result:
+Symptoms = Callable[[Snapshot, str], Symptom]
+
+
+def _one(request: ProbeRequest, intervention: Intervention, root: str, symptom: Symptoms) -> Result:
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="tba-verify-") as overlay:
@@ -94,17 +105,20 @@ def _one(request: ProbeRequest, intervention: Intervention, root: str) -> Result
             )
     except (AuditError, OSError):
         return None, round(time.monotonic() - started, 2)
-    return symptom_of(snapshot, root), round(time.monotonic() - started, 2)
+    return symptom(snapshot, root), round(time.monotonic() - started, 2)
 
 
-def make_runner(request: ProbeRequest, root: str, workers: int | None = None) -> Runner:
-    """A runner for :func:`..search.search`: each batch in parallel on up to ``workers`` cores."""
+def make_runner(
+    request: ProbeRequest, root: str, workers: int | None = None, symptom: Symptoms = symptom_of
+) -> Runner:
+    """A runner for :func:`..search.search`: each batch in parallel on up to ``workers`` cores;
+    ``symptom``: what of a re-probe's snapshot is compared (the collection's, or the tests')."""
     count = workers or max(1, min(4, os.cpu_count() or 1))
 
     def run(batch: Sequence[Intervention]) -> Sequence[Result]:
         if len(batch) <= 1 or count == 1:
-            return [_one(request, item, root) for item in batch]
+            return [_one(request, item, root, symptom) for item in batch]
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(count, len(batch))) as pool:
-            return list(pool.map(lambda item: _one(request, item, root), batch))
+            return list(pool.map(lambda item: _one(request, item, root, symptom), batch))
 
     return run

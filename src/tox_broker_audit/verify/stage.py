@@ -17,11 +17,12 @@ from tox_broker_audit.diagnosis.model import Report
 from tox_broker_audit.snapshot.capture import ProbeRequest
 from tox_broker_audit.snapshot.model import Snapshot
 from tox_broker_audit.snapshot.views import collected
-from tox_broker_audit.verify.annotate import annotate, candidates_for
+from tox_broker_audit.verify.annotate import TestsShown, annotate, candidates_for
 from tox_broker_audit.verify.interventions import derive
+from tox_broker_audit.verify.oracle import OracleRun
 from tox_broker_audit.verify.runner import make_runner
 from tox_broker_audit.verify.search import Runner, search
-from tox_broker_audit.verify.symptom import symptom_of
+from tox_broker_audit.verify.symptom import passing, symptom_of, tests_symptom
 
 __all__ = ["DEFAULT_BUDGET", "MODES", "parse_budget", "verify"]
 
@@ -41,12 +42,18 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
     budget: Budget = _BUDGET,
     outcome: str | None = None,
     runner: Runner | None = None,
+    oracle: OracleRun | None = None,
 ) -> Report:
-    """``report`` with verification statuses (unchanged when nothing needs to run)."""
+    """``report`` with verification statuses (unchanged when nothing needs to run).
+
+    ``oracle``: the failing tests and both sides' runs of them (``_oracle.py``): an experiment
+    is confirmed when those tests pass with it. Without it the collection symptom decides."""
     if mode == "off" or baseline is None or target is None or request is None or budget.runs <= 0:
         return report
     if mode == "auto" and outcome == "passed":
         return report
+    if oracle is not None:
+        return _by_tests(report, oracle, request, values, root, budget, runner)
     if not (collected(baseline) and collected(target)):
         return report  # a side that did not collect has no symptom to reproduce
     want, have = symptom_of(baseline, root), symptom_of(target, root)
@@ -62,3 +69,26 @@ def verify(  # noqa: PLR0917 - the front doors' one call site each
     run = runner or make_runner(capped, root)
     outcome_ = search(want, have, candidates, pool, run, budget)
     return annotate(report, outcome_, env_name)
+
+
+def _by_tests(  # noqa: PLR0917 - verify's one call site
+    report: Report,
+    oracle: OracleRun,
+    request: ProbeRequest,
+    values: Mapping[str, str] | None,
+    root: str,
+    budget: Budget,
+    runner: Runner | None,
+) -> Report:
+    """The test oracle: re-run the failing tests with each difference undone; cured = all pass."""
+    env_name = report.env or "the env"
+    ids = oracle.ids
+    want, have = passing(ids, oracle.target, root), tests_symptom(oracle.target, ids, root)
+    pool = derive(oracle.baseline, oracle.target, values, env_name)
+    candidates = candidates_for(report.findings, pool)
+    rerun = dataclasses.replace(
+        request, run_tests={"nodeids": list(ids)}, timeout=min(request.timeout, max(budget.seconds, 1.0))
+    )
+    run = runner or make_runner(rerun, root, symptom=lambda snapshot, r: tests_symptom(snapshot, ids, r))
+    outcome_ = search(want, have, candidates, pool, run, budget)
+    return annotate(report, outcome_, env_name, tests=TestsShown(want, have, oracle.source))

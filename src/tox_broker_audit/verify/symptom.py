@@ -18,7 +18,7 @@ from tox_broker_audit.probe._tba_redact import redact_text
 from tox_broker_audit.snapshot.anchors import Anchors, anchors_of
 from tox_broker_audit.snapshot.model import Snapshot
 
-__all__ = ["Symptom", "describe", "symptom_of"]
+__all__ = ["Symptom", "describe", "passing", "symptom_of", "tests_symptom"]
 
 _EXC = re.compile(r"^(?:E\s+)?([A-Za-z_][\w.]*(?:Error|Exception|Failure|Exit|Interrupt|Warning))\b")
 
@@ -37,6 +37,11 @@ class Symptom:
     errors: tuple[tuple[str, str, str], ...] = ()
     #: The exception pytest stopped on before collecting, or None.
     crash: str | None = None
+    #: The test oracle: ``(test, outcome)`` of each failing test re-run, paths anchored
+    #: (only this is compared then: the tests passing is the cure, whatever else changed).
+    tests: tuple[tuple[str, str], ...] = ()
+    #: The first failure's message when a test still fails (what moved, not compared).
+    failure: str = dataclasses.field(default="", compare=False)
 
 
 def _normalise(text: str, anchors: Anchors) -> str:
@@ -83,8 +88,44 @@ def symptom_of(snapshot: Snapshot, root: str) -> Symptom:
     )
 
 
+def _test_name(test_id: str, anchors: Anchors) -> str:
+    return anchors.text(test_id).strip()
+
+
+def tests_symptom(snapshot: Snapshot, ids: tuple[str, ...], root: str) -> Symptom:
+    """The outcome of each of ``ids`` in ``snapshot`` (a test the run did not reach: ``missing``)."""
+    anchors = anchors_of(snapshot, root)
+    ran = {t.id: t for t in snapshot.pytest.tests}
+    tests = tuple((_test_name(i, anchors), ran[i].outcome if i in ran else "missing") for i in ids)
+    failed = next((ran[i] for i in ids if i in ran and ran[i].outcome == "failed"), None)
+    message = _normalise(failed.message, anchors) if failed is not None else ""
+    crash = snapshot.pytest.crash
+    if crash and not ran:
+        message = _normalise(crash, anchors)
+    return Symptom(tests=tests, failure=message)
+
+
+def passing(ids: tuple[str, ...], snapshot: Snapshot, root: str) -> Symptom:
+    """The cure the oracle looks for: every one of ``ids`` passes."""
+    anchors = anchors_of(snapshot, root)
+    return Symptom(tests=tuple((_test_name(i, anchors), "passed") for i in ids))
+
+
+def _describe_tests(symptom: Symptom, limit: int) -> str:
+    passed = [name for name, outcome in symptom.tests if outcome == "passed"]
+    failed = [name for name, outcome in symptom.tests if outcome != "passed"]
+    if not failed:
+        more = f" and {len(passed) - 1} more" if len(passed) > 1 else ""
+        return f"{passed[0]}{more} pass{'es' if len(passed) == 1 else ''}"
+    shown = _names(failed, limit)
+    why = f" ({symptom.failure})" if symptom.failure else ""
+    return f"{shown} still fail{'s' if len(failed) == 1 else ''}{why}"
+
+
 def describe(symptom: Symptom, limit: int = 3) -> str:
     """A short phrase for reports: ``send_welcome and record_signup bind to StubBroker``."""
+    if symptom.tests:
+        return _describe_tests(symptom, limit)
     if symptom.crash:
         return f"pytest stops before collecting: {symptom.crash}"
     if symptom.errors:
