@@ -207,7 +207,7 @@ def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
     except Exception as exc:  # noqa: BLE001 - the collection still decides
         line = clean(f"{_said(job.name)}could not run the failing tests: {type(exc).__name__}: {exc}")
         return captured, OracleStep(None, (line,))
-    if step.run is None:
+    if step.run is None or not step.run.compared:
         return captured, step
     return dataclasses.replace(captured, baseline=step.run.baseline, target=step.run.target), step
 

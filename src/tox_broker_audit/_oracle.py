@@ -65,7 +65,7 @@ def _absolute(nodeids: tuple[str, ...], rootdir: str) -> tuple[str, ...]:
 
 def _target_failures(
     request: ProbeRequest, target: Snapshot, since: float | None, limit: int
-) -> tuple[Snapshot | None, str]:
+) -> tuple[Snapshot, dict[str, object], str]:
     """The target re-run on the tests that failed in the real run: ``(snapshot, source)``."""
     from tox_broker_audit.snapshot.capture import take_snapshot
     from tox_broker_audit.verify.failed import failed_tests
@@ -84,7 +84,7 @@ def _target_failures(
         source = found.source
     else:
         spec, source = {"maxfail": limit}, "probe"
-    return take_snapshot(_with_tests(request, spec)), source
+    return take_snapshot(_with_tests(request, spec)), spec, source
 
 
 def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baseline: Snapshot) -> ProbeRequest:
@@ -105,9 +105,10 @@ def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baselin
 
 
 def _passing_baseline(
-    request: ProbeRequest, ids: tuple[str, ...]
+    request: ProbeRequest, spec: dict[str, object], ids: tuple[str, ...]
 ) -> tuple[Snapshot | None, ProbeRequest, str | None]:
-    """The first local run in which every test of ``ids`` passes, and the line saying which."""
+    """The first local run in which every test of ``ids`` (none: the first tests ``spec`` runs)
+    passes, and the line saying which."""
     from tox_broker_audit._local_run import candidates, shown
     from tox_broker_audit.snapshot.capture import take_snapshot
     from tox_broker_audit.snapshot.model import Source
@@ -125,12 +126,11 @@ def _passing_baseline(
             ),
         )
         try:
-            snapshot = take_snapshot(_with_tests(attempt, {"nodeids": list(ids)}))
+            snapshot = take_snapshot(_with_tests(attempt, spec))
         except AuditError as exc:
             first_why = first_why or str(exc)
             continue
-        outcomes = {t.id: t.outcome for t in snapshot.pytest.tests}
-        failed = [i for i in ids if outcomes.get(i) != "passed"]
+        failed = _failed_of(snapshot, ids)
         if not failed:
             said = None
             if (invocation, args) != (request.invocation, request.pytest_args):
@@ -145,7 +145,19 @@ def _passing_baseline(
     return None, request, None
 
 
+def _failed_of(snapshot: Snapshot, ids: tuple[str, ...]) -> list[str]:
+    """Which of ``ids`` did not pass (none named: any failure, or nothing ran)."""
+    outcomes = {t.id: t.outcome for t in snapshot.pytest.tests}
+    if ids:
+        return [i for i in ids if outcomes.get(i) != "passed"]
+    if snapshot.pytest.crash or not outcomes:
+        return ["<start>"]
+    return [i for i, outcome in outcomes.items() if outcome == "failed"]
+
+
 def _short_id(test_id: str, root: Path) -> str:
+    if test_id == "<start>":
+        return "the selection's first tests"
     file, sep, rest = test_id.partition("::")
     return os.path.relpath(file, root) + sep + rest
 
@@ -163,25 +175,58 @@ def run_oracle(
 ) -> OracleStep:
     """Run the failing tests on both sides (module docstring); ``OracleStep(None)``: the
     collection symptom stays the oracle."""
-    from tox_broker_audit.snapshot.baseline import LiveBaseline
+    from tox_broker_audit.snapshot.capture import take_snapshot
 
     baseline, target = sides
     if mode == "collection" or request is None or baseline is None or target is None:
         return OracleStep(None)
-    if not isinstance(plan, LiveBaseline) or target.pytest.not_collected or target.pytest.crash:
+    if target.pytest.not_collected or not target.pytest.available:
         return OracleStep(None)
-    ran, source = _target_failures(request, target, since, limit)
-    ids = failing_ids(ran) if ran is not None else ()
-    if ran is None or not ids:
-        line = (
-            "the failing tests pass when the audit runs them again (flaky, or they need what ran before them)"
-        )
-        return OracleStep(None, (clean(_said(name) + line + "; the collection decides"),))
-    base_request = _baseline_request(plan, root, request.key, baseline)
-    passing, used, shown_run = _passing_baseline(base_request, ids)
+    if target.pytest.crash:
+        # pytest stops before any test runs: the cure is that the selection's first tests run
+        # and pass (the real run wrote no lastfailed to name them).
+        spec: dict[str, object] = {"first": limit}
+        ran, source = take_snapshot(_with_tests(request, spec)), "probe"
+        ids: tuple[str, ...] = ()
+        if not ran.pytest.crash:
+            return OracleStep(None)  # it does not stop here: not reproduced, the collection decides
+    else:
+        ran, spec, source = _target_failures(request, target, since, limit)
+        ids = failing_ids(ran)
+        if not ids:
+            line = "the failing tests pass when the audit runs them again (flaky, or they need what ran "
+            return OracleStep(None, (clean(_said(name) + line + "before them); the collection decides"),))
+        spec = {"nodeids": list(ids)}
+    found = OracleRun(ids, ran, baseline, None, source, spec)
+    return _against_baseline(name, plan, baseline, root, found, request.key)
+
+
+def _against_baseline(  # noqa: PLR0917 - run_oracle's one call
+    name: str,
+    plan: BaselinePlan,
+    baseline: Snapshot,
+    root: Path,
+    found: OracleRun,
+    key: bytes | None,
+) -> OracleStep:
+    """With a live baseline, the same tests must pass there (else the run that does, or none);
+    a reference or a snapshot file cannot run them: the target's failure alone is the oracle."""
+    from tox_broker_audit.snapshot.baseline import LiveBaseline
+
+    if not isinstance(plan, LiveBaseline):
+        return OracleStep(found)
+    base_request = _baseline_request(plan, root, key, baseline)
+    passing, used, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids)
     if passing is None:
-        shown = _short_id(ids[0], root) + (f" and {len(ids) - 1} more" if len(ids) > 1 else "")
+        shown = _shown_tests(found.ids, root)
         said = f"{shown} fail locally too: not an environment difference, no cause is looked for"
         return OracleStep(None, (clean(_said(name) + said),), fail_locally=True)
     lines = (clean(_said(name) + shown_run),) if shown_run else ()
-    return OracleStep(OracleRun(ids, ran, passing, used, source), lines)
+    run = dataclasses.replace(found, baseline=passing, baseline_request=used, compared=True)
+    return OracleStep(run, lines)
+
+
+def _shown_tests(ids: tuple[str, ...], root: Path) -> str:
+    if not ids:
+        return "the selection's first tests"
+    return _short_id(ids[0], root) + (f" and {len(ids) - 1} more" if len(ids) > 1 else "")

@@ -50,6 +50,7 @@ def audit(
     verbose: bool = False,
     verify: str = "auto",
     verify_budget: str = DEFAULT_BUDGET,
+    oracle: str = "auto",
 ) -> Report | None:
     """Audit this session's environment against the local one; return the report.
 
@@ -59,6 +60,9 @@ def audit(
     added). ``fail_on``: ``never`` | ``error`` | ``warning`` — ``session.error`` when a
     finding is at or above it. ``pytest_args``: your pytest run's arguments (``session.posargs``;
     ``-n``, ``--cov`` dropped). ``invocation``, ``verify``, ``verify_budget``: see docs/nox.md.
+    ``oracle``: ``tests`` re-runs the tests that failed in the session's last pytest run (its
+    ``lastfailed``) with each difference undone; ``auto``/``collection``: the collection decides
+    (nox does not tell the audit whether the session's tests failed).
 
     A snapshot that cannot be taken is a BA901 finding and one warning, never an exception;
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
@@ -69,6 +73,7 @@ def audit(
     environ = dict(os.environ)
     try:
         job = _job(session, environ, baseline, formats, fail_on, (invocation, verify, str(verify_budget)))
+        job = dataclasses.replace(job, oracle=_checked_oracle(oracle))
     except AuditError as exc:  # session.error raises: the session ends here
         session.error(f"broker-audit: {exc}")
     try:
@@ -120,6 +125,12 @@ def _job(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place
     return _Checked(plan, chosen, fail_on, invocation, verify, parsed, environ)
 
 
+def _checked_oracle(oracle: str) -> str:
+    from tox_broker_audit._options import ORACLES, check_choice
+
+    return check_choice(oracle, ORACLES, "oracle")
+
+
 @dataclasses.dataclass(frozen=True)
 class _Checked:
     """audit()'s arguments once checked."""
@@ -131,6 +142,7 @@ class _Checked:
     verify: str
     budget: Budget
     environ: dict[str, str]
+    oracle: str = "auto"
 
 
 def _run(
@@ -171,6 +183,7 @@ def _run(
                 verify=job.verify,
                 budget=job.budget,
                 fail_on=job.fail_on,
+                oracle=job.oracle,
                 target_words="the session's env",
             )
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from tox_broker_audit._errors import AuditError
-from tox_broker_audit._options import DEFAULT_BUDGET, VERIFY_MODES, parse_budget
+from tox_broker_audit._options import DEFAULT_BUDGET, ORACLES, VERIFY_MODES, parse_budget
 
 __all__ = ["add_options", "budget"]
 
@@ -40,4 +40,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_BUDGET,
         metavar="RUNS[/SECONDS]",
         help=f"at most RUNS re-probes and about SECONDS ({DEFAULT_BUDGET}); 0 turns it off",
+    )
+    parser.add_argument(
+        "--oracle",
+        choices=ORACLES,
+        default="auto",
+        help="tests: re-run the tests that failed in the target's last pytest run (its lastfailed, "
+        "else its first failures) with each difference undone, confirmed when they pass; "
+        "auto, collection: the collection decides (compare has no test outcome)",
     )

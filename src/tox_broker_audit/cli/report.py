@@ -159,6 +159,7 @@ def _audited(
             ignore=ignore,
             verify=verify,
             budget=parse_budget(getattr(args, "verify_budget", "0")),
+            oracle=getattr(args, "oracle", "auto"),
         )
     )
     for line in (*result.notices, *result.lines):

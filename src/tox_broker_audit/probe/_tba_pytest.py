@@ -173,7 +173,8 @@ def _plugins_for(pytest, request: dict, recorder: Recorder, outcomes) -> list:
     plugins: list = [recorder]
     if outcomes is not None:
         _tba_tests.install_socket_recorder()
-        plugins += [_tba_tests.TestFilter((request.get("run_tests") or {}).get("nodeids") or ()), outcomes]
+        spec = request.get("run_tests") or {}
+        plugins += [_tba_tests.TestFilter(spec.get("nodeids") or (), int(spec.get("first") or 0)), outcomes]
     if request.get("config_only"):
         plugins.append(_config_only_plugin(pytest))
     return plugins

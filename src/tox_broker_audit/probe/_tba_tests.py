@@ -41,6 +41,8 @@ def run_args(request: dict) -> list:
     keep_going = ["--continue-on-collection-errors"]
     if spec.get("nodeids"):
         return keep_going
+    if spec.get("first"):
+        return [*keep_going, "--maxfail=1"]
     return [*keep_going, "--maxfail=%d" % max(1, int(spec.get("maxfail") or 3))]
 
 
@@ -55,10 +57,14 @@ class TestFilter:
     """Deselects every collected test not asked for (pytest's own deselection hook); a file
     asked for (a collection error in the real run: no ``::``) keeps all its tests."""
 
-    def __init__(self, nodeids) -> None:
+    def __init__(self, nodeids, first: int = 0) -> None:
         self.wanted = {str(n) for n in nodeids}
+        self.first = first
 
     def pytest_collection_modifyitems(self, config, items) -> None:
+        if self.first and len(items) > self.first:
+            config.hook.pytest_deselected(items=items[self.first :])
+            items[:] = items[: self.first]
         if not self.wanted:
             return
         keep: list = []

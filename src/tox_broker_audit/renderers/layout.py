@@ -101,14 +101,17 @@ def count_words(findings: Sequence[Finding]) -> str:
 
 def verification_line(finding: Finding) -> str | None:
     """``confirmed: with UNIT_TESTS=1 passed into py, send_welcome binds to StubBroker (1 re-probe,
-    0.4 s)``; None for a finding no experiment was about."""
+    0.4 s)``, or by the tests: ``…, tests/test_api.py::test_register passes (1 re-run, 0.9 s)``;
+    None for a finding no experiment was about."""
     check = finding.verification
     if check is None:
         return None
+    by_tests = check.oracle == "tests"
     effect = f", {check.effect}" if check.effect and check.status in ("confirmed", "refuted") else ""
     if check.status == "refuted":
-        effect = f"; still {check.effect}" if check.effect else ""
+        effect = f"; {'' if by_tests else 'still '}{check.effect}" if check.effect else ""
     cost = ""
     if check.runs:
-        cost = f" ({check.runs} re-probe{'s' if check.runs != 1 else ''}, {check.seconds:.1f} s)"
+        unit = "re-run" if by_tests else "re-probe"
+        cost = f" ({check.runs} {unit}{'s' if check.runs != 1 else ''}, {check.seconds:.1f} s)"
     return f"{check.status}: {check.intervention}{effect}{cost}"

@@ -87,7 +87,7 @@ def _by_tests(  # noqa: PLR0917 - verify's one call site
     pool = derive(oracle.baseline, oracle.target, values, env_name)
     candidates = candidates_for(report.findings, pool)
     rerun = dataclasses.replace(
-        request, run_tests={"nodeids": list(ids)}, timeout=min(request.timeout, max(budget.seconds, 1.0))
+        request, run_tests=dict(oracle.spec), timeout=min(request.timeout, max(budget.seconds, 1.0))
     )
     run = runner or make_runner(rerun, root, symptom=lambda snapshot, r: tests_symptom(snapshot, ids, r))
     outcome_ = search(want, have, candidates, pool, run, budget)

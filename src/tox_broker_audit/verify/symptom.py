@@ -92,21 +92,33 @@ def _test_name(test_id: str, anchors: Anchors) -> str:
     return anchors.text(test_id).strip()
 
 
+#: What the oracle runs when pytest stopped before any test ran (no test to name).
+FIRST_TESTS = "the selection's first tests"
+
+
 def tests_symptom(snapshot: Snapshot, ids: tuple[str, ...], root: str) -> Symptom:
-    """The outcome of each of ``ids`` in ``snapshot`` (a test the run did not reach: ``missing``)."""
+    """The outcome of each of ``ids`` in ``snapshot`` (a test the run did not reach: ``missing``);
+    no ``ids``: whether the selection's first tests ran and passed (pytest crashed before)."""
     anchors = anchors_of(snapshot, root)
     ran = {t.id: t for t in snapshot.pytest.tests}
-    tests = tuple((_test_name(i, anchors), ran[i].outcome if i in ran else "missing") for i in ids)
-    failed = next((ran[i] for i in ids if i in ran and ran[i].outcome == "failed"), None)
-    message = _normalise(failed.message, anchors) if failed is not None else ""
     crash = snapshot.pytest.crash
-    if crash and not ran:
-        message = _normalise(crash, anchors)
-    return Symptom(tests=tests, failure=message)
+    if not ids:
+        failed = next((t for t in ran.values() if t.outcome == "failed"), None)
+        outcome = "crash" if crash else ("missing" if not ran else ("failed" if failed else "passed"))
+        message = crash or (failed.message if failed else "")
+        return Symptom(
+            tests=((FIRST_TESTS, outcome),), failure=_normalise(message, anchors) if message else ""
+        )
+    tests = tuple((_test_name(i, anchors), ran[i].outcome if i in ran else "missing") for i in ids)
+    first = next((ran[i] for i in ids if i in ran and ran[i].outcome == "failed"), None)
+    message = first.message if first is not None else (crash if crash and not ran else "")
+    return Symptom(tests=tests, failure=_normalise(message, anchors) if message else "")
 
 
 def passing(ids: tuple[str, ...], snapshot: Snapshot, root: str) -> Symptom:
-    """The cure the oracle looks for: every one of ``ids`` passes."""
+    """The cure the oracle looks for: every one of ``ids`` passes (none: the first tests do)."""
+    if not ids:
+        return Symptom(tests=((FIRST_TESTS, "passed"),))
     anchors = anchors_of(snapshot, root)
     return Symptom(tests=tuple((_test_name(i, anchors), "passed") for i in ids))
 
@@ -115,11 +127,14 @@ def _describe_tests(symptom: Symptom, limit: int) -> str:
     passed = [name for name, outcome in symptom.tests if outcome == "passed"]
     failed = [name for name, outcome in symptom.tests if outcome != "passed"]
     if not failed:
+        if passed == [FIRST_TESTS]:
+            return f"{FIRST_TESTS} run and pass"
         more = f" and {len(passed) - 1} more" if len(passed) > 1 else ""
         return f"{passed[0]}{more} pass{'es' if len(passed) == 1 else ''}"
     shown = _names(failed, limit)
     why = f" ({symptom.failure})" if symptom.failure else ""
-    return f"{shown} still fail{'s' if len(failed) == 1 else ''}{why}"
+    plural = len(failed) > 1 or failed == [FIRST_TESTS]
+    return f"{shown} still fail{'' if plural else 's'}{why}"
 
 
 def describe(symptom: Symptom, limit: int = 3) -> str:
