@@ -120,11 +120,16 @@ class EnvVar:
 
 @dataclasses.dataclass(**_FROZEN)
 class EnvRead:
-    """A read of ``os.environ`` by some code: which variable, where, and whether it was set."""
+    """A read of ``os.environ`` by some code: which variable, where, and whether it was set.
+
+    ``name`` is ``*`` for a read of the whole environment at that site: ``how = "iter"`` (the
+    code iterated it: ``dict(os.environ)``, ``os.environ.copy()``, ``for k in os.environ``,
+    ``items()``), or any other ``how`` when more than 15 variables were read from one line.
+    """
 
     name: str
     present: bool
-    how: Literal["getitem", "get", "contains", "getenv", "pop", "setdefault"]
+    how: Literal["getitem", "get", "contains", "getenv", "pop", "setdefault", "iter"]
     phase: Phase
     file: Optional[str]
     line: Optional[int]
