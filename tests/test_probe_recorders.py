@@ -15,7 +15,7 @@ import pytest
 
 from helpers import write_tree
 from tox_broker_audit.snapshot.capture import ProbeRequest, take_snapshot
-from tox_broker_audit.snapshot.model import EnvRead, Snapshot
+from tox_broker_audit.snapshot.model import EnvRead, FailedImport, Snapshot
 
 #: The project's conftest; each ``# <name>`` marks the line a test looks for.
 CONFTEST = """
@@ -132,6 +132,10 @@ def _reads_at(snapshot: Snapshot, file: str, marker: str) -> list[EnvRead]:
     return [r for r in snapshot.environ.reads if r.file == file and r.line == line]
 
 
+def _failed(snapshot: Snapshot) -> dict[str, FailedImport]:
+    return {f.module: f for f in snapshot.imports.failed}
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -160,3 +164,59 @@ def test_copy_is_one_iter_read_by_its_caller(snapshot: Snapshot, conftest: str) 
 
 def test_len_of_os_environ_is_no_read(snapshot: Snapshot, conftest: str) -> None:
     assert _reads_at(snapshot, conftest, "len") == []
+
+
+# --------------------------------------------------------------------------- failed imports
+
+
+def test_a_failed_import_in_a_conftest_is_recorded_where_it_was_tried(
+    snapshot: Snapshot, conftest: str
+) -> None:
+    failed = _failed(snapshot)["definitely_missing_mod"]
+    assert failed == FailedImport(
+        module="definitely_missing_mod",
+        phase="conftest",
+        file=conftest,
+        line=_line(CONFTEST, "missing"),
+        importer="conftest",
+        in_project=True,
+    )
+
+
+def test_a_library_s_failed_optional_import_is_recorded_outside_the_project(snapshot: Snapshot) -> None:
+    failed = _failed(snapshot)["optlib_missing_backend"]
+    assert failed.importer == "optlib"
+    assert failed.file.endswith("optlib/__init__.py")
+    assert failed.line == _line(OPTLIB, "optlib")
+    assert failed.in_project is False
+
+
+def test_imports_that_succeed_are_not_failed(snapshot: Snapshot) -> None:
+    failed = _failed(snapshot)
+    assert "json" not in failed
+    assert "optlib" not in failed
+    # Found by a finder appended after the probe's own (the conftest imported it: it collected).
+    assert "virtual_mod" not in failed
+    assert (snapshot.pytest.crash, snapshot.pytest.collected) == (None, 1)
+
+
+def test_an_import_that_failed_before_it_succeeded_is_still_recorded_once(
+    snapshot: Snapshot, conftest: str
+) -> None:
+    late = [f for f in snapshot.imports.failed if f.module == "ledger_late"]
+    assert [(f.file, f.line) for f in late] == [(conftest, _line(CONFTEST, "late-first"))]
+
+
+def test_a_find_spec_check_is_not_an_import(snapshot: Snapshot) -> None:
+    assert "checked_not_imported" not in _failed(snapshot)
+
+
+def test_no_failed_import_of_the_stdlib_or_pytest_is_recorded(snapshot: Snapshot) -> None:
+    # mimetypes tries winreg and _winapi, subprocess msvcrt, copy org.python.core, site
+    # sitecustomize: all asked for by the stdlib itself.
+    failed = _failed(snapshot)
+    if sys.platform != "win32":
+        assert not {"winreg", "_winapi", "msvcrt", "sitecustomize", "usercustomize"} & set(failed)
+    importers = {(f.importer or "").partition(".")[0] for f in snapshot.imports.failed}
+    assert not importers & {"_pytest", "pytest", "pluggy", "mimetypes", "site", "copy", "subprocess"}
+    assert set(failed) == {"definitely_missing_mod", "ledger_late", "optlib_missing_backend"}

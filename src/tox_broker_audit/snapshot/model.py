@@ -33,6 +33,7 @@ __all__ = [
     "EnvVar",
     "EnvWrite",
     "EnvironSection",
+    "FailedImport",
     "FileOpen",
     "ImportEvent",
     "ImportsSection",
@@ -322,11 +323,26 @@ class PackageFiles:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class FailedImport:
+    """An import no finder found (``ModuleNotFoundError``), asked for by the project's code or a
+    library's: ``try: import redis / except ImportError``. Not the stdlib's, pytest's or pluggy's."""
+
+    module: str
+    phase: Phase
+    file: str  # the importing code (for start-up, the ``.pth`` file)
+    line: Optional[int]
+    importer: Optional[str]  # its module
+    in_project: bool = False
+
+
+@dataclasses.dataclass(**_FROZEN)
 class ImportsSection:
     timeline: tuple[ImportEvent, ...]
     double_imports: tuple[DoubleImport, ...]
     origins: tuple[ModuleOrigin, ...]
     packages: tuple[PackageFiles, ...] = ()
+    #: Imports that failed: one per module and importing line, at most 500; older files have none.
+    failed: tuple[FailedImport, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)
