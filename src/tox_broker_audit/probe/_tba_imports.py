@@ -113,9 +113,16 @@ def _note_failed(fullname: str, last: bool) -> None:
     if key in STATE.failed_keys:
         return
     STATE.failed_keys.add(key)
-    event = {"module": fullname, "phase": STATE.phase, "file": file, "line": line, "importer": module}
-    event["last"] = last
-    STATE.failed_imports.append(event)
+    STATE.failed_imports.append(
+        {
+            "module": fullname,
+            "phase": STATE.phase,
+            "file": file,
+            "line": line,
+            "importer": module,
+            "last": last,
+        }
+    )
 
 
 def _top(module) -> str:
