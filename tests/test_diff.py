@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from _snapshot_factory import PROJECT, dist, make_snapshot, plugin, pth
 from tox_broker_audit.diff import diff_snapshots, normalize_path
+from tox_broker_audit.snapshot.model import FailedImport, Snapshot
 
 B, T = "/proj/.venv", "/proj/.tox/py"
 
@@ -113,3 +116,21 @@ def test_the_audit_itself_is_never_a_difference() -> None:
     assert [c.name for c in diff.distributions] == ["pytest-env"]
     assert [c.name for c in diff.plugins] == ["pytest_env"]
     assert diff.origins == ()
+
+
+def _failing(snapshot: Snapshot, *modules: str) -> Snapshot:
+    failed = tuple(
+        FailedImport(module=m, phase="conftest", file=f"{PROJECT}/conftest.py", line=i, importer="conftest")
+        for i, m in enumerate(modules, 1)
+    )
+    return dataclasses.replace(snapshot, imports=dataclasses.replace(snapshot.imports, failed=failed))
+
+
+def test_imports_that_failed_on_one_side_only() -> None:
+    base = _failing(make_snapshot(prefix=B), "hiredis", "ujson")
+    target = _failing(make_snapshot(prefix=T), "redis", "hiredis", "redis")
+    diff = diff_snapshots(base, target)
+    assert [f.module for f in diff.failed_imports_missing] == ["ujson"]
+    assert [(f.module, f.line) for f in diff.failed_imports_extra] == [("redis", 1)]  # its first attempt
+    assert not diff.empty
+    assert diff_snapshots(target, target).empty

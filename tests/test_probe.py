@@ -417,6 +417,9 @@ def test_every_supported_cpython(tmp_path: Path, project: Path, version: str) ->
     # ledger is not installed here, so collecting its test fails — and is reported, not fatal.
     assert snapshot.pytest.available is True
     assert snapshot.pytest.collection_errors
+    # That import is the one that failed: none the stdlib, pytest or pluggy tried on their own.
+    failed = [(f.module, f.importer, f.file, f.in_project) for f in snapshot.imports.failed]
+    assert failed == [("ledger", "test_ledger", str(project / "tests" / "test_ledger.py"), True)]
 
 
 def test_environment_writes_are_recorded_and_redacted(tmp_path: Path, venv_uv: Path) -> None:

@@ -108,6 +108,22 @@ def test_unknown_keys_are_tolerated(real_snapshot_file: Path) -> None:
     assert snapshot_from_dict(data).interpreter.executable == data["interpreter"]["executable"]
 
 
+def test_a_snapshot_without_failed_imports_loads_and_one_with_them_round_trips(
+    real_snapshot_file: Path,
+) -> None:
+    data = json.loads(real_snapshot_file.read_text())
+    data["imports"].pop("failed", None)  # as an older probe wrote it
+    assert snapshot_from_dict(data).imports.failed == ()
+    entry = {"module": "redis", "phase": "conftest", "file": "/p/conftest.py", "line": 3}
+    data["imports"]["failed"] = [dict(entry, importer="conftest", in_project=True)]
+    loaded = snapshot_from_dict(data)
+    assert loaded.imports.failed[0].module == "redis"
+    assert snapshot_from_dict(snapshot_to_dict(loaded)) == loaded
+    data["imports"]["failed"] = [dict(entry, phase="later")]
+    with pytest.raises(SnapshotError, match=r"snapshot\.imports\.failed\[0\]\.phase: 'later' is not one of"):
+        snapshot_from_dict(data)
+
+
 @pytest.mark.parametrize(
     ("name", "secret"),
     [

@@ -32,6 +32,7 @@ from tox_broker_audit.snapshot.model import (
     Distribution,
     DoubleImport,
     EnvVar,
+    FailedImport,
     ModuleOrigin,
     PthFile,
     PytestPlugin,
@@ -160,6 +161,9 @@ class SnapshotDiff:
     double_imports_missing: tuple[DoubleImport, ...]
     double_imports_extra: tuple[DoubleImport, ...]
     origins: tuple[OriginChange, ...]
+    #: Modules whose import failed on one side only (``imports.failed``), first attempt of each.
+    failed_imports_missing: tuple[FailedImport, ...] = ()  # failed in the baseline only
+    failed_imports_extra: tuple[FailedImport, ...] = ()  # failed in the target only
 
     @property
     def empty(self) -> bool:
@@ -182,6 +186,8 @@ class SnapshotDiff:
             or self.double_imports_missing
             or self.double_imports_extra
             or self.origins
+            or self.failed_imports_missing
+            or self.failed_imports_extra
         )
 
 
@@ -453,6 +459,17 @@ def _doubles_diff(
     )
 
 
+def _failed_imports_diff(
+    baseline: Snapshot, target: Snapshot
+) -> tuple[tuple[FailedImport, ...], tuple[FailedImport, ...]]:
+    def only(side: Snapshot, other: Snapshot) -> tuple[FailedImport, ...]:
+        theirs = {f.module for f in other.imports.failed}
+        first = _by_name((f for f in side.imports.failed if f.module not in theirs), "module")
+        return tuple(first.values())
+
+    return only(baseline, target), only(target, baseline)
+
+
 def _origin_changes(baseline: Snapshot, target: Snapshot) -> tuple[OriginChange, ...]:
     base = _by_name((o for o in baseline.imports.origins if not _is_own_module(o.module)), "module")
     tgt = _by_name((o for o in target.imports.origins if not _is_own_module(o.module)), "module")
@@ -478,6 +495,7 @@ def diff_snapshots(baseline: Snapshot, target: Snapshot) -> SnapshotDiff:
     ini_missing, ini_extra = _one_sided(baseline.pytest.unknown_ini_keys, target.pytest.unknown_ini_keys)
     err_missing, err_extra = _errors_diff(baseline, target)
     dbl_missing, dbl_extra = _doubles_diff(baseline, target)
+    failed_missing, failed_extra = _failed_imports_diff(baseline, target)
     return SnapshotDiff(
         comparable_fingerprints=same_key,
         environ=environ,
@@ -498,4 +516,6 @@ def diff_snapshots(baseline: Snapshot, target: Snapshot) -> SnapshotDiff:
         double_imports_missing=dbl_missing,
         double_imports_extra=dbl_extra,
         origins=_origin_changes(baseline, target),
+        failed_imports_missing=failed_missing,
+        failed_imports_extra=failed_extra,
     )

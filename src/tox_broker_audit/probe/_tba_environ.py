@@ -5,6 +5,14 @@ Stdlib only, Python 3.9+. Executed inside the audited interpreter as the top-lev
 object (so every existing reference, ``os.getenv`` included, goes through it) for a subclass
 that notes each read and write with the phase and the first frame outside ``os`` and the
 probe: the code that asked. Values of writes are redacted; reads never record a value.
+
+Reading the environment as a whole (iterating it: ``for k in os.environ``, ``sorted(os.environ)``,
+``keys()``/``items()``/``values()`` when iterated, ``dict(os.environ)``, ``{**os.environ}``,
+``copy()``) is one read named ``*`` with ``how = "iter"`` per calling site and phase: cheap,
+whatever the size of the environment. The per-key lookups such an iteration makes from the same
+line (``items()``, ``values()`` and ``dict()`` fetch every value) add nothing to it and are not
+kept; a lookup on another line, such as the ``os.environ[key]`` in the body of a prefix scan
+(Flask's ``from_prefixed_env``), is a read of that key as usual. ``len(os.environ)`` is no read.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ __all__ = ["TracingEnviron", "environ_section", "install_environ_tracer"]
 _MAX_READS = 5000
 _BULK_READ_NAMES = 15
 _ENVIRON_CLS = type(os.environ)
+#: ``(file, line, phase)`` of every site that iterated ``os.environ``: a key's lookup from the
+#: same line is part of that iteration (``items()``, ``dict(os.environ)``) and is not kept.
+_ITER_SITES: set = set()
 
 
 def _record_read(name: object, present: bool, how: str) -> None:
@@ -29,6 +40,12 @@ def _record_read(name: object, present: bool, how: str) -> None:
         if caller.f_code.co_name == "getenv":
             how = "getenv"
     _record(STATE.reads, name, how, {"present": present})
+
+
+def _record_iter() -> None:
+    """The caller iterates ``os.environ``: one ``*`` read of its site (see the module docstring)."""
+    if not STATE.guard:
+        _record(STATE.reads, "*", "iter", {"present": True})
 
 
 def _record_write(name: object, how: str, value: object = None) -> None:
@@ -44,6 +61,10 @@ def _record(records: list, name: object, how: str, extra: dict) -> None:
         return
     frame = interesting_frame(4)
     file, line, module = frame_info(frame)
+    if how == "iter":
+        _ITER_SITES.add((file, line, STATE.phase))
+    elif how == "getitem" and extra.get("present") and (file, line, STATE.phase) in _ITER_SITES:
+        return  # a value fetched by an iteration of this line: the ``*`` read says it
     key = (id(records), name, how, STATE.phase, file, line)
     if key in STATE.read_keys:
         return
@@ -133,7 +154,13 @@ class TracingEnviron(_ENVIRON_CLS):  # type: ignore[misc, valid-type]
         finally:
             STATE.guard -= 1
 
+    def __iter__(self):
+        # Not a generator: the read is noted when the iteration starts, from the caller's frame.
+        _record_iter()
+        return super().__iter__()
+
     def copy(self):
+        _record_iter()
         STATE.guard += 1
         try:
             return dict(self)
@@ -147,7 +174,8 @@ def install_environ_tracer() -> None:
 
 
 def _collapse_bulk_reads(reads: list[dict]) -> list[dict]:
-    """``dict(os.environ)`` reads every variable from one line: keep one ``*`` entry for it."""
+    """More than 15 variables read from one line (a loop over many names, a bulk read the
+    iteration record did not cover): keep one ``*`` entry for that site."""
     per_site: dict = {}
     for read in reads:
         per_site.setdefault((read["file"], read["line"], read["phase"]), set()).add(read["name"])

@@ -6,6 +6,15 @@ on and notes who imports what, and in which phase, without finding anything itse
 end :func:`imports_section` keeps the non-stdlib part of that timeline, where each loaded
 module came from (project tree or a distribution), modules loaded twice under two names, and
 the files of the project's own packages as this interpreter resolved them.
+
+Failed imports: :class:`NotFoundRecorder`, put *last* on ``sys.meta_path`` when the
+:class:`ImportRecorder` is made, is asked only for a name every finder before it did not find:
+an import that raises ``ModuleNotFoundError`` (``try: import redis / except ImportError``).
+It notes the name and the code that asked, finds nothing either, and costs nothing for an
+import that succeeds. A finder appended after it later (six, a setuptools editable finder)
+may still find the name: such a note is kept only if the module is not loaded at the end.
+``importlib.util.find_spec()`` checks are not imports and are left out, as are imports asked
+for by the stdlib, by pytest and pluggy, and by the probe (:func:`imports_section`).
 """
 
 from __future__ import annotations
@@ -15,13 +24,18 @@ import sys
 
 from _tba_state import OWN_MODULES, STATE, frame_info, interesting_frame, module_file
 
-__all__ = ["ImportRecorder", "imports_section", "stdlib_checker"]
+__all__ = ["ImportRecorder", "NotFoundRecorder", "imports_section", "stdlib_checker"]
 
 
 #: Phases before any conftest ran: an import then may bind actors before a test can set a stub,
 #: so the modules on the call stack are kept (``via``) to tell which plugin or ``.pth`` caused it.
 _EARLY_PHASES = ("startup", "pytest-import", "plugin-load")
 _MAX_VIA = 16
+#: Failed imports kept in the snapshot; noted at most (before the stdlib ones are left out).
+_MAX_FAILED = 500
+_MAX_FAILED_NOTED = 2000
+#: Whose imports are machinery, not a choice of the project or a library: pytest's and pluggy's.
+_MACHINERY_TOPS = frozenset({"_pytest", "pytest", "pluggy"})
 
 
 def _via(frame) -> list:
@@ -39,7 +53,13 @@ def _via(frame) -> list:
 
 
 class ImportRecorder:
-    """A meta-path finder that finds nothing: it only notes who imports what, and when."""
+    """A meta-path finder that finds nothing: it only notes who imports what, and when.
+
+    Making one also appends its :class:`NotFoundRecorder` to ``sys.meta_path``.
+    """
+
+    def __init__(self) -> None:
+        sys.meta_path.append(NotFoundRecorder())
 
     def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - importlib finder protocol
         if not STATE.guard and not fullname.startswith(OWN_MODULES):
@@ -58,6 +78,55 @@ class ImportRecorder:
 
     def invalidate_caches(self) -> None:
         return None
+
+
+class NotFoundRecorder:
+    """The last meta-path finder: asked only when no finder found the name, so the import
+    raises ``ModuleNotFoundError``; it notes who asked (see the module docstring)."""
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - importlib finder protocol
+        if not STATE.guard and not fullname.startswith(OWN_MODULES):
+            meta_path = sys.meta_path
+            _note_failed(fullname, bool(meta_path) and meta_path[-1] is self)
+
+    def invalidate_caches(self) -> None:
+        return None
+
+
+def _note_failed(fullname: str, last: bool) -> None:
+    """Note a name no finder found (``last``: no finder after ours, so the import surely failed)."""
+    if len(STATE.failed_imports) >= _MAX_FAILED_NOTED:
+        return
+    # Frames: this, NotFoundRecorder.find_spec, importlib's _find_spec, and above it for an
+    # import _find_and_load_unlocked; for an importlib.util.find_spec() check that function
+    # (no import, nothing raised).
+    try:
+        caller = sys._getframe(3)
+    except ValueError:  # called by hand, not by the import system
+        return
+    if caller.f_code.co_name != "_find_and_load_unlocked":
+        return
+    file, line, module = frame_info(interesting_frame(3))
+    if file is None or file.startswith("<frozen") or _top(module) in _MACHINERY_TOPS:
+        return
+    key = (fullname, file, line)
+    if key in STATE.failed_keys:
+        return
+    STATE.failed_keys.add(key)
+    STATE.failed_imports.append(
+        {
+            "module": fullname,
+            "phase": STATE.phase,
+            "file": file,
+            "line": line,
+            "importer": module,
+            "last": last,
+        }
+    )
+
+
+def _top(module) -> str:
+    return module.partition(".")[0] if isinstance(module, str) else ""
 
 
 def stdlib_checker():
@@ -127,7 +196,47 @@ def imports_section(is_stdlib, project_root: str, dist_by_top: dict) -> dict:
         "double_imports": doubles,
         "origins": origins,
         "packages": _package_files(_project_tops(project_root)),
+        "failed": _failed_imports(is_stdlib, root),
     }
+
+
+def _failed_imports(is_stdlib, root: str) -> list:
+    """Imports no finder found, asked for by the project or a library (not the stdlib)."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    stdlib_dirs = tuple(
+        os.path.join(os.path.normcase(os.path.realpath(p)), "")
+        for p in {paths.get("stdlib"), paths.get("platstdlib")}
+        if p
+    )
+    out = []
+    for event in STATE.failed_imports:
+        if not event["last"] and event["module"] in sys.modules:
+            continue  # a finder after ours found it
+        file, importer = event["file"], event["importer"]
+        real = None if file.startswith("<") else _real(file)
+        if real is None:  # code without a file (exec'd): the stdlib's if its module is
+            in_stdlib = isinstance(importer, str) and is_stdlib(importer, None)
+        else:
+            in_stdlib = (
+                real.startswith(stdlib_dirs) and "site-packages" not in real and "dist-packages" not in real
+            )
+        if in_stdlib:
+            continue
+        out.append(
+            {
+                "module": event["module"],
+                "phase": event["phase"],
+                "file": file,
+                "line": event["line"],
+                "importer": importer,
+                "in_project": _in_project(real, root),
+            }
+        )
+        if len(out) >= _MAX_FAILED:
+            break
+    return out
 
 
 def _real(file):

@@ -53,6 +53,8 @@ class State:
         self.writes: list[dict] = []
         self.read_keys: set = set()
         self.imports: list[dict] = []
+        self.failed_imports: list[dict] = []  # imports no finder found (``_tba_imports``)
+        self.failed_keys: set = set()
         self.errors: list[dict] = []
         self.guard = 0  # >0 while our own code touches os.environ / imports
         self.env_at_start: dict = {}  # os.environ as the interpreter started, before anything ran

@@ -34,6 +34,7 @@ __all__ = [
     "EnvVar",
     "EnvWrite",
     "EnvironSection",
+    "FailedImport",
     "FileOpen",
     "ImportEvent",
     "ImportsSection",
@@ -125,11 +126,16 @@ class EnvVar:
 
 @dataclasses.dataclass(**_FROZEN)
 class EnvRead:
-    """A read of ``os.environ`` by some code: which variable, where, and whether it was set."""
+    """A read of ``os.environ`` by some code: which variable, where, and whether it was set.
+
+    ``name`` is ``*`` for a read of the whole environment at that site: ``how = "iter"`` (the
+    code iterated it: ``dict(os.environ)``, ``os.environ.copy()``, ``for k in os.environ``,
+    ``items()``), or any other ``how`` when more than 15 variables were read from one line.
+    """
 
     name: str
     present: bool
-    how: Literal["getitem", "get", "contains", "getenv", "pop", "setdefault"]
+    how: Literal["getitem", "get", "contains", "getenv", "pop", "setdefault", "iter"]
     phase: Phase
     file: Optional[str]
     line: Optional[int]
@@ -348,11 +354,26 @@ class PackageFiles:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class FailedImport:
+    """An import no finder found (``ModuleNotFoundError``), asked for by the project's code or a
+    library's: ``try: import redis / except ImportError``. Not the stdlib's, pytest's or pluggy's."""
+
+    module: str
+    phase: Phase
+    file: str  # the importing code (for start-up, the ``.pth`` file)
+    line: Optional[int]
+    importer: Optional[str]  # its module
+    in_project: bool = False
+
+
+@dataclasses.dataclass(**_FROZEN)
 class ImportsSection:
     timeline: tuple[ImportEvent, ...]
     double_imports: tuple[DoubleImport, ...]
     origins: tuple[ModuleOrigin, ...]
     packages: tuple[PackageFiles, ...] = ()
+    #: Imports that failed: one per module and importing line, at most 500; older files have none.
+    failed: tuple[FailedImport, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)
