@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
 from tox_broker_audit.diff import PluginChange
+from tox_broker_audit.snapshot.anchors import is_under
 from tox_broker_audit.snapshot.model import ImportEvent, PytestPlugin, Snapshot
 
 from ._common import INTERNAL_TOPS, Facts, facts, finding, leaves_first, rel, side_label, top
@@ -407,7 +409,7 @@ def conftest_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 f"The conftest {path} is loaded {side_label(ctx, side)} but not "
                 f"{side_label(ctx, _other(side))}; "
                 "its fixtures and hooks (e.g. the one that sets the StubBroker) only apply there.",
-                "make both runs collect from the same rootdir/testpaths (tox: change_dir, commands args)",
+                _conftest_fix(ctx, path),
                 location=Location(path),
                 about=[f"file:{path}", "pytest:conftests"],
                 effects_on=[f"file:{path}"],
@@ -415,6 +417,27 @@ def conftest_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
                 score=50.0,
                 side=side,
             )
+
+
+def _conftest_fix(ctx: DiagnosisContext, path: str) -> str:
+    """The fix for a conftest one side loads: when it lies outside what the env selects (you
+    run the whole suite, the env a part), the set-up it does for other tests belongs in a
+    conftest above both; else the two runs should collect from the same place."""
+    selected = [a for a in _selected_paths(ctx.target) if os.path.isabs(a)]
+    folder = os.path.dirname(path)
+    if selected and not any(is_under(path, a) or is_under(a, folder) for a in selected):
+        shared = rel(ctx, os.path.join(os.path.dirname(folder), "conftest.py"))
+        return (
+            f"move the set-up in {rel(ctx, path)} that other tests need into {shared}"
+            " (a conftest above both), or run the same tests under tox as locally (tox: commands)"
+        )
+    return "make both runs collect from the same rootdir/testpaths (tox: change_dir, commands args)"
+
+
+def _selected_paths(snapshot: Snapshot) -> tuple[str, ...]:
+    from tox_broker_audit._command import selection_args
+
+    return tuple(a.split("::", 1)[0] for a in selection_args(snapshot.pytest.args, snapshot.meta.cwd))
 
 
 def unknown_ini_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
