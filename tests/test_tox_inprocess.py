@@ -152,6 +152,17 @@ FAIL_ON_ERROR = (
             id="verify-budget",
         ),
         pytest.param(
+            ["--broker-audit-oracle=guess"],
+            "--broker-audit: --broker-audit-oracle='guess' is not one of auto, tests, collection "
+            "(from the command line, its TOX_ environment variable or the tox user config)",
+            id="oracle",
+        ),
+        pytest.param(
+            ["--broker-audit-oracle-tests=0"],
+            "--broker-audit: --broker-audit-oracle-tests=0 is not a positive number",
+            id="oracle-tests",
+        ),
+        pytest.param(
             ["--broker-audit-baseline=no-such-python-here"],
             "--broker-audit: Python interpreter not found: no-such-python-here",
             id="baseline-python",
@@ -233,6 +244,15 @@ def test_a_bad_verify_mode_in_an_env_section_stops_tox_before_the_env_runs(tox: 
     assert tox(project, "list").code == 0  # without --broker-audit the key is not ours to judge
 
 
+def test_a_bad_oracle_in_an_env_section_stops_tox_before_the_env_runs(tox: Tox, tmp_path: Path) -> None:
+    project = write_tree(tmp_path / "proj", {"tox.ini": TOX_INI + "broker_audit_oracle = guess\n"})
+    result = tox(project, "--broker-audit", f"--broker-audit-baseline={sys.executable}")
+    assert result.code == HANDLED, result
+    message = "--broker-audit: broker_audit_oracle = guess in env py is not one of auto, tests, collection"
+    assert f"ROOT: HandledError| {message}" in result.out.splitlines(), result
+    assert not (project / ".tox" / "py").exists(), "the env was set up before the error"
+
+
 def test_an_ignore_entry_naming_no_code_stops_tox_before_the_env_runs(tox: Tox, tmp_path: Path) -> None:
     """``BA10`` for ``BA101`` silences nothing: a typo, said at once. An extension's own codes
     (another prefix) and a built-in code with a subject glob pass."""
@@ -300,7 +320,7 @@ def test_commands_that_run_no_env_do_not_start_the_audit(
 
 # --------------------------------------------------------------------------- the config keys
 
-ENV_KEYS = ("broker_audit_ignore", "broker_audit_pytest_args", "broker_audit_verify")
+ENV_KEYS = ("broker_audit_ignore", "broker_audit_oracle", "broker_audit_pytest_args", "broker_audit_verify")
 
 
 @pytest.mark.parametrize("audit", [[], ["--broker-audit"]], ids=["plain", "audited"])
@@ -310,6 +330,7 @@ def test_the_env_keys_exist_with_their_defaults(tox: Tox, project: Path, audit: 
     assert result.out.splitlines() == [
         "[testenv:py]",
         "broker_audit_ignore = ",
+        "broker_audit_oracle = ",
         "broker_audit_pytest_args = ",
         "broker_audit_verify = ",
     ]
