@@ -38,7 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("basetemp", type=Path)
     args = parser.parse_args(argv)
-    rows = sorted(_row(path) for path in args.basetemp.glob("**/.tox/py/broker-audit/report.json"))
+    scenarios = Path(__file__).resolve().parents[1] / "tests" / "scenarios"
+    found = args.basetemp.glob("**/.tox/py/broker-audit/report.json")
+    # Other tests under the same base directory leave reports too: only the scenarios count.
+    rows = sorted(row for row in map(_row, found) if (scenarios / row[0] / "scenario.toml").is_file())
     print("| scenario | top finding | verification | oracle | re-runs | seconds |")
     print("|---|---|---|---|---:|---:|")
     for scenario, top, status, oracle, runs, seconds in rows:

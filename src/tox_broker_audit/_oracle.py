@@ -17,8 +17,10 @@ run tests): the collection symptom is the oracle then.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,11 +65,10 @@ def _absolute(nodeids: tuple[str, ...], rootdir: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _target_failures(
+def _failed_spec(
     request: ProbeRequest, target: Snapshot, since: float | None, limit: int
-) -> tuple[Snapshot, dict[str, object], str]:
-    """The target re-run on the tests that failed in the real run: ``(snapshot, source)``."""
-    from tox_broker_audit.snapshot.capture import take_snapshot
+) -> tuple[dict[str, object], str]:
+    """What to run of the tests that failed in the real run: ``(run_tests, source)``."""
     from tox_broker_audit.verify.failed import failed_tests
 
     rootdir = target.pytest.rootdir or str(request.cwd)
@@ -84,7 +85,7 @@ def _target_failures(
         source = found.source
     else:
         spec, source = {"maxfail": limit}, "probe"
-    return take_snapshot(_with_tests(request, spec)), spec, source
+    return spec, source
 
 
 def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baseline: Snapshot) -> ProbeRequest:
@@ -105,10 +106,13 @@ def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baselin
 
 
 def _passing_baseline(
-    request: ProbeRequest, spec: dict[str, object], ids: tuple[str, ...]
+    request: ProbeRequest,
+    spec: dict[str, object],
+    ids: tuple[str, ...],
+    first: Callable[[], Snapshot] | None = None,
 ) -> tuple[Snapshot | None, ProbeRequest, str | None]:
     """The first local run in which every test of ``ids`` (none: the first tests ``spec`` runs)
-    passes, and the line saying which."""
+    passes, and the line saying which; ``first``: the emulated command's run, already under way."""
     from tox_broker_audit._local_run import candidates, shown
     from tox_broker_audit.snapshot.capture import take_snapshot
     from tox_broker_audit.snapshot.model import Source
@@ -126,7 +130,10 @@ def _passing_baseline(
             ),
         )
         try:
-            snapshot = take_snapshot(_with_tests(attempt, spec))
+            if first is not None:
+                snapshot, first = first(), None
+            else:
+                snapshot = take_snapshot(_with_tests(attempt, spec))
         except AuditError as exc:
             first_why = first_why or str(exc)
             continue
@@ -185,29 +192,52 @@ def run_oracle(
     if target.pytest.crash:
         # pytest stops before any test runs: the cure is that the selection's first tests run
         # and pass (the real run wrote no lastfailed to name them).
-        spec: dict[str, object] = {"first": limit}
-        ran, source = take_snapshot(_with_tests(request, spec)), "probe"
-        ids: tuple[str, ...] = ()
-        if not ran.pytest.crash:
+        first_tests: dict[str, object] = {"first": limit}
+        crashed = take_snapshot(_with_tests(request, first_tests))
+        if not crashed.pytest.crash:
             return OracleStep(None)  # it does not stop here: not reproduced, the collection decides
-    else:
-        ran, spec, source = _target_failures(request, target, since, limit)
+        found = OracleRun((), crashed, baseline, None, "probe", first_tests)
+        return _against_baseline(name, plan, baseline, root, found, key=request.key)
+    spec, source = _failed_spec(request, target, since, limit)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        # The tests are known: the local run of them starts beside the env's (two cores).
+        early = _early_baseline(pool, plan, root, baseline, request.key, spec)
+        ran = take_snapshot(_with_tests(request, spec))
         ids = failing_ids(ran)
         if not ids:
             line = "the failing tests pass when the audit runs them again (flaky, or they need what ran "
             return OracleStep(None, (clean(_said(name) + line + "before them); the collection decides"),))
-        spec = {"nodeids": list(ids)}
-    found = OracleRun(ids, ran, baseline, None, source, spec)
-    return _against_baseline(name, plan, baseline, root, found, request.key)
+        found = OracleRun(ids, ran, baseline, None, source, {"nodeids": list(ids)})
+        first = early.result if early is not None else None
+        return _against_baseline(name, plan, baseline, root, found, key=request.key, first=first)
 
 
-def _against_baseline(  # noqa: PLR0917 - run_oracle's one call
+def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
+    pool: concurrent.futures.Executor,
+    plan: BaselinePlan,
+    root: Path,
+    baseline: Snapshot,
+    key: bytes | None,
+    spec: dict[str, object],
+) -> concurrent.futures.Future[Snapshot] | None:
+    from tox_broker_audit.snapshot.baseline import LiveBaseline
+    from tox_broker_audit.snapshot.capture import take_snapshot
+
+    if not isinstance(plan, LiveBaseline) or "nodeids" not in spec:
+        return None
+    request = _baseline_request(plan, root, key, baseline)
+    return pool.submit(take_snapshot, _with_tests(request, spec))
+
+
+def _against_baseline(
     name: str,
     plan: BaselinePlan,
     baseline: Snapshot,
     root: Path,
     found: OracleRun,
+    *,
     key: bytes | None,
+    first: Callable[[], Snapshot] | None = None,
 ) -> OracleStep:
     """With a live baseline, the same tests must pass there (else the run that does, or none);
     a reference or a snapshot file cannot run them: the target's failure alone is the oracle."""
@@ -216,7 +246,7 @@ def _against_baseline(  # noqa: PLR0917 - run_oracle's one call
     if not isinstance(plan, LiveBaseline):
         return OracleStep(found)
     base_request = _baseline_request(plan, root, key, baseline)
-    passing, used, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids)
+    passing, used, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids, first)
     if passing is None:
         shown = _shown_tests(found.ids, root)
         said = f"{shown} fail locally too: not an environment difference, no cause is looked for"
