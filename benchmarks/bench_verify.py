@@ -7,8 +7,9 @@ Reads every ``.tox/py/broker-audit/report.json`` the scenario runs left under th
 temporary directory and prints a Markdown table: the top finding, its verification status,
 what decided (``tests``: the env's failing tests passing; ``collection``), the re-runs the verify
 stage ran for the env (the sum over the findings it tested and BA701's search; the oracle's
-own first runs of the failing tests on both sides are not counted) and the wall seconds of its longest batch (plus BA701's search). The
-numbers go into docs/performance.md.
+own first runs of the failing tests on both sides are not counted) and the wall seconds of
+its longest batch (plus BA701's search). Only the scenarios' reports count (other tests leave
+some under the same directory). The numbers go into docs/performance.md.
 """
 
 from __future__ import annotations

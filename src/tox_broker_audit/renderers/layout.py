@@ -110,6 +110,8 @@ def verification_line(finding: Finding) -> str | None:
     effect = f", {check.effect}" if check.effect and check.status in ("confirmed", "refuted") else ""
     if check.status == "refuted":
         effect = f"; {'' if by_tests else 'still '}{check.effect}" if check.effect else ""
+    if check.status == "inconclusive" and by_tests and check.effect:
+        effect = f"; the failure moved on: {check.effect}"
     cost = ""
     if check.runs:
         unit = "re-run" if by_tests else "re-probe"

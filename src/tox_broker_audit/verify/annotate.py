@@ -91,11 +91,26 @@ def annotate(report: Report, outcome: Outcome, env_name: str, tests: TestsShown 
         findings.append(changed)
     confirmed = [f for f in (*extra, *findings) if f.verification and f.verification.status == "confirmed"]
     rest = [f for f in findings if f not in confirmed]
+    if tests is not None and minimal is not None and minimal.status == "confirmed" and minimal.minimal:
+        rest = [_not_needed(f, outcome.minimal) for f in rest]
+    # A finding an experiment refuted is no longer first, whatever its score was: the reader
+    # (and report.json's findings[0]) sees an unrefuted one before it.
+    rest = sorted(rest, key=lambda f: f.verification is not None and f.verification.status == "refuted")
     led = _lead(confirmed, rest)
     if report.outcome == "passed":  # --broker-audit-verify=always on a green env: BA701 too
         reference = report.baseline is not None and report.baseline.kind == "reference"
         led = tuple(on_green(led, reference=reference))
     return dataclasses.replace(report, findings=led)
+
+
+def _not_needed(finding: Finding, cure: Sequence[Intervention]) -> Finding:
+    """An untested claimed cause whose difference is not part of the (1-minimal) cure: the
+    failing tests pass without undoing it, so it is not their cause (noise, group ``other``)."""
+    keys = set(keys_of(finding.code, finding.subject))
+    part = any(keys & set(i.keys) for i in cure)
+    if finding.verification is not None or not is_candidate(finding) or part or not keys:
+        return finding
+    return dataclasses.replace(finding, group="other", root_cause=False, severity="info")
 
 
 #: The findings the symptom is made of: the experiment showed that they go away with the cause.
@@ -136,6 +151,7 @@ def _combination(
     env_name: str,
     tests: TestsShown | None = None,
 ) -> Finding:
+    minimal = sorted(minimal, key=lambda part: part.keys)
     parts = [part.words for part in minimal]
     fixes = []
     for part in minimal:
@@ -144,10 +160,11 @@ def _combination(
     subject = "+".join(key[1] or key[0] for part in minimal for key in part.keys[:1])
     together = "together " if len(minimal) > 1 else ""
     effect = describe(verdict.after) if verdict.after is not None else "the baseline's symptom"
+    only = "only " if verdict.minimal else ""
     title = (
-        f"{env_name} behaves like the local run only {parts[0]}"
+        f"{env_name} behaves like the local run {only}{parts[0]}"
         if len(parts) == 1
-        else f"{env_name} behaves like the local run only with {len(parts)} differences undone together: "
+        else f"{env_name} behaves like the local run {only}with {len(parts)} differences undone together: "
         + "; ".join(parts)
     )
     what, result = (
@@ -163,7 +180,13 @@ def _combination(
         detail=(
             f"No rule named it: re-running {env_name}'s {what} "
             f"{' and '.join(parts)} {together}"
-            f"{result} ({effect}); with any one part left out it does not."
+            f"{result} ({effect}); "
+            + (
+                "with any one part left out it does not."
+                if verdict.minimal
+                else "the budget ran out before the set was reduced: a smaller one may do "
+                "(--broker-audit-verify-budget)."
+            )
         ),
         fix="; ".join(dict.fromkeys(fixes)),
         evidence={"parts": parts},

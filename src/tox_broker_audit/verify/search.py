@@ -41,6 +41,8 @@ class Verdict:
     seconds: float = 0.0
     #: The target's symptom with the intervention applied (None: not run, or the probe failed).
     after: Symptom | None = None
+    #: False for a cure the search could not reduce further within the budget (a smaller set may do).
+    minimal: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +63,7 @@ class _Session:
         self.started = clock()
         self.runs = 0
         self.cache: dict[frozenset[tuple[str, str]], Result] = {}
+        self.have = Symptom()
 
     def left(self) -> int:
         if self.clock() - self.started >= self.budget.seconds:
@@ -82,6 +85,14 @@ class _Session:
     def explains(self, result: Result | None) -> bool:
         return result is not None and result[0] == self.want
 
+    def moved(self, result: Result | None, before: Symptom) -> bool:
+        """The tests still fail, but no longer as ``before`` did: the intervention got past
+        the first failure (one part of several needed together), so it is not refuted."""
+        if result is None or result[0] is None or not before.tests:
+            return False
+        after = result[0]
+        return (after.tests, after.failure) != (before.tests, before.failure)
+
     @property
     def seconds(self) -> float:
         return self.clock() - self.started
@@ -100,6 +111,7 @@ def search(  # noqa: PLR0917 - the verify stage's one call site
     if baseline == target:
         return Outcome(verdicts={})
     session = _Session(baseline, run, budget, clock)
+    session.have = target
     verdicts = _candidates(session, candidates[: budget.candidates])
     for candidate in candidates[budget.candidates :]:
         verdicts[candidate.finding_id] = _untested(candidate, "not tried: the top candidates come first")
@@ -107,7 +119,10 @@ def search(  # noqa: PLR0917 - the verify stage's one call site
     minimal_verdict = None
     if budget.ddmin and not any(v.status == "confirmed" for v in verdicts.values()):
         testable = _unique(i for i in pool if not i.untestable)
-        if testable:
+        followed = _follow(session, testable) if testable else None
+        if followed is not None:
+            minimal, minimal_verdict = followed
+        elif testable:
             minimal, minimal_verdict = _ddmin(session, testable)
     return Outcome(verdicts, minimal, minimal_verdict, session.runs, round(session.seconds, 2))
 
@@ -153,12 +168,57 @@ def _candidates(session: _Session, candidates: Sequence[Candidate]) -> dict[str,
             verdicts[candidate.finding_id] = Verdict(
                 "inconclusive", " or ".join(i.words for i, _ in done), len(done), seconds
             )
+        elif any(session.moved(r, session.have) for _, r in done):
+            last = next(r[0] for _, r in done if session.moved(r, session.have))
+            verdicts[candidate.finding_id] = Verdict(
+                "inconclusive", " or ".join(i.words for i, _ in done), len(done), seconds, last
+            )
         else:
             last = done[-1][1][0]
             verdicts[candidate.finding_id] = Verdict(
                 "refuted", " or ".join(i.words for i, _ in done), len(done), seconds, last
             )
     return verdicts
+
+
+def _named(failure: str, items: Sequence[Intervention], taken: Sequence[Intervention]) -> list[Intervention]:
+    """The interventions about what ``failure`` names (``UndefinedValueError: DB_ENGINE not
+    found``, ``No module named 'redis'``), not yet taken."""
+    import re
+
+    words = set(re.findall(r"[A-Za-z_][\w.-]*", failure))
+    return [i for i in items if i not in taken and any(key[1] and key[1] in words for key in i.keys)]
+
+
+def _follow(session: _Session, items: list[Intervention]) -> tuple[tuple[Intervention, ...], Verdict] | None:
+    """Follow the failure: undo what it names, and again what the next failure names, while
+    each step gets past the one before (several variables needed together, each missing one
+    stopping the run in turn). The set that cures is 1-minimal by construction: without any
+    part, the failure that named it comes back. None when the failure names nothing to undo
+    or a step does not get past it (ddmin searches then)."""
+    runs_before, started = session.runs, session.clock()
+    taken: list[Intervention] = []
+    before = session.have
+    while session.left() > 0:
+        named = _named(before.failure, items, taken)
+        if not named:
+            return None
+        result = session.batch([combine([*taken, named[0]])])[0]
+        if session.explains(result):
+            taken.append(named[0])
+            verdict = Verdict(
+                "confirmed",
+                combine(taken).words,
+                session.runs - runs_before,
+                round(session.clock() - started, 2),
+                result[0] if result else None,
+            )
+            return tuple(taken), verdict
+        if not session.moved(result, before) or result is None or result[0] is None:
+            return None
+        taken.append(named[0])
+        before = result[0]
+    return None
 
 
 def _ddmin(session: _Session, items: list[Intervention]) -> tuple[tuple[Intervention, ...], Verdict]:
@@ -194,13 +254,15 @@ def _ddmin(session: _Session, items: list[Intervention]) -> tuple[tuple[Interven
             break
         n = min(len(current), 2 * n)
     result = session.cache.get(frozenset(combine(current).keys))
-    words = combine(current).words + (" (not minimal: the budget ran out)" if exhausted else "")
+    # Every set kept explains the symptom: with the budget spent it is still a cure, only maybe
+    # not the smallest (the finding says so).
     return tuple(current), Verdict(
-        "inconclusive" if exhausted else "confirmed",
-        words,
+        "confirmed",
+        combine(current).words,
         session.runs - runs_before,
         round(session.clock() - started, 2),
         result[0] if result else None,
+        minimal=not exhausted,
     )
 
 
