@@ -180,3 +180,26 @@ def test_the_first_tests_of_the_selection_when_none_is_named(project: Path) -> N
     broken = outcome_of(_ran(project, {"first": 1}), (), str(project))
     assert broken.tests == ((FIRST_TESTS, "failed"),)
     assert "no_such_module_for_the_oracle" in broken.failure
+
+
+def test_a_dash_p_plugin_with_output_options_in_addopts_does_not_crash_pytest(tmp_path: Path) -> None:
+    """Field test (django_dramatiq, 2026-12-02): the experiment that loads a local-only plugin
+    with ``-p`` crashed pytest (``IndexError`` in ``consider_preparse``) whenever ``addopts`` held
+    an output option: the scrubber shortened the very list pytest was looping over."""
+    project = write_tree(
+        tmp_path / "proj",
+        {
+            "pytest.ini": "[pytest]\naddopts = --junitxml=report.xml --junit-prefix=x\n",
+            "local_plugin.py": (
+                "import os\n\n\ndef pytest_configure(config):\n    os.environ['LOADED'] = '1'\n"
+            ),
+            "tests/test_p.py": (
+                "import os\n\n\ndef test_loaded():\n    assert os.environ.get('LOADED') == '1'\n"
+            ),
+        },
+    )
+    test_id = f"{project / 'tests' / 'test_p.py'}::test_loaded"
+    snapshot = _ran(project, {"nodeids": [test_id]}, "-p", "local_plugin")
+    assert snapshot.pytest.crash is None, snapshot.errors
+    assert [(t.id, t.outcome) for t in snapshot.pytest.tests] == [(test_id, "passed")]
+    assert not (project / "report.xml").exists()

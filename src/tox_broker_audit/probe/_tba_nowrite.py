@@ -145,7 +145,22 @@ class ArgScrubber:
         cleaned = [arg for arg in scrub(target) if arg not in added]  # idempotent
         known: set = _known_options(self.parser) if self.parser is not None else set()
         cleaned.extend(arg for option, arg in neutral if option in known)
-        target[:] = cleaned
+        target[:] = _padded(cleaned, len(target))
+
+
+#: What takes the place of a removed argument: blocking a plugin no one has is a no-op.
+PAD = "-pno:_tba_pad"
+
+
+def _padded(args: list, length: int) -> list:
+    """``args`` at least ``length`` long: pytest loops over this very list with its length taken
+    before (``consider_preparse``, while a ``-p`` plugin it loads registers and we scrub), so it
+    must never get shorter. The pads go before a ``--`` (after it they would be test paths)."""
+    missing = length - len(args)
+    if missing <= 0:
+        return args
+    at = args.index("--") if "--" in args else len(args)
+    return [*args[:at], *([PAD] * missing), *args[at:]]
 
 
 # --------------------------------------------------------------------------- the write guard

@@ -149,7 +149,7 @@ def run_pytest(request: dict, dist_by_top: dict) -> dict:
         STATE.error("pytest", f"pytest raised SystemExit({exc.code!r}) during collection")
     except BaseException as exc:
         raised = f"{type(exc).__name__}: {exc}"
-        STATE.error("pytest", f"pytest crashed during collection: {raised}")
+        STATE.error("pytest", f"pytest crashed during collection: {raised}{_where(exc)}")
     finally:
         import shutil
 
@@ -178,6 +178,16 @@ def _plugins_for(pytest, request: dict, recorder: Recorder, outcomes) -> list:
     if request.get("config_only"):
         plugins.append(_config_only_plugin(pytest))
     return plugins
+
+
+def _where(exc: BaseException) -> str:
+    """`` (at FILE:LINE)`` of the innermost frame the exception went through."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    return f" (at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
 
 
 class _ConfigOnly:

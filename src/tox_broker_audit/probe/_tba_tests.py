@@ -54,8 +54,9 @@ def _item_id(item) -> str:
 
 
 class TestFilter:
-    """Deselects every collected test not asked for (pytest's own deselection hook); a file
-    asked for (a collection error in the real run: no ``::``) keeps all its tests."""
+    """Deselects every collected test not asked for (pytest's own deselection hook). A file
+    asked for (no ``::``: it could not be collected in the real run) is only collected: that
+    it collects is the cure of its failure, and its tests are not run."""
 
     def __init__(self, nodeids, first: int = 0) -> None:
         self.wanted = {str(n) for n in nodeids}
@@ -71,8 +72,7 @@ class TestFilter:
         drop: list = []
         for item in items:
             test_id = _item_id(item)
-            wanted = test_id in self.wanted or test_id.partition("::")[0] in self.wanted
-            (keep if wanted else drop).append(item)
+            (keep if test_id in self.wanted else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
@@ -95,7 +95,7 @@ class Outcomes:
 
     def pytest_collectreport(self, report) -> None:
         """A module that cannot be collected is a failed "test" named by its file (as pytest's
-        ``lastfailed`` names it); one that collects is passed until one of its tests fails."""
+        ``lastfailed`` names it); one that collects is a passed one."""
         path = str(getattr(report, "fspath", "") or "")
         if not path.endswith(".py") or "::" in str(report.nodeid):
             return
@@ -119,12 +119,8 @@ class Outcomes:
             entry["outcome"] = "skipped"
 
     def section(self) -> list:
-        """The tests' outcomes, then each module's: failed when it did not collect or one of
-        its tests failed."""
-        for entry in self.tests.values():
-            file_entry = self.files.get(entry["id"].partition("::")[0])
-            if file_entry is not None and entry["outcome"] == "failed" and file_entry["outcome"] != "failed":
-                file_entry.update(outcome="failed", message=entry["message"])
+        """The tests' outcomes, then the modules': those asked for, and those that could not be
+        collected and have no test here."""
         files = [
             entry
             for file_id, entry in self.files.items()

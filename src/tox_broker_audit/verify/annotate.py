@@ -108,9 +108,10 @@ def _not_needed(finding: Finding, cure: Sequence[Intervention]) -> Finding:
     failing tests pass without undoing it, so it is not their cause (noise, group ``other``)."""
     keys = set(keys_of(finding.code, finding.subject))
     part = any(keys & set(i.keys) for i in cure)
-    if finding.verification is not None or not is_candidate(finding) or part or not keys:
+    tried = finding.verification is not None and finding.verification.status != "untested"
+    if tried or not is_candidate(finding) or part or not keys:
         return finding
-    return dataclasses.replace(finding, group="other", root_cause=False, severity="info")
+    return dataclasses.replace(finding, group="other", root_cause=False, severity="info", verification=None)
 
 
 #: The findings the symptom is made of: the experiment showed that they go away with the cause.
