@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tox_broker_audit._command import selection_args
-from tox_broker_audit.probe._tba_nowrite import ArgScrubber, scrub
+from tox_broker_audit.probe._tba_nowrite import PAD, ArgScrubber, scrub
 
 
 @pytest.mark.parametrize(
@@ -56,18 +56,27 @@ def test_scrubber_adds_only_the_neutral_options_the_plugins_know(tmp_path: Path)
     args = ["tests", "--junitxml=r.xml", "--cov=pkg"]
     scrubber = ArgScrubber(args, str(tmp_path))
     scrubber.apply()
-    assert args == ["tests"]  # no parser yet: nothing added that pytest might not know
+    # No parser yet: nothing added that pytest might not know. The list never gets shorter
+    # (pytest may be looping over it): what was taken out is a no-op ``-p no:`` pad.
+    assert args == ["tests", PAD, PAD]
     scrubber.parser = _Parser("--log-file", "--basetemp", "--no-cov")
     args[:0] = ["--html=x.html"]  # addopts put in front, as pytest does
     scrubber.apply()
-    assert args == [
+    assert [arg for arg in args if arg != PAD] == [
         "tests",
         "--no-cov",
         f"--log-file={tmp_path / 'pytest.log'}",
         f"--basetemp={tmp_path / 'basetemp'}",
     ]
+    assert len(args) >= 4
     scrubber.apply()  # idempotent
     assert args.count("--no-cov") == 1
+
+
+def test_the_pads_go_before_a_double_dash(tmp_path: Path) -> None:
+    args = ["--junitxml=r.xml", "--", "tests/test_x.py"]
+    ArgScrubber(args, str(tmp_path)).apply()
+    assert args == [PAD, "--", "tests/test_x.py"]
 
 
 def test_output_file_values_are_not_test_paths(tmp_path: Path) -> None:
