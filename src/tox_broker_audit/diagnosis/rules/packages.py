@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from tox_broker_audit.diagnosis.hooks import hookimpl
-from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Severity
+from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Fix, Group, Location, Severity
 from tox_broker_audit.diff import DistChange
 from tox_broker_audit.snapshot.model import Distribution, PackageFiles, Snapshot
 
-from ._common import Facts, facts, finding, side_label, top
+from ._common import Facts, facts, finding, rel, side_label, top
 from .imports import missing_module_names
 from .workers import is_xdist_noise
 
@@ -90,6 +91,8 @@ class _DistDiff:
     required_by: str | None = None  # a reported distribution on the same side that pulled it in
     brings: tuple[DistChange, ...] = ()  # the one-side-only distributions it pulled in
     plugin_dists: frozenset[str] = frozenset()  # distributions with a pytest plugin (BA401's)
+    declared: Location | None = None  # the env's own line that installs it (a ``deps`` line)
+    declared_at: str = ""  # that line as the report says it (``tox.ini:10``)
 
     @property
     def brings_code(self) -> tuple[DistChange, ...]:
@@ -128,6 +131,7 @@ def packages_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             required_by=carriers.get(change.name),
             brings=tuple(brought.get(change.name, ())),
             plugin_dists=frozenset(plugin_dists),
+            **_declared(ctx, change.name),
         )
         if diff.required_by is not None:
             yield _dependency_of(f, diff)
@@ -293,10 +297,8 @@ def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
         + ("its modules were imported there." if imported else "nothing imported it.")
         + (" With pika installed, dramatiq's implicit default broker is RabbitMQ." if name == "pika" else "")
         + _brought_words(diff),
-        "nothing to do: seeded by the venv tool"
-        if name in SEED_DISTS
-        else f"find which of tox's deps pulls in {dist.raw_name} (e.g. `pip show` / `uv pip tree`) "
-        "and align the dependencies",
+        _extra_fix(diff),
+        location=diff.declared,
         about=tokens,
         effects_on=[*tokens, *_module_tokens(dist), *_brought_tokens(diff)]
         if imported or name == "pika"
@@ -307,6 +309,29 @@ def _extra_dist(f: Facts, diff: _DistDiff) -> Finding:
         version=dist.version,
         brings=[d.name for d in diff.brings],
     )
+
+
+def _declared(ctx: DiagnosisContext, name: str) -> dict[str, Any]:
+    """Where the env's own configuration installs ``name`` (``declared``, ``declared_at``), if it does."""
+    found = ctx.tox.dependency_lines.get(name) if ctx.tox is not None else None
+    if found is None:
+        return {}
+    shown = rel(ctx, found.path) + (f":{found.line}" if found.line else "")
+    return {"declared": found, "declared_at": shown}
+
+
+def _extra_fix(diff: _DistDiff) -> str:
+    """Seeded: nothing; one of the env's own deps: that line; else: find what pulls it in."""
+    raw = diff.dist.raw_name
+    if diff.name in SEED_DISTS:
+        return "nothing to do: seeded by the venv tool"
+    if diff.declared is not None:
+        return (
+            f"{raw} is one of the env's own deps ({diff.declared_at}) but not installed {diff.base}: "
+            f"remove it from this env's deps, or install it {diff.base} too (and keep the tests from "
+            "depending on whether it is importable)"
+        )
+    return f"find which of tox's deps pulls in {raw} (e.g. `pip show` / `uv pip tree`) and align the deps"
 
 
 def _version_changed(f: Facts, diff: _DistDiff) -> Finding:
