@@ -203,3 +203,33 @@ def test_a_dash_p_plugin_with_output_options_in_addopts_does_not_crash_pytest(tm
     assert snapshot.pytest.crash is None, snapshot.errors
     assert [(t.id, t.outcome) for t in snapshot.pytest.tests] == [(test_id, "passed")]
     assert not (project / "report.xml").exists()
+
+
+def test_an_experiment_connects_only_where_a_real_run_did(tmp_path: Path) -> None:
+    """Undoing a difference must never make a test publish where neither real run would: in
+    an experiment's run (``allow``), an endpoint not in the list is refused at once, even one
+    that answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        port = int(server.getsockname()[1])
+        project = write_tree(
+            tmp_path / "proj",
+            {
+                "pytest.ini": "[pytest]\n",
+                "tests/test_c.py": (
+                    "import socket\n\n\ndef test_connects():\n"
+                    f"    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
+                ),
+            },
+        )
+        test_id = f"{project / 'tests' / 'test_c.py'}::test_connects"
+        free = _ran(project, {"nodeids": [test_id]})
+        assert [t.outcome for t in free.pytest.tests] == ["passed"]
+        assert [(c.endpoint, c.answered) for c in free.pytest.connections] == [(f"127.0.0.1:{port}", True)]
+        allowed = _ran(project, {"nodeids": [test_id], "allow": [f"127.0.0.1:{port}"]})
+        assert [t.outcome for t in allowed.pytest.tests] == ["passed"]
+        refused = _ran(project, {"nodeids": [test_id], "allow": ["127.0.0.1:1"]})
+        (test,) = refused.pytest.tests
+        assert test.outcome == "failed"
+        assert f"neither real run reaches 127.0.0.1:{port}" in test.message

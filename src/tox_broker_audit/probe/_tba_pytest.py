@@ -172,8 +172,8 @@ def _plugins_for(pytest, request: dict, recorder: Recorder, outcomes) -> list:
     a collection); the one that stops before collection for ``config_only``."""
     plugins: list = [recorder]
     if outcomes is not None:
-        _tba_tests.install_socket_recorder()
         spec = request.get("run_tests") or {}
+        _tba_tests.install_socket_recorder(spec.get("allow"))
         plugins += [_tba_tests.TestFilter(spec.get("nodeids") or (), int(spec.get("first") or 0)), outcomes]
     if request.get("config_only"):
         plugins.append(_config_only_plugin(pytest))

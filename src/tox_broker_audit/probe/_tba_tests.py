@@ -12,7 +12,9 @@ chosen in one is seen.
 :func:`install_socket_recorder` notes every ``socket.connect`` (audit event) with its endpoint
 and the first frame outside the stdlib: an endpoint that does not answer (checked once, 0.5 s)
 ends that test at once with :class:`Unreachable` — a ``BaseException``, so a client's retry
-loop (``except Exception``) does not turn one refused connection into 16 s of back-off.
+loop (``except Exception``) does not turn one refused connection into 16 s of back-off. In an
+experiment's run (the request's ``run_tests.allow``) an endpoint neither real run reached is
+refused the same way: the audit never makes a test publish where the real runs would not.
 """
 
 from __future__ import annotations
@@ -153,6 +155,8 @@ class _Sockets:
         self.seen: set = set()
         self.answers: dict = {}
         self.checking = False
+        #: An experiment's run: the endpoints one of the two real runs reached (None: any).
+        self.allowed: frozenset | None = None
 
     def __call__(self, event: str, args: tuple) -> None:
         if event != "socket.connect" or self.checking or STATE.guard:
@@ -163,6 +167,11 @@ class _Sockets:
         host, port = str(address[0]), address[1]
         if not isinstance(port, int):
             return
+        endpoint = f"{host}:{port}"
+        if self.allowed is not None and endpoint not in self.allowed:
+            self._note(endpoint, False)
+            msg = f"broker-audit: neither real run reaches {endpoint}: the experiment does not connect there"
+            raise Unreachable(msg)
         answers = self._answers(host, port, getattr(args[0], "family", None))
         file, line, _module = frame_info(_caller())
         key = (host, port, file, line, STATE.phase)
@@ -180,6 +189,15 @@ class _Sockets:
         if not answers and STATE.phase == "test":
             msg = f"broker-audit: {host}:{port} does not answer: the test ends at its first attempt"
             raise Unreachable(msg)
+
+    def _note(self, endpoint: str, answers: bool) -> None:
+        file, line, _module = frame_info(_caller())
+        key = (endpoint, file, line, STATE.phase)
+        if key not in self.seen and len(self.records) < _MAX_CONNECTIONS:
+            self.seen.add(key)
+            self.records.append(
+                {"endpoint": endpoint, "answered": answers, "file": file, "line": line, "phase": STATE.phase}
+            )
 
     def _answers(self, host: str, port: int, family) -> bool:
         known = self.answers.get((host, port))
@@ -220,9 +238,13 @@ def _caller():
 _SOCKETS = _Sockets()
 
 
-def install_socket_recorder() -> None:
+def install_socket_recorder(allowed=None) -> None:
     """From now on every ``socket.connect`` is noted (audit hooks cannot be removed: the probe
-    exits right after writing its snapshot)."""
+    exits right after writing its snapshot). ``allowed``: an experiment's run connects only to
+    these ``host:port`` endpoints — those the two real runs reached — so that undoing a
+    difference never makes a test publish where neither run would."""
+    if allowed is not None:
+        _SOCKETS.allowed = frozenset(str(e) for e in allowed)
     sys.addaudithook(_SOCKETS)
 
 

@@ -86,8 +86,14 @@ def _by_tests(  # noqa: PLR0917 - verify's one call site
     want, have = passing(ids, oracle.target, root), tests_symptom(oracle.target, ids, root)
     pool = derive(oracle.baseline, oracle.target, values, env_name)
     candidates = candidates_for(report.findings, pool)
+    # An experiment connects only where one of the two real runs did (never a new broker).
+    reached = sorted(
+        {c.endpoint for side in (oracle.target, oracle.baseline) for c in side.pytest.connections}
+    )
     rerun = dataclasses.replace(
-        request, run_tests=dict(oracle.spec), timeout=min(request.timeout, max(budget.seconds, 1.0))
+        request,
+        run_tests={**oracle.spec, "allow": reached},
+        timeout=min(request.timeout, max(budget.seconds, 1.0)),
     )
     run = runner or make_runner(rerun, root, symptom=lambda snapshot, r: tests_symptom(snapshot, ids, r))
     outcome_ = search(want, have, candidates, pool, run, budget)
