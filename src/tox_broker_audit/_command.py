@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 __all__ = [
+    "OPTIONS_WITH_VALUE",
     "PytestCommand",
     "collection_args",
     "find_pytest_command",
@@ -296,6 +297,9 @@ _PYTEST_VALUE_OPTIONS = frozenset(
         "--alluredir",
     }
 )
+#: Every pytest option whose value is the next argument (never a test path): the output and
+#: configuration ones above and the selecting ones.
+OPTIONS_WITH_VALUE = _PYTEST_VALUE_OPTIONS | _SELECTION_WITH_VALUE | {"-n", "--numprocesses", "--dist"}
 
 
 def selection_args(args: Sequence[str], cwd: str) -> tuple[str, ...]:

@@ -44,6 +44,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tox_broker_audit._command import OPTIONS_WITH_VALUE
+
 __all__ = ["FailedTests", "failed_tests"]
 
 
@@ -63,45 +65,6 @@ class FailedTests:
 
 _NONE = FailedTests((), "")
 
-#: pytest options whose value is the next argument (never a test path).
-_VALUE_OPTIONS = frozenset(
-    {
-        "-c",
-        "--config-file",
-        "--rootdir",
-        "--confcutdir",
-        "--basetemp",
-        "-k",
-        "-m",
-        "-n",
-        "--numprocesses",
-        "--dist",
-        "--deselect",
-        "--ignore",
-        "--ignore-glob",
-        "-W",
-        "--pythonwarnings",
-        "--tb",
-        "-r",
-        "--maxfail",
-        "--import-mode",
-        "--capture",
-        "--log-level",
-        "--log-file",
-        "--log-cli-level",
-        "--cov",
-        "--cov-report",
-        "--cov-config",
-        "--durations",
-        "--html",
-        "--result-log",
-        "--report-log",
-        "--benchmark-json",
-        "--benchmark-storage",
-        "--json-report-file",
-        "--alluredir",
-    }
-)
 _JUNIT = ("--junitxml", "--junit-xml")
 
 
@@ -156,7 +119,7 @@ def _scan(args: Sequence[str]) -> _Command:
         if prefix is not None:
             found["junit_prefix"] = prefix
         taken = max(used, used_p, used_j, used_x)
-        if not taken and arg.partition("=")[0] in _VALUE_OPTIONS:
+        if not taken and arg.partition("=")[0] in OPTIONS_WITH_VALUE:
             taken = 1 if "=" in arg else 2
         if not taken and not arg.startswith("-"):
             paths.append(arg)
