@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
@@ -84,6 +85,24 @@ def get_renderer(fmt: str, plugin_manager: pluggy.PluginManager | None = None) -
         raise AuditError(msg) from None
 
 
+_CLEANED_LOCK = threading.Lock()
+#: The last report cleaned and its clean copy: the pipeline renders one report in several
+#: formats (terminal, report.json, report.md, a CI format) and a report is immutable, so it
+#: is cleaned once (1,000 findings take a noticeable part of a second).
+_CLEANED: list[tuple[Report, Report]] = []
+
+
+def _cleaned(report: Report) -> Report:
+    with _CLEANED_LOCK:
+        for original, known in _CLEANED:
+            if original is report:
+                return known
+    clean_copy: Report = clean_tree(report)
+    with _CLEANED_LOCK:
+        _CLEANED[:] = [*_CLEANED[-3:], (report, clean_copy)]  # tox -p: a few envs at once
+    return clean_copy
+
+
 def render(
     report: Report,
     fmt: str,
@@ -113,7 +132,7 @@ def render(
         color=should_color() if options.color is None else bool(options.color),
         artefacts=tuple(clean(path) for path in options.artefacts),
     )
-    text = str(renderer(clean_tree(report), options))
+    text = str(renderer(_cleaned(report), options))
     if fmt not in _COMMAND_FORMATS:
         text = guard_lines(text)
     if fmt in _REDACTED_FIELD_BY_FIELD:
