@@ -193,12 +193,15 @@ def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
     wanted = job.outcome == "failed" or (job.oracle == "tests" and job.outcome != "passed")
     if job.verify == "off" or not wanted or job.budget.runs <= 0:
         return captured, OracleStep(None)
+    request = captured.request
+    if request is not None:  # a test that hangs must not outlast the verify budget
+        request = dataclasses.replace(request, timeout=min(request.timeout, max(job.budget.seconds, 1.0)))
     try:
         step = run_oracle(
             job.name,
             job.plan,
             (captured.baseline, captured.target),
-            captured.request,
+            request,
             job.root,
             mode=job.oracle,
             since=job.since,

@@ -88,7 +88,9 @@ def _failed_spec(
     return spec, source
 
 
-def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baseline: Snapshot) -> ProbeRequest:
+def _baseline_request(
+    plan: LiveBaseline, root: Path, key: bytes | None, baseline: Snapshot, timeout: float
+) -> ProbeRequest:
     from tox_broker_audit._local_run import baseline_selection
     from tox_broker_audit.snapshot.capture import ProbeRequest
 
@@ -102,6 +104,7 @@ def _baseline_request(plan: LiveBaseline, root: Path, key: bytes | None, baselin
         source=baseline.meta.source,
         project_root=root,
         key=key,
+        timeout=timeout,
     )
 
 
@@ -205,11 +208,11 @@ def run_oracle(
         if not crashed.pytest.crash:
             return OracleStep(None)  # it does not stop here: not reproduced, the collection decides
         found = OracleRun((), crashed, baseline, None, "probe", first_tests)
-        return _against_baseline(name, plan, baseline, root, found, key=request.key)
+        return _against_baseline(name, plan, baseline, root, found, target=request)
     spec, source = _failed_spec(request, target, since, limit)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # The tests are known: the local run of them starts beside the env's (two cores).
-        early = _early_baseline(pool, plan, root, baseline, request.key, spec)
+        early = _early_baseline(pool, plan, root, baseline, request, spec)
         ran = take_snapshot(_with_tests(request, spec))
         ids = failing_ids(ran)
         if not ids:
@@ -217,7 +220,7 @@ def run_oracle(
             return OracleStep(None, (clean(_said(name) + line + "before them); the collection decides"),))
         found = OracleRun(ids, ran, baseline, None, source, {"nodeids": list(ids)})
         first = early.result if early is not None else None
-        return _against_baseline(name, plan, baseline, root, found, key=request.key, first=first)
+        return _against_baseline(name, plan, baseline, root, found, target=request, first=first)
 
 
 def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
@@ -225,7 +228,7 @@ def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
     plan: BaselinePlan,
     root: Path,
     baseline: Snapshot,
-    key: bytes | None,
+    target: ProbeRequest,
     spec: dict[str, object],
 ) -> concurrent.futures.Future[Snapshot] | None:
     from tox_broker_audit.snapshot.baseline import LiveBaseline
@@ -233,7 +236,7 @@ def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
 
     if not isinstance(plan, LiveBaseline) or "nodeids" not in spec:
         return None
-    request = _baseline_request(plan, root, key, baseline)
+    request = _baseline_request(plan, root, target.key, baseline, target.timeout)
     return pool.submit(take_snapshot, _with_tests(request, spec))
 
 
@@ -244,7 +247,7 @@ def _against_baseline(
     root: Path,
     found: OracleRun,
     *,
-    key: bytes | None,
+    target: ProbeRequest,
     first: Callable[[], Snapshot] | None = None,
 ) -> OracleStep:
     """With a live baseline, the same tests must pass there (else the run that does, or none);
@@ -253,7 +256,7 @@ def _against_baseline(
 
     if not isinstance(plan, LiveBaseline):
         return OracleStep(found)
-    base_request = _baseline_request(plan, root, key, baseline)
+    base_request = _baseline_request(plan, root, target.key, baseline, target.timeout)
     passing, used, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids, first)
     if passing is None and shown_run:  # the local run cannot be judged here: the collection decides
         return OracleStep(None, (clean(_said(name) + shown_run + "; the collection decides"),))
