@@ -144,9 +144,11 @@ def run_audit(job: AuditJob) -> AuditResult:
     if job.after_capture is not None:
         notices.extend(job.after_capture(captured.baseline, captured.target))
     report, lines = _build_report(job, captured)
-    if step.fail_locally:
+    more: list[str] = []
+    if step.fail_locally:  # no difference is the cause: no experiment looks for one either
         report = _not_environment(report)
-    report, more = _verified(job, report, captured, step.run)
+    else:
+        report, more = _verified(job, report, captured, step.run)
     lines.extend(more)
     artefacts: tuple[str, ...] = ()
     if job.out_dir is not None:

@@ -19,7 +19,7 @@ from tox_broker_audit._version import __version__
 __all__ = ["main"]
 
 #: Modules that each add sub-commands through ``register(subparsers)``.
-_COMMAND_MODULES = (".snapshot", ".report", ".demo")
+_COMMAND_MODULES = (".snapshot", ".report", ".fix", ".demo")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -154,10 +154,12 @@ def _combination(
 ) -> Finding:
     minimal = sorted(minimal, key=lambda part: part.keys)
     parts = [part.words for part in minimal]
-    fixes = []
+    fixes, changes = [], []
     for part in minimal:
         about = next((f for f in findings if set(part.keys) & set(keys_of(f.code, f.subject))), None)
         fixes.append(about.fix if about is not None and about.fix else f"make {env_name} run {part.words}")
+        if about is not None and about.change is not None and about.location is not None:
+            changes.append(_change_of(about))
     subject = "+".join(key[1] or key[0] for part in minimal for key in part.keys[:1])
     together = "together " if len(minimal) > 1 else ""
     effect = describe(verdict.after) if verdict.after is not None else "the baseline's symptom"
@@ -190,13 +192,21 @@ def _combination(
             )
         ),
         fix="; ".join(dict.fromkeys(fixes)),
-        evidence={"parts": parts},
+        evidence={"parts": parts, **({"changes": changes} if len(changes) == len(minimal) else {})},
         root_cause=True,
         group="cause",
         id=finding_id(code, subject, "combination"),
         score=100.0,
         verification=_verification(verdict, tests),
     )
+
+
+def _change_of(finding: Finding) -> dict[str, object]:
+    """A part's structured change, for ``broker-audit fix`` (report.json ``evidence.changes``)."""
+    assert finding.change is not None
+    assert finding.location is not None
+    location = {"path": finding.location.path, "line": finding.location.line}
+    return {"action": finding.change.action, "subject": finding.change.subject, "location": location}
 
 
 #: The code of a finding about one difference, by the kind of its first key.
