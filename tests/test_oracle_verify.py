@@ -80,7 +80,7 @@ def _verified(
     seen: list[Intervention] = []
     report = diagnose(baseline, target, env_name="py", outcome="failed")
     request = ProbeRequest(python="python", cwd=Path(PROJECT))
-    oracle = OracleRun((TEST,), target, baseline, None, "lastfailed", {"nodeids": [TEST]})
+    oracle = OracleRun((TEST,), target, baseline, {"nodeids": [TEST]})
     out = verify(
         report,
         baseline,

@@ -200,7 +200,6 @@ def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
         request = dataclasses.replace(request, timeout=min(request.timeout, max(job.budget.seconds, 1.0)))
     try:
         step = run_oracle(
-            job.name,
             job.plan,
             (captured.baseline, captured.target),
             request,
@@ -212,6 +211,7 @@ def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
     except Exception as exc:  # noqa: BLE001 - the collection still decides
         line = clean(f"{_said(job.name)}could not run the failing tests: {type(exc).__name__}: {exc}")
         return captured, OracleStep(None, (line,))
+    step = dataclasses.replace(step, lines=tuple(clean(_said(job.name) + line) for line in step.lines))
     if step.run is None or not step.run.compared:
         return captured, step
     return dataclasses.replace(captured, baseline=step.run.baseline, target=step.run.target), step

@@ -19,6 +19,7 @@ from typing import Literal
 __all__ = [
     "OPTIONS_WITH_VALUE",
     "PytestCommand",
+    "absolute_nodeid",
     "collection_args",
     "find_pytest_command",
     "python_flags",
@@ -329,7 +330,12 @@ def _split_selection(args: Sequence[str], cwd: str) -> Iterator[tuple[bool, tupl
                 value, i = args[i + 1], i + 1
             yield (
                 True,
-                (name, _absolute(value, cwd) if name.startswith("--") and name != "--ignore-glob" else value),
+                (
+                    name,
+                    absolute_nodeid(value, cwd)
+                    if name.startswith("--") and name != "--ignore-glob"
+                    else value,
+                ),
             )
         elif arg.startswith(("-k", "-m")) and len(arg) > 2 and not arg.startswith("--"):
             yield True, (arg[:2], arg[2:])
@@ -339,12 +345,13 @@ def _split_selection(args: Sequence[str], cwd: str) -> Iterator[tuple[bool, tupl
         elif not arg.startswith("-"):
             path = arg.split("::", 1)[0]
             exists = bool(path) and os.path.exists(os.path.join(cwd, path))
-            yield exists, ((_absolute(arg, cwd),) if exists else (arg,))
+            yield exists, ((absolute_nodeid(arg, cwd),) if exists else (arg,))
         else:
             yield False, (arg,)
         i += 1
 
 
-def _absolute(path: str, cwd: str) -> str:
+def absolute_nodeid(path: str, cwd: str) -> str:
+    """``path`` (a test file, directory or node id ``file::name``) made absolute from ``cwd``."""
     head, sep, tail = path.partition("::")
     return os.path.normpath(os.path.join(cwd, head)) + sep + tail

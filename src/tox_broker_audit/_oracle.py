@@ -25,28 +25,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tox_broker_audit._errors import AuditError
-from tox_broker_audit._options import ORACLES
-from tox_broker_audit._sanitize import clean
 from tox_broker_audit.verify.oracle import OracleRun
+from tox_broker_audit.verify.symptom import FIRST_TESTS
 
 if TYPE_CHECKING:
     from tox_broker_audit.snapshot.baseline import BaselinePlan, LiveBaseline
     from tox_broker_audit.snapshot.capture import Invocation, ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
-__all__ = ["ORACLES", "OracleRun", "OracleStep", "failing_ids", "run_oracle"]
+__all__ = ["OracleRun", "OracleStep", "failing_ids", "run_oracle"]
 
 
 @dataclasses.dataclass(frozen=True)
 class OracleStep:
     run: OracleRun | None
+    #: What to say, one line each (the pipeline names the env in front of them).
     lines: tuple[str, ...] = ()
     #: The tests fail locally too: there is no environment difference to find.
     fail_locally: bool = False
-
-
-def _said(name: str) -> str:
-    return f"broker-audit: {name}: " if name else "broker-audit: "
 
 
 def failing_ids(snapshot: Snapshot) -> tuple[str, ...]:
@@ -57,18 +53,12 @@ def _with_tests(request: ProbeRequest, spec: dict[str, object]) -> ProbeRequest:
     return dataclasses.replace(request, run_tests=spec, background=False)
 
 
-def _absolute(nodeids: tuple[str, ...], rootdir: str) -> tuple[str, ...]:
-    out = []
-    for nodeid in nodeids:
-        file, sep, rest = nodeid.partition("::")
-        out.append(os.path.abspath(os.path.join(rootdir, file)) + sep + rest)
-    return tuple(out)
-
-
 def _failed_spec(
     request: ProbeRequest, target: Snapshot, since: float | None, limit: int
-) -> tuple[dict[str, object], str]:
-    """What to run of the tests that failed in the real run: ``(run_tests, source)``."""
+) -> dict[str, object]:
+    """What to run (``run_tests``) of the tests that failed in the real run: those its junit
+    file or ``lastfailed`` names, else the selection up to ``limit`` failures."""
+    from tox_broker_audit._command import absolute_nodeid
     from tox_broker_audit.verify.failed import failed_tests
 
     rootdir = target.pytest.rootdir or str(request.cwd)
@@ -81,11 +71,8 @@ def _failed_spec(
         cwd=str(request.cwd),
     )
     if found.nodeids:
-        spec: dict[str, object] = {"nodeids": list(_absolute(found.nodeids, rootdir))}
-        source = found.source
-    else:
-        spec, source = {"maxfail": limit}, "probe"
-    return spec, source
+        return {"nodeids": [absolute_nodeid(n, rootdir) for n in found.nodeids]}
+    return {"maxfail": limit}
 
 
 def _baseline_request(
@@ -113,7 +100,7 @@ def _passing_baseline(
     spec: dict[str, object],
     ids: tuple[str, ...],
     first: Callable[[], Snapshot] | None = None,
-) -> tuple[Snapshot | None, ProbeRequest, str | None]:
+) -> tuple[Snapshot | None, str | None]:
     """The first local run in which every test of ``ids`` (none: the first tests ``spec`` runs)
     passes, and the line saying which; ``first``: the emulated command's run, already under way."""
     from tox_broker_audit._local_run import candidates, shown
@@ -142,7 +129,7 @@ def _passing_baseline(
             continue
         failed = _failed_of(snapshot, ids)
         if failed and _wrote(snapshot):
-            return None, request, "the tests write into the project, which the audit's runs may not"
+            return None, "the tests write into the project, which the audit's runs may not"
         if not failed:
             said = None
             if (invocation, args) != (request.invocation, request.pytest_args):
@@ -151,10 +138,10 @@ def _passing_baseline(
                     f"`{shown(request.invocation, request.pytest_args)}` in your venv "
                     f"{first_why or 'does not pass these tests'}"
                 )
-            return snapshot, attempt, said
+            return snapshot, said
         if not first_why:
             first_why = f"fails {_short_id(failed[0], request.cwd)} too"
-    return None, request, None
+    return None, None
 
 
 def _wrote(snapshot: Snapshot) -> bool:
@@ -175,13 +162,12 @@ def _failed_of(snapshot: Snapshot, ids: tuple[str, ...]) -> list[str]:
 
 def _short_id(test_id: str, root: Path) -> str:
     if test_id == "<start>":
-        return "the selection's first tests"
+        return FIRST_TESTS
     file, sep, rest = test_id.partition("::")
     return os.path.relpath(file, root) + sep + rest
 
 
 def run_oracle(
-    name: str,
     plan: BaselinePlan,
     sides: tuple[Snapshot | None, Snapshot | None],
     request: ProbeRequest | None,
@@ -207,9 +193,9 @@ def run_oracle(
         crashed = take_snapshot(_with_tests(request, first_tests))
         if not crashed.pytest.crash:
             return OracleStep(None)  # it does not stop here: not reproduced, the collection decides
-        found = OracleRun((), crashed, baseline, None, "probe", first_tests)
-        return _against_baseline(name, plan, baseline, root, found, target=request)
-    spec, source = _failed_spec(request, target, since, limit)
+        found = OracleRun((), crashed, baseline, first_tests)
+        return _against_baseline(plan, baseline, root, found, target=request)
+    spec = _failed_spec(request, target, since, limit)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         # The tests are known: the local run of them starts beside the env's (two cores).
         early = _early_baseline(pool, plan, root, baseline, request, spec)
@@ -217,10 +203,10 @@ def run_oracle(
         ids = failing_ids(ran)
         if not ids:
             line = "the failing tests pass when the audit runs them again (flaky, or they need what ran "
-            return OracleStep(None, (clean(_said(name) + line + "before them); the collection decides"),))
-        found = OracleRun(ids, ran, baseline, None, source, {"nodeids": list(ids)})
+            return OracleStep(None, (line + "before them); the collection decides",))
+        found = OracleRun(ids, ran, baseline, {"nodeids": list(ids)})
         first = early.result if early is not None else None
-        return _against_baseline(name, plan, baseline, root, found, target=request, first=first)
+        return _against_baseline(plan, baseline, root, found, target=request, first=first)
 
 
 def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
@@ -241,7 +227,6 @@ def _early_baseline(  # noqa: PLR0917 - run_oracle's one call
 
 
 def _against_baseline(
-    name: str,
     plan: BaselinePlan,
     baseline: Snapshot,
     root: Path,
@@ -257,19 +242,19 @@ def _against_baseline(
     if not isinstance(plan, LiveBaseline):
         return OracleStep(found)
     base_request = _baseline_request(plan, root, target.key, baseline, target.timeout)
-    passing, used, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids, first)
+    passing, shown_run = _passing_baseline(base_request, dict(found.spec), found.ids, first)
     if passing is None and shown_run:  # the local run cannot be judged here: the collection decides
-        return OracleStep(None, (clean(_said(name) + shown_run + "; the collection decides"),))
+        return OracleStep(None, (shown_run + "; the collection decides",))
     if passing is None:
         shown = _shown_tests(found.ids, root)
         said = f"{shown} fail locally too: not an environment difference, no cause is looked for"
-        return OracleStep(None, (clean(_said(name) + said),), fail_locally=True)
-    lines = (clean(_said(name) + shown_run),) if shown_run else ()
-    run = dataclasses.replace(found, baseline=passing, baseline_request=used, compared=True)
+        return OracleStep(None, (said,), fail_locally=True)
+    lines = (shown_run,) if shown_run else ()
+    run = dataclasses.replace(found, baseline=passing, compared=True)
     return OracleStep(run, lines)
 
 
 def _shown_tests(ids: tuple[str, ...], root: Path) -> str:
     if not ids:
-        return "the selection's first tests"
+        return FIRST_TESTS
     return _short_id(ids[0], root) + (f" and {len(ids) - 1} more" if len(ids) > 1 else "")

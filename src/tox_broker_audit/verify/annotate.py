@@ -22,11 +22,10 @@ __all__ = ["TestsShown", "annotate", "candidates_for", "is_candidate"]
 
 @dataclasses.dataclass(frozen=True)
 class TestsShown:
-    """The test oracle's side of a verification: the cure looked for, the failure, the source."""
+    """The test oracle's side of a verification: the cure looked for, and the failure."""
 
     want: Symptom
     have: Symptom
-    source: str = ""
 
     def evidence(self, after: Symptom | None) -> VerifiedTests:
         failing = tuple(name for name, _ in self.have.tests)

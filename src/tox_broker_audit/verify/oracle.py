@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from tox_broker_audit.snapshot.capture import ProbeRequest
 from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = ["OracleRun"]
@@ -19,13 +18,9 @@ class OracleRun:
     ids: tuple[str, ...]
     target: Snapshot
     baseline: Snapshot
-    #: The baseline's request (its invocation, selection, environment); None: it was not run
-    #: (a reference or snapshot file: the target's failure alone is the oracle).
-    baseline_request: ProbeRequest | None
-    #: Where the failing tests came from: ``lastfailed``, ``junit`` or ``probe``.
-    source: str
     #: The probe's ``run_tests`` of every re-run: ``{"nodeids": [...]}``, or ``{"first": N}``
     #: when the target stops before any test runs (then ``ids`` is empty).
     spec: Mapping[str, object] = dataclasses.field(default_factory=dict)
-    #: The baseline ran the same tests (they pass there): both runs are the compared sides.
+    #: The baseline ran the same tests (they pass there): both runs are the compared sides;
+    #: False: a reference or snapshot file cannot run them, the target's failure alone decides.
     compared: bool = False

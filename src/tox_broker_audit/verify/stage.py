@@ -97,4 +97,4 @@ def _by_tests(  # noqa: PLR0917 - verify's one call site
     )
     run = runner or make_runner(rerun, root, symptom=lambda snapshot, r: tests_symptom(snapshot, ids, r))
     outcome_ = search(want, have, candidates, pool, run, budget)
-    return annotate(report, outcome_, env_name, tests=TestsShown(want, have, oracle.source))
+    return annotate(report, outcome_, env_name, tests=TestsShown(want, have))
