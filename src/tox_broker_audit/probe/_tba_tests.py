@@ -123,15 +123,13 @@ class Outcomes:
     def section(self) -> list:
         """The tests' outcomes, then the modules': those asked for, and those that could not be
         collected and have no test here."""
+        with_tests = {entry["id"].partition("::")[0] for entry in self.tests.values()}
         files = [
             entry
             for file_id, entry in self.files.items()
-            if file_id in self.wanted_files or (entry["message"] and file_id not in self._test_files())
+            if file_id in self.wanted_files or (entry["message"] and file_id not in with_tests)
         ]
         return [*self.tests.values(), *files]
-
-    def _test_files(self) -> set:
-        return {entry["id"].partition("::")[0] for entry in self.tests.values()}
 
 
 def _last_line(report) -> str:
