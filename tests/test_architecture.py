@@ -134,6 +134,7 @@ _MAY_NOT_IMPORT = {
         f"{NAME}.nox",
     ),
     f"{NAME}.renderers": (f"{NAME}.diagnosis.engine", f"{NAME}._audit", f"{NAME}._tox", f"{NAME}.cli"),
+    f"{NAME}.fix": (f"{NAME}.renderers", f"{NAME}._audit", f"{NAME}._tox", f"{NAME}.cli", f"{NAME}.nox"),
     f"{NAME}.verify": (f"{NAME}.renderers", f"{NAME}._audit", f"{NAME}._tox", f"{NAME}.cli", f"{NAME}.nox"),
 }
 

@@ -4,6 +4,7 @@ real tox run for the loop closed (slow)."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import shutil
@@ -14,9 +15,13 @@ from typing import Any
 
 import pytest
 
+from _schemas import validate_sarif
 from helpers import install, make_venv, run_tox, tox_shell
 from tox_broker_audit.cli import main
-from tox_broker_audit.fix import plan
+from tox_broker_audit.diagnosis.model import Finding, Fix, Location, Report, Verification
+from tox_broker_audit.fix import plan, with_edits
+from tox_broker_audit.renderers import render
+from tox_broker_audit.renderers.json import report_to_dict
 
 HERE = Path(__file__).parent
 INI = """\
@@ -219,3 +224,111 @@ def test_the_loop_closed_with_real_tox(tmp_path: Path) -> None:
     ]
     code, out = run_tox(project, "-e", "py", **shell)
     assert code == 0, out
+
+
+# --------------------------------------------------------------------------- edits in the report
+
+
+def _confirmed_finding(ini: Path, line: int, action: str, subject: str) -> Finding:
+    return Finding(
+        code="BA101",
+        slug="env-stripped",
+        severity="error",
+        title=f"{subject} is not passed",
+        subject=subject,
+        detail="",
+        fix=f"pass_env = {subject}",
+        location=Location(str(ini), line),
+        change=Fix(action, subject),  # type: ignore[arg-type]
+        verification=Verification("confirmed", f"{subject} passed", oracle="tests"),
+    )
+
+
+def test_the_report_carries_each_confirmed_change_as_whole_line_hunks(tmp_path: Path) -> None:
+    ini = tmp_path / "tox.ini"
+    text = "[tox]\r\nenv_list = py\r\n\r\n[testenv]\r\ndeps = pytest\r\ncommands = pytest {posargs}\r\n"
+    ini.write_bytes(text.encode())
+    confirmed = _confirmed_finding(ini, 4, "pass_env", "UNIT_TESTS")
+    untested = dataclasses.replace(
+        _confirmed_finding(ini, 4, "pass_env", "OTHER"), verification=Verification("untested", "")
+    )
+    report = with_edits(Report(env="py", baseline=None, target=None, findings=(confirmed, untested)))
+    (edit,) = report.findings[0].edits
+    # An insertion carries the line above it; the file's CRLF line endings are kept.
+    assert (edit.line, edit.end_line) == (6, 6)
+    assert edit.before == "commands = pytest {posargs}\r\n"
+    assert edit.after == "commands = pytest {posargs}\r\npass_env = UNIT_TESTS\r\n"
+    assert report.findings[1].edits == ()
+    data = report_to_dict(report)["findings"][0]["edits"]
+    assert data == [dataclasses.asdict(edit)]
+
+
+def test_a_replaced_line_is_one_hunk_and_an_unparsable_file_gives_no_edit(tmp_path: Path) -> None:
+    ini = tmp_path / "tox.ini"
+    ini.write_text("[testenv]\npass_env = HOME\ncommands = pytest\n", encoding="utf-8")
+    finding = _confirmed_finding(ini, 1, "pass_env", "UNIT_TESTS")
+    (edit,) = with_edits(Report("py", None, None, (finding,))).findings[0].edits
+    assert (edit.line, edit.end_line, edit.before, edit.after) == (
+        2,
+        2,
+        "pass_env = HOME\n",
+        "pass_env = HOME, UNIT_TESTS\n",
+    )
+    ini.write_text("[testenv]\npass_env = A\npass_env = B\n", encoding="utf-8")  # a duplicate key
+    assert with_edits(Report("py", None, None, (finding,))).findings[0].edits == ()
+    ini.unlink()
+    assert with_edits(Report("py", None, None, (finding,))).findings[0].edits == ()
+
+
+def test_sarif_offers_the_change_as_a_fix_that_validates(tmp_path: Path) -> None:
+    ini = tmp_path / "tox.ini"
+    ini.write_text("[testenv]\ndeps =\n    pytest\ncommands = pytest\n", encoding="utf-8")
+    finding = _confirmed_finding(ini, 1, "add_dep", "redis")
+    report = with_edits(Report("py", None, None, (finding,)))
+    log = json.loads(render(report, "sarif", color=False, root=str(tmp_path), config_file=str(ini)))
+    validate_sarif(log)
+    (fix,) = log["runs"][0]["results"][0]["fixes"]
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"] == {"uri": "tox.ini", "uriBaseId": "%SRCROOT%"}
+    (replacement,) = change["replacements"]
+    # Lines 3..3 (without the last newline, SARIF's region end) become two lines.
+    assert replacement == {
+        "deletedRegion": {"startLine": 3, "endLine": 3},
+        "insertedContent": {"text": "    pytest\n    redis"},
+    }
+    assert fix["description"]["text"] == "pass_env = redis"
+
+
+def test_an_override_is_taken_out_of_set_env_and_a_glob_already_passes_it(tmp_path: Path) -> None:
+    """tox's set_env wins over pass_env: the fix of BA103 removes the override (the value is
+    never written), and adds nothing to a pass_env whose glob already matches."""
+    text = (
+        "[testenv]\n"
+        "passenv = PAYMENTS_*  # the old spelling\n"
+        "setenv =\n"
+        "  LANG = C\n"
+        "  PAYMENTS_BROKER_URL = amqp://user:pw@broker/\n"
+        "  py: DEBUG = 1\n"
+        "commands = pytest\n"
+    )
+    ini = tmp_path / "tox.ini"
+    ini.write_text(text, encoding="utf-8")
+    (edit,) = plan(_report(_finding(ini, 1, "override_env", "PAYMENTS_BROKER_URL"))).edits
+    assert edit.after == text.replace("  PAYMENTS_BROKER_URL = amqp://user:pw@broker/\n", "")
+    assert edit.changes == ("[testenv] setenv -= PAYMENTS_BROKER_URL",)
+
+
+def test_an_override_in_toml_leaves_the_table_and_a_name_is_passed(tmp_path: Path) -> None:
+    text = (
+        "[env_run_base]\n"
+        'deps = ["pytest"]\n'
+        'set_env = { PAYMENTS_BROKER_URL = "amqp://x" }\n'
+        'commands = [["pytest"]]\n'
+    )
+    toml = tmp_path / "tox.toml"
+    toml.write_text(text, encoding="utf-8")
+    (edit,) = plan(_report(_finding(toml, 1, "override_env", "PAYMENTS_BROKER_URL"))).edits
+    assert edit.after == (
+        '[env_run_base]\ndeps = ["pytest"]\ncommands = [["pytest"]]\npass_env = ["PAYMENTS_BROKER_URL"]\n'
+    )
+    assert "amqp://x" not in edit.after

@@ -20,7 +20,7 @@ from _snapshot_factory import make_snapshot
 from test_brokers_rules import _unit_tests_pair
 from test_render import unit_tests_report
 from test_verify import _verified
-from tox_broker_audit import Finding, Fix, Report, RunInfo, diagnose, hookimpl, make_plugin_manager
+from tox_broker_audit import Edit, Finding, Fix, Report, RunInfo, diagnose, hookimpl, make_plugin_manager
 from tox_broker_audit.diagnosis.engine import probe_failure_finding
 from tox_broker_audit.renderers.json import report_to_dict
 
@@ -165,7 +165,7 @@ def _doc_tables() -> dict[str, set[str]]:
 
 
 _DEFS = {"report": None, "side": "run_info", "finding": "finding", "location": "location",
-         "change": "fix", "verification": "verification"}  # fmt: skip
+         "change": "fix", "verification": "verification", "edit": "edit"}  # fmt: skip
 
 
 def test_the_documented_fields_are_exactly_the_schema_s() -> None:
@@ -194,7 +194,7 @@ def test_every_model_field_is_documented() -> None:
     """A field added to the model is a report.json key (the renderer reads the fields): this
     fails until docs/architecture.md and the schema describe it."""
     tables = _doc_tables()
-    models: dict[str, Any] = {"finding": Finding, "side": RunInfo, "change": Fix}
+    models: dict[str, Any] = {"finding": Finding, "side": RunInfo, "change": Fix, "edit": Edit}
     for name, model in models.items():
         assert {f.name for f in dataclasses.fields(model)} == tables[name], name
     assert {f.name for f in dataclasses.fields(Report)} | {"schema", "schema_version", "summary"} == tables[

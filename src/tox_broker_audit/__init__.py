@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tox_broker_audit.diagnosis.hooks import Renderer, RenderOptions, Rule, hookimpl, hookspec, rule
     from tox_broker_audit.diagnosis.model import (
         DiagnosisContext,
+        Edit,
         Finding,
         Fix,
         Location,
@@ -37,6 +38,7 @@ _LAZY = {
     "CODES": ".diagnosis.codes",
     "Code": ".diagnosis.codes",
     "DiagnosisContext": ".diagnosis.model",
+    "Edit": ".diagnosis.model",
     "Finding": ".diagnosis.model",
     "Fix": ".diagnosis.model",
     "Location": ".diagnosis.model",
@@ -66,6 +68,7 @@ __all__ = [
     "AuditError",
     "Code",
     "DiagnosisContext",
+    "Edit",
     "Finding",
     "Fix",
     "Location",

@@ -149,6 +149,7 @@ def run_audit(job: AuditJob) -> AuditResult:
         report = _not_environment(report)
     else:
         report, more = _verified(job, report, captured, step.run)
+        report = _with_edits(report)
     lines.extend(more)
     artefacts: tuple[str, ...] = ()
     if job.out_dir is not None:
@@ -215,6 +216,17 @@ def _tested(job: AuditJob, captured: Captured) -> tuple[Captured, OracleStep]:
     if step.run is None or not step.run.compared:
         return captured, step
     return dataclasses.replace(captured, baseline=step.run.baseline, target=step.run.target), step
+
+
+def _with_edits(report: Report) -> Report:
+    """Each confirmed cause's change of the tox config as ``edits`` (``fix/``); a file that cannot
+    be read or parsed leaves the finding as it was (its ``fix`` still says what to do)."""
+    from tox_broker_audit.fix import with_edits
+
+    try:
+        return with_edits(report)
+    except Exception:  # noqa: BLE001 - never let the audit break the run
+        return report
 
 
 def _not_environment(report: Report) -> Report:

@@ -15,6 +15,7 @@ from tox_broker_audit._errors import AuditError
 __all__ = [
     "DEFAULT_BUDGET",
     "FAIL_ON",
+    "FIX_MODES",
     "ORACLES",
     "VERIFY_MODES",
     "Budget",
@@ -29,6 +30,9 @@ VERIFY_MODES = ("auto", "off", "always")
 #: ``--broker-audit-oracle`` / ``oracle`` / ``--oracle``: what decides a cause — the failing
 #: tests (``tests``; ``auto``: when they can run) or the collection symptom (``collection``).
 ORACLES = ("auto", "tests", "collection")
+#: ``--broker-audit-fix`` / ``fix``: show (``diff``) or write and re-check (``apply``) the
+#: confirmed causes' change of the tox config (``fix/``); ``off`` leaves the file alone.
+FIX_MODES = ("off", "diff", "apply")
 #: ``--broker-audit-oracle-tests``: how many of the failing tests the oracle re-runs at most.
 DEFAULT_ORACLE_TESTS = 3
 #: ``--broker-audit-verify-budget`` / ``verify_budget`` / ``--verify-budget``: RUNS/SECONDS.

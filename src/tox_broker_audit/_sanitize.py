@@ -30,7 +30,7 @@ from typing import Any
 
 from tox_broker_audit.probe._tba_redact import redact_text
 
-__all__ = ["clean", "clean_tree", "guard_lines", "neutralise"]
+__all__ = ["MULTILINE", "clean", "clean_lines", "clean_tree", "guard_lines", "neutralise"]
 
 #: C0, DEL, C1, line/paragraph separators, lone surrogates, and Unicode's default-ignorable
 #: code points (zero-width characters, soft hyphen, bidi controls, tags): .NET's culture-aware
@@ -77,6 +77,21 @@ def clean(text: object) -> str:
     return neutralise(redact_text(str(text)))
 
 
+#: The class attribute naming a dataclass's fields that hold whole lines of a file (an edit's
+#: ``before``/``after``): cleaned line by line, their line endings kept.
+MULTILINE = "MULTILINE_FIELDS"
+
+
+def clean_lines(text: str) -> str:
+    """Each line of ``text`` cleaned (:func:`clean`), its line ending kept: file content whose
+    newlines are the content, not an injection."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        out.append(clean(body) + line[len(body) :])
+    return "".join(out)
+
+
 def guard_lines(text: str) -> str:
     """A finished multi-line output with no line starting (after white space) with ``::``."""
     return _LINE_COMMAND.sub(r"\1\\", text)
@@ -96,6 +111,13 @@ def clean_tree(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(clean_tree(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: clean_tree(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        lines = getattr(type(value), MULTILINE, ())
+        changes = {
+            f.name: clean_lines(getattr(value, f.name))
+            if f.name in lines
+            else clean_tree(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init
+        }
         return dataclasses.replace(value, **changes)
     return value

@@ -183,6 +183,9 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
     )
 
     args = ["--broker-audit", "-e", "py"]
+    if scenario.tox_fails:  # the loop closed (issue 22): a confirmed config cause is written, re-run
+        args.append("--broker-audit-fix=apply")
+    tree = _tree(project)
     if not scenario.tox_fails:
         # A green env is quiet in CI too: GitHub's annotations are added, and the gate is on
         # (a finding at warning or above would fail tox, which must pass).
@@ -213,7 +216,7 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
         loud_lines = [line for line in proc.stdout.splitlines() if line.startswith(("::error", "::warning"))]
         _expect(loud_lines == [], f"a green env annotates nothing above a notice in CI:\n{loud_lines}")
         return
-    assert proc.returncode != 0, f"tox was expected to fail:\n{output}"
+    assert report["outcome"] == "failed", f"the env's commands were expected to fail:\n{output}"
     _expect(report["findings"], f"no finding at all; tox said:\n{output}")
     top = report["findings"][0]
     expected = (scenario.expect["code"], scenario.expect["subject"].format(project=project))
@@ -236,3 +239,63 @@ def test_scenario(scenario: Scenario, tmp_path: Path, request: pytest.FixtureReq
         oracle == wanted_oracle,
         f"decided by {oracle}, expected {wanted_oracle}:\n{_verified(report)}\n{said}",
     )
+    _check_fix(report, proc, project=project, tree=tree, plain_tox=[*tox, "-e", "py"], shell=shell)
+
+
+#: What tox, pytest and the packaging write into a project while it runs: not the user's files.
+_RUN_OUTPUT = (".tox", ".venv", "__pycache__", ".pytest_cache", "build", "dist", ".coverage")
+
+
+def _tree(project: Path) -> dict[str, bytes]:
+    """Every file of the project the user wrote, by relative path (what a fix may not touch)."""
+    files = {}
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project)
+        if path.is_file() and not any(p in _RUN_OUTPUT or p.endswith(".egg-info") for p in rel.parts):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def _applied(text: str, edits: list[Mapping[str, Any]]) -> str:
+    """``text`` with report.json's ``edits`` (whole lines ``line``..``end_line``) replaced."""
+    lines = text.splitlines(keepends=True)
+    for edit in sorted(edits, key=lambda e: e["line"], reverse=True):
+        assert "".join(lines[edit["line"] - 1 : edit["end_line"]]) == edit["before"], edit
+        lines[edit["line"] - 1 : edit["end_line"]] = [edit["after"]]
+    return "".join(lines)
+
+
+def _check_fix(
+    report: Mapping[str, Any],
+    proc: Any,
+    *,
+    project: Path,
+    tree: Mapping[str, bytes],
+    plain_tox: list[str],
+    shell: Mapping[str, str],
+) -> None:
+    """``--broker-audit-fix=apply``: the confirmed causes' config change, and nothing else, is in
+    the file, byte for byte as report.json's ``edits`` say; tox passed and a plain tox passes
+    too. A cause that is not a config change leaves the tree as it was and tox failing."""
+    output = f"{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    edits: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in report["findings"]:
+        for edit in finding.get("edits") or ():
+            edits.setdefault(os.path.relpath(edit["path"], project), []).append(edit)
+    after = _tree(project)
+    changed = sorted(rel for rel in {*tree, *after} if tree.get(rel) != after.get(rel))
+    if not edits:
+        _expect(changed == [], f"no config change was confirmed, yet files changed: {changed}")
+        _expect(proc.returncode != 0, f"nothing was fixed, tox must still fail:\n{output}")
+        return
+    _expect(
+        changed == sorted(edits),
+        f"the fix changed {changed}, its edits name {sorted(edits)}: {list(edits.values())}\n{output}",
+    )
+    for rel, hunks in edits.items():
+        wanted = _applied(tree[rel].decode("utf-8"), hunks)
+        _expect(after[rel].decode("utf-8") == wanted, f"{rel} differs from its edits:\n{after[rel]!r}")
+    fixed = [line for line in proc.stdout.splitlines() if "fixed: " in line]
+    _expect(proc.returncode == 0 and fixed, f"the fix was written, tox must pass with it:\n{output}")
+    plain = run(plain_tox, cwd=project, env=dict(shell), check=False)
+    _expect(plain.returncode == 0, f"a plain tox must pass with the fix:\n{plain.stdout[-3000:]}")

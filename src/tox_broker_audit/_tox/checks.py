@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._options import ORACLES, VERIFY_MODES
+from tox_broker_audit._options import FIX_MODES, ORACLES, VERIFY_MODES
 
 if TYPE_CHECKING:
     from tox.config.sets import EnvConfigSet
@@ -19,24 +19,25 @@ __all__ = ["check_env_keys"]
 
 
 def check_env_keys(env_conf: EnvConfigSet, state: State) -> None:
-    """``tox_add_env_config``: a bad ``broker_audit_verify`` or a ``broker_audit_ignore`` entry
-    naming no built-in code (``BA10`` for ``BA101``: a typo that silences nothing) is a tox error
-    when the env's configuration is loaded, before it runs (only when auditing). Codes of other
-    prefixes belong to extensions and are not known until their rules run."""
+    """``tox_add_env_config``: a bad ``broker_audit_verify``/``_oracle``/``_fix`` or a
+    ``broker_audit_ignore`` entry naming no built-in code (``BA10`` for ``BA101``: a typo that
+    silences nothing) is a tox error when the env's configuration is loaded, before it runs
+    (only when auditing). Codes of other prefixes belong to extensions and are not known until
+    their rules run."""
     if not getattr(state.conf.options, "broker_audit", False):
         return
     from tox.report import HandledError
 
     where = f"in env {env_conf.name}"
-    value = str(env_conf["broker_audit_verify"] or "")
-    if value and value not in VERIFY_MODES:
-        choices = ", ".join(VERIFY_MODES)
-        message = f"--broker-audit: broker_audit_verify = {value} {where} is not one of {choices}"
-        raise HandledError(message)
-    value = str(env_conf["broker_audit_oracle"] or "")
-    if value and value not in ORACLES:
-        message = f"--broker-audit: broker_audit_oracle = {value} {where} is not one of {', '.join(ORACLES)}"
-        raise HandledError(message)
+    for key, choices in (
+        ("broker_audit_verify", VERIFY_MODES),
+        ("broker_audit_oracle", ORACLES),
+        ("broker_audit_fix", FIX_MODES),
+    ):
+        value = str(env_conf[key] or "")
+        if value and value not in choices:
+            message = f"--broker-audit: {key} = {value} {where} is not one of {', '.join(choices)}"
+            raise HandledError(message)
     unknown = _unknown_codes(env_conf["broker_audit_ignore"])
     if unknown:
         message = (

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tox_broker_audit._options import DEFAULT_BUDGET, DEFAULT_ORACLE_TESTS, FAIL_ON, ORACLES, VERIFY_MODES
+from tox_broker_audit._options import (
+    DEFAULT_BUDGET,
+    DEFAULT_ORACLE_TESTS,
+    FAIL_ON,
+    FIX_MODES,
+    ORACLES,
+    VERIFY_MODES,
+)
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import ToxParser
@@ -99,6 +106,15 @@ def add_verify_options(parser: ToxParser) -> None:
         help=f"re-run at most N of the env's failing tests (default {DEFAULT_ORACLE_TESTS})",
     )
     parser.add_argument(
+        "--broker-audit-fix",
+        default="off",
+        metavar="|".join(FIX_MODES),
+        dest="broker_audit_fix",
+        help="for causes the failing tests confirmed whose fix is a change of the tox config: print it "
+        "as a diff (diff, also .tox/<env>/broker-audit/fix.diff), or write it and re-run the env's "
+        "commands, putting the file back if they still fail (apply); default off",
+    )
+    parser.add_argument(
         "--broker-audit-verify-budget",
         default=DEFAULT_BUDGET,
         dest="broker_audit_verify_budget",
@@ -127,6 +143,12 @@ def add_env_keys(env_conf: EnvConfigSet) -> None:
         of_type=str,
         default="",
         desc="tox-broker-audit: auto, off or always for this env (default: --broker-audit-verify)",
+    )
+    env_conf.add_config(
+        keys=["broker_audit_fix"],
+        of_type=str,
+        default="",
+        desc="tox-broker-audit: off, diff or apply for this env (default: --broker-audit-fix)",
     )
     env_conf.add_config(
         keys=["broker_audit_oracle"],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import threading
 import time
@@ -30,12 +29,14 @@ from tox_broker_audit._errors import AuditError
 from tox_broker_audit._options import (
     DEFAULT_BUDGET,
     FAIL_ON,
+    FIX_MODES,
     ORACLES,
     VERIFY_MODES,
     Budget,
     check_choice,
     parse_budget,
 )
+from tox_broker_audit._tox.commands import collection, not_emulated_line, target_request
 
 if TYPE_CHECKING:
     from tox.config.cli.parser import Parsed
@@ -43,11 +44,9 @@ if TYPE_CHECKING:
     from tox.session.state import State
     from tox.tox_env.api import ToxEnv
 
-    from tox_broker_audit._command import PytestCommand
     from tox_broker_audit.diagnosis.hooks import RenderOptions
     from tox_broker_audit.diagnosis.model import Report
     from tox_broker_audit.snapshot.baseline import BaselinePlan
-    from tox_broker_audit.snapshot.capture import ProbeRequest
     from tox_broker_audit.snapshot.model import Snapshot
 
 __all__ = [
@@ -109,6 +108,12 @@ class AuditRun:
         self._saved = False
         #: When each env's commands started (``time.time()``): the oracle's pytest cache must be newer.
         self.commands_started: dict[str, float] = {}
+        #: ``tox … -- ARGS``: the fix's re-run gets them too (``_tox/fixing.py``).
+        self.pos_args: tuple[str, ...] = ()
+        #: ``--broker-audit-fix=apply``: one env writes and re-runs at a time; each config file's
+        #: text before this invocation wrote into it.
+        self.fix_lock = threading.Lock()
+        self.originals: dict[str, str] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -300,6 +305,13 @@ class AuditRun:
             config_file=str(self.config_file) if self.config_file else None,
         )
 
+    def original_text(self, path: str) -> str:
+        """The config file as tox read it (before a fix of this invocation was written into it)."""
+        if path in self.originals:
+            return self.originals[path]
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+
     def record_install(self, env_name: str, arguments: Any) -> None:
         """Remember which kind of package tox installed (wheel, sdist, editable)."""
         if isinstance(arguments, Sequence) and not isinstance(arguments, str):
@@ -332,6 +344,7 @@ def start(core_conf: ConfigSet, state: State) -> None:
         check_choice(run.fail_on, FAIL_ON, "--broker-audit-fail-on", _FROM_ELSEWHERE)
         check_choice(options.broker_audit_verify, VERIFY_MODES, "--broker-audit-verify", _FROM_ELSEWHERE)
         check_choice(options.broker_audit_oracle, ORACLES, "--broker-audit-oracle", _FROM_ELSEWHERE)
+        check_choice(options.broker_audit_fix, FIX_MODES, "--broker-audit-fix", _FROM_ELSEWHERE)
         if options.broker_audit_oracle_tests < 1:
             message = (
                 f"--broker-audit-oracle-tests={options.broker_audit_oracle_tests} is not a positive number"
@@ -344,9 +357,17 @@ def start(core_conf: ConfigSet, state: State) -> None:
         msg = f"--broker-audit: {exc}"
         raise HandledError(msg) from None
     _RUNS[core_conf] = run
+    run.pos_args = _pos_args(state)
     if _runs_commands(options):
         run.config_only = _posargs_select(state, run.tox_root)
         run.start_baseline()
+
+
+def _pos_args(state: State) -> tuple[str, ...]:
+    try:
+        return tuple(str(arg) for arg in state.conf.pos_args(None) or ())
+    except Exception:  # noqa: BLE001 - a tox without it: no positional arguments
+        return ()
 
 
 def _posargs_select(state: State, tox_root: Path) -> bool:
@@ -355,11 +376,7 @@ def _posargs_select(state: State, tox_root: Path) -> bool:
     plain pytest's configuration, not a collection of the whole suite."""
     from tox_broker_audit._command import selection_args
 
-    try:
-        pos_args = state.conf.pos_args(None) or ()
-    except Exception:  # noqa: BLE001 - a tox without it: the plain baseline, as always
-        return False
-    return bool(selection_args([str(arg) for arg in pos_args], str(tox_root)))
+    return bool(selection_args(list(_pos_args(state)), str(tox_root)))
 
 
 def _configured_baseline(core_conf: ConfigSet) -> str:
@@ -403,7 +420,7 @@ def before_commands(tox_env: ToxEnv) -> None:
         run.commands_started[tox_env.conf.name] = time.time()
         run.start_baseline()
         try:
-            selection = _collection(tox_env)[3]
+            selection = collection(tox_env)[3]
         except Exception:  # noqa: BLE001 - the audit after the commands says what is wrong
             return
         run.prefetch(selection, tox_env.conf.name)
@@ -425,12 +442,32 @@ def after_commands(tox_env: ToxEnv, exit_code: int) -> None:
             f"broker-audit: {tox_env.conf.name}: internal error, audit skipped: {type(exc).__name__}: {exc}",
         )
         return
+    mode = str(tox_env.conf["broker_audit_fix"] or run.options.broker_audit_fix)
+    if mode != "off" and exit_code != 0:
+        _fix(run, tox_env, report, mode)
     failing = _audit.count_failing(report, run.fail_on)
     if failing and exit_code == 0:
         from tox.tox_env.errors import Fail
 
         msg = f"broker audit: {failing} finding(s) at or above --broker-audit-fail-on={run.fail_on}"
         raise Fail(msg)
+
+
+def _fix(run: AuditRun, tox_env: ToxEnv, report: Report, mode: str) -> None:
+    """``--broker-audit-fix``: show or write the confirmed config change (``_tox/fixing.py``);
+    when it was written and re-run, the re-run's exit code is the env's (tox takes a
+    ``SystemExit`` from a hook as the env's exit code, as for an interrupted command)."""
+    from tox_broker_audit._tox.fixing import fix_env
+
+    name = tox_env.conf.name
+    try:
+        out_dir = Path(tox_env.env_dir) / _outputs.ARTEFACT_DIR
+        code = fix_env(run, name, report, mode=mode, out_dir=out_dir, say=lambda text: _write(tox_env, text))
+    except Exception as exc:  # noqa: BLE001 - never let the audit break the run
+        _write(tox_env, f"broker-audit: {name}: the fix failed, nothing written: {type(exc).__name__}: {exc}")
+        return
+    if code is not None:
+        raise SystemExit(code)
 
 
 def _save(run: AuditRun, name: str, baseline: Snapshot | None, target: Snapshot | None) -> list[str]:
@@ -449,7 +486,7 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     name = tox_env.conf.name
     out_dir = Path(tox_env.env_dir) / _outputs.ARTEFACT_DIR
     _outputs.reset_dir(out_dir)
-    commands, found, explicit, selection, args, bad_args = _collection(tox_env)
+    commands, found, explicit, selection, args, bad_args = collection(tox_env)
     notes = [f"broker-audit: {name}: {bad_args}"] if bad_args else []
     # A command the audit cannot see into gets no invented collection: only what both sides
     # have without running pytest is compared (snapshot/views.py), and one line says why.
@@ -461,7 +498,9 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
             name=name,
             root=run.tox_root,
             plan=run.baseline_plan,
-            target=lambda: _target_request(run, tox_env, found, args, collect=not not_emulated),
+            target=lambda: target_request(
+                tox_env, found, args, project_root=run.tox_root, key=run.key, collect=not not_emulated
+            ),
             baseline=lambda: run.baseline_for(selection, name),
             output=run.output(),
             out_dir=out_dir,
@@ -485,104 +524,6 @@ def _audit_env(run: AuditRun, tox_env: ToxEnv, outcome: str) -> Report:
     took = f"broker-audit: {name}: the audit took {seconds:.1f} s (tox counts it in the env's setup time)"
     _write(tox_env, "\n".join((*result.notices, *result.lines, took)))
     return result.report
-
-
-def _collection(tox_env: ToxEnv) -> _Collection:
-    """The env's commands, its pytest command, ``broker_audit_pytest_args``, what it selects,
-    the arguments the probe collects with and the line about bad explicit arguments."""
-    from tox_broker_audit._command import collection_args, find_pytest_command, selection_args
-
-    commands = [list(cmd.args) for cmd in tox_env.conf["commands"]]
-    found = find_pytest_command(commands)
-    explicit, bad_args = _explicit_args(tox_env)
-    args = explicit or collection_args(found.args if found else ())
-    selection = selection_args(args, str(tox_env.conf["change_dir"]))
-    return commands, found, explicit, selection, args, bad_args
-
-
-#: What :func:`_collection` returns.
-_Collection = tuple[
-    list[list[str]], "PytestCommand | None", tuple[str, ...], tuple[str, ...], tuple[str, ...], "str | None"
-]
-
-
-def _explicit_args(tox_env: ToxEnv) -> tuple[tuple[str, ...], str | None]:
-    """``broker_audit_pytest_args``, split like a shell would; unbalanced quotes are one line."""
-    from tox_broker_audit._command import split_args
-
-    try:
-        return split_args(tox_env.conf["broker_audit_pytest_args"]), None
-    except ValueError as exc:
-        return (), f"broker_audit_pytest_args ignored ({exc}); collecting with the command's arguments"
-
-
-def _target_request(
-    run: AuditRun,
-    tox_env: ToxEnv,
-    found: PytestCommand | None,
-    args: tuple[str, ...],
-    *,
-    collect: bool = True,
-) -> ProbeRequest:
-    from tox_broker_audit._command import xdist_workers
-    from tox_broker_audit.snapshot.capture import ProbeRequest
-    from tox_broker_audit.snapshot.model import Source
-
-    env_python = getattr(tox_env, "env_python", None)
-    if env_python is None:
-        msg = f"{type(tox_env).__name__} envs are not Python environments; nothing to probe"
-        raise AuditError(msg)
-    python = str(env_python())
-    env = _command_environment(tox_env)
-    cwd = Path(tox_env.conf["change_dir"])
-    invocation = found.invocation if found else "pytest"
-    script = None
-    if found is not None and found.script is not None:
-        # tox looks the command up on the env's PATH, as a shell would.
-        script = shutil.which(found.script, path=env.get("PATH")) or found.script
-    shown = " ".join(found.command) if found else f"pytest {' '.join(args)}".strip() + " (not in commands)"
-    return ProbeRequest(
-        python=python,
-        cwd=cwd,
-        env=env,
-        invocation=invocation,
-        pytest_args=args,
-        source=Source(
-            kind="tox-env", name=tox_env.conf.name, description=f"tox env {tox_env.conf.name}: {shown}"
-        ),
-        project_root=run.tox_root,
-        pytest_script=script,
-        key=run.key,
-        python_flags=found.python_flags if found else (),
-        xdist_workers=xdist_workers(found.args) if found else 0,
-        no_collection=None if collect else "the env's commands run no pytest the audit can emulate",
-    )
-
-
-def not_emulated_line(env_name: str, command: Sequence[str]) -> str:
-    """One line when the env's commands run pytest in a way the audit cannot see into (a
-    wrapper script, ``make test``): it does not invent a collection (only the variables,
-    packages and start-up are compared), and says how to give it the real arguments."""
-    from tox_broker_audit._sanitize import clean
-
-    shown = clean(" ".join(command))
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return (
-        f"broker-audit: {env_name}: `{shown}` is not a pytest command the audit can emulate, so it "
-        f"did not collect: only variables, packages and start-up files are compared; to audit what "
-        f"your run collects, set broker_audit_pytest_args = <your pytest arguments> in the env's section"
-    )
-
-
-def _command_environment(tox_env: ToxEnv) -> dict[str, str]:
-    """The environment tox gives a command: pass_env + set_env + PATH, then what its executor adds."""
-    env = dict(tox_env.environment_variables)
-    columns, lines = shutil.get_terminal_size(fallback=(-1, -1))
-    if columns != -1:
-        env.setdefault("COLUMNS", str(columns))
-    if lines != -1:
-        env.setdefault("LINES", str(lines))
-    return env
 
 
 def _write(tox_env: ToxEnv, text: str) -> None:

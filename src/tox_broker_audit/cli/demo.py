@@ -4,7 +4,8 @@
 2. build the "local" venv the way a developer would (``python -m venv`` + ``pip install -e``);
 3. run plain ``pytest`` there with the developer's shell (``UNIT_TESTS=1`` exported): passes;
 4. run ``tox --broker-audit`` with the same shell: fails inside ``actor.send()``;
-5. show the audit report and, in one line, what to change.
+5. show the audit report, the change of ``tox.ini`` as a diff and, in one line, what to change;
+   with ``--fix`` the change is written, the env re-run and shown passing (the loop closed).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument("--keep", metavar="DIR", type=Path, help="work in DIR and keep it afterwards")
-    parser.set_defaults(run=lambda args: run_demo(keep=args.keep))
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="also write the confirmed fix into the example's tox.ini and show tox passing",
+    )
+    parser.set_defaults(run=lambda args: run_demo(keep=args.keep, fix=args.fix))
 
 
 class _Steps:
@@ -118,7 +124,7 @@ def _tox_section(output: str) -> list[str]:
     return [ln for ln in lines[start:] if not _NOISE.match(ln)]
 
 
-def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
+def run_demo(*, keep: Path | None = None, out: TextIO | None = None, fix: bool = False) -> int:
     stream = out or sys.stdout
     if not EXAMPLE.is_dir():
         msg = f"the shipped example is missing from this installation: {EXAMPLE}"
@@ -131,7 +137,7 @@ def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
     workdir = keep.absolute() if keep is not None else Path(tempfile.mkdtemp(prefix="broker-audit-demo-"))
     project = workdir / "stubbroker-under-tox"
     try:
-        return _demo(project, stream)
+        return _demo(project, stream, fix=fix)
     finally:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -139,7 +145,7 @@ def run_demo(*, keep: Path | None = None, out: TextIO | None = None) -> int:
             stream.write(f"kept: {project}\n")
 
 
-def _demo(project: Path, out: TextIO) -> int:
+def _demo(project: Path, out: TextIO, *, fix: bool = False) -> int:
     if project.exists():
         msg = f"{project} already exists: choose an empty --keep directory"
         raise AuditError(msg)
@@ -151,8 +157,8 @@ def _demo(project: Path, out: TextIO) -> int:
     out.write(f"example project: {project}\nthe developer's shell exports: UNIT_TESTS=1\n\n")
     _local_venv(project, env, steps)
     _plain_pytest(project, env, steps)
-    proc = _tox(project, env, steps, out)
-    return _conclude(project, proc, out)
+    proc = _tox(project, env, steps, out, fix=fix)
+    return _conclude(project, proc, out, fix=fix)
 
 
 def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
@@ -192,15 +198,21 @@ def _plain_pytest(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
 
 
 def _tox(
-    project: Path, env: Mapping[str, str], steps: _Steps, out: TextIO
+    project: Path, env: Mapping[str, str], steps: _Steps, out: TextIO, *, fix: bool = False
 ) -> subprocess.CompletedProcess[str]:
     if _port_open("127.0.0.1", 5672):
         out.write("note: something listens on 127.0.0.1:5672, so the tox run may reach a real broker\n")
-    started = steps.start("tox --broker-audit (tox builds its own env; the audit runs after the tests)")
-    proc = _run(
-        [sys.executable, "-m", "tox", "-e", "py", "--broker-audit"], cwd=project, env=env, timeout=900
+    mode = "apply" if fix else "diff"
+    started = steps.start(
+        f"tox --broker-audit --broker-audit-fix={mode} (tox builds its env; the audit runs after the tests)"
     )
-    steps.finish(started, "FAILED, as the team sees it" if proc.returncode != 0 else "passed (!)")
+    command = [sys.executable, "-m", "tox", "-e", "py", "--broker-audit", f"--broker-audit-fix={mode}"]
+    proc = _run(command, cwd=project, env=env, timeout=900)
+    if fix:
+        fixed = proc.returncode == 0 and "fixed: " in proc.stdout
+        steps.finish(started, "FAILED, then fixed and passing" if fixed else f"exit {proc.returncode}")
+    else:
+        steps.finish(started, "FAILED, as the team sees it" if proc.returncode != 0 else "passed (!)")
     symptom = _SYMPTOM.search(proc.stdout)
     if symptom:
         out.write(f"      symptom: {symptom.group(1).strip()}\n")
@@ -208,7 +220,9 @@ def _tox(
     return proc
 
 
-def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO) -> int:
+def _conclude(
+    project: Path, proc: subprocess.CompletedProcess[str], out: TextIO, *, fix: bool = False
+) -> int:
     report_file = project / ".tox" / "py" / "broker-audit" / "report.json"
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
@@ -216,6 +230,8 @@ def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO
         msg = f"tox ran but wrote no audit report ({report_file}): {_last_line(proc.stdout)}"
         raise AuditError(msg) from None
     findings = report.get("findings") or []
+    if fix:
+        return _fixed(project, proc, findings, out)
     if proc.returncode == 0:
         out.write(
             "tox passed here, so there is nothing to explain (is a broker running on 127.0.0.1:5672?)\n"
@@ -225,4 +241,18 @@ def _conclude(project: Path, proc: subprocess.CompletedProcess[str], out: TextIO
         msg = "tox failed but the audit found no difference; please report this"
         raise AuditError(msg)
     out.write(f"what to change: {findings[0]['fix']}\n")
+    out.write("to see it written into tox.ini and tox pass: broker-audit demo --fix\n")
+    return 0
+
+
+def _fixed(
+    project: Path, proc: subprocess.CompletedProcess[str], findings: Sequence[Mapping[str, Any]], out: TextIO
+) -> int:
+    """``--fix``: the confirmed change is in tox.ini and the re-run passed."""
+    if not any(f.get("edits") for f in findings) or proc.returncode != 0 or "fixed: " not in proc.stdout:
+        said = _last_line(proc.stdout)
+        msg = f"the fix was not written or did not make tox pass (exit {proc.returncode}): {said}"
+        raise AuditError(msg)
+    text = (project / "tox.ini").read_text(encoding="utf-8")
+    out.write(f"tox.ini now reads:\n{text}\nthe loop is closed: the cause, the change, and tox passing\n")
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,24 +36,8 @@ def register(sub: Any) -> None:
     parser.set_defaults(run=lambda args: run_fix(args.report, apply=args.apply))
 
 
-def _dirty(path: str) -> bool:
-    """The file has uncommitted changes in a git checkout (no git, no checkout: it has not)."""
-    try:
-        proc = subprocess.run(
-            ["git", "status", "--porcelain", "--", os.path.basename(path)],
-            cwd=os.path.dirname(path) or ".",
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and bool(proc.stdout.strip())
-
-
 def run_fix(report_file: Path, *, apply: bool = False) -> int:
-    from tox_broker_audit.fix import plan, shown_path
+    from tox_broker_audit.fix import dirty, plan, shown_path
 
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
@@ -73,7 +56,7 @@ def run_fix(report_file: Path, *, apply: bool = False) -> int:
         sys.stdout.write(printable(edit.diff(shown)))
         if not apply:
             continue
-        if _dirty(edit.path):
+        if dirty(edit.path):
             print(
                 printable(
                     f"broker-audit fix: {shown} has uncommitted changes: not written (the diff is above)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from tox_broker_audit.diff import SnapshotDiff
 from tox_broker_audit.snapshot.model import Snapshot
@@ -20,6 +20,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "SEVERITY_ORDER",
     "DiagnosisContext",
+    "Edit",
     "Finding",
     "Fix",
     "FixAction",
@@ -107,6 +108,23 @@ class VerifiedTests:
 
 
 @dataclasses.dataclass(**_FROZEN)
+class Edit:
+    """A change of the user's tox configuration that writes a confirmed cause's fix (``fix/``):
+    lines ``line``..``end_line`` of ``path`` (1-based, inclusive) read ``before`` and become
+    ``after`` (whole lines, each with its line ending). Never a secret's value: a variable is
+    passed (``pass_env``), not written."""
+
+    #: Whole lines of the file: cleaned line by line, their endings kept (``_sanitize``).
+    MULTILINE_FIELDS: ClassVar[tuple[str, ...]] = ("before", "after")
+
+    path: str
+    line: int
+    end_line: int
+    before: str
+    after: str
+
+
+@dataclasses.dataclass(**_FROZEN)
 class Finding:
     """One explained difference. ``code``/``slug`` are stable public identifiers (:mod:`.codes`).
 
@@ -140,6 +158,9 @@ class Finding:
     verification: Verification | None = None
     about: tuple[str, ...] = ()
     effects_on: tuple[str, ...] = ()
+    #: A confirmed cause's fix as the change of the config file tox read (``fix/``): what
+    #: ``--broker-audit-fix`` and ``broker-audit fix`` write; empty when it is not a config change.
+    edits: tuple[Edit, ...] = ()
 
 
 @dataclasses.dataclass(**_FROZEN)

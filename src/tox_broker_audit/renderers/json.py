@@ -24,7 +24,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tox_broker_audit._sanitize import clean
+from tox_broker_audit._sanitize import MULTILINE, clean, clean_lines
 from tox_broker_audit.diagnosis.links import LINK_KEYS, adopt_links
 from tox_broker_audit.diagnosis.model import REPORT_SCHEMA, REPORT_SCHEMA_VERSION, Finding, Report, RunInfo
 
@@ -45,7 +45,13 @@ def jsonable(value: Any) -> Any:
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value))
+        lines = getattr(type(value), MULTILINE, ())
+        return {
+            clean(f.name): clean_lines(getattr(value, f.name))
+            if f.name in lines
+            else jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
     if value is None or isinstance(value, (bool, int, float)):
         return value
     return clean(value)

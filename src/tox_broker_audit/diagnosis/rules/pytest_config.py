@@ -117,10 +117,23 @@ class _LonePlugin:
     app: list[str]  # application modules it imported at plugin-load time, leaves first
     app_via: list[str]  # ... that a library it called imported (django.setup() → the apps)
     ini_keys: Sequence[str]  # ini options pytest ignores without it
+    #: Its distribution is installed on the other side too: it is not loaded there for another
+    #: reason (``-p`` in an ini file that side does not read), so installing it is no fix.
+    installed_on_both: bool = False
 
     @property
     def dist(self) -> str | None:
         return self.plugin.distribution
+
+
+def _installed(snapshot: Snapshot, plugin: PytestPlugin) -> bool:
+    """``plugin``'s distribution is installed in ``snapshot``."""
+    from packaging.utils import canonicalize_name
+
+    if not plugin.distribution:
+        return False
+    wanted = canonicalize_name(plugin.distribution)
+    return any(canonicalize_name(d.name) == wanted for d in snapshot.distributions)
 
 
 def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
@@ -142,6 +155,7 @@ def plugins_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             app=_plugin_app_imports(f, _snap(ctx, side), plugin, _by_plugin),
             app_via=_plugin_app_imports(f, _snap(ctx, side), plugin, _on_behalf_of),
             ini_keys=ctx.diff.unknown_ini_extra if change.kind == "missing" and not builtin else (),
+            installed_on_both=_installed(_snap(ctx, "target" if side == "baseline" else "baseline"), plugin),
         )
         yield _lone_plugin_finding(ctx, f, lone)
     order = ctx.diff.plugin_order
@@ -286,7 +300,7 @@ def _lone_plugin_fix(lone: _LonePlugin) -> tuple[str | Fix, Location | None]:
             f"that needs it){'; or drop ' + dist + ' from deps' if dist and side == 'target' else ''}"
         )
         location = Location(plugin.file) if plugin.file else None
-    elif side == "baseline" and dist:
+    elif side == "baseline" and dist and not lone.installed_on_both:
         fix, location = Fix("add_dep", dist), None
     elif side == "baseline":
         fix = f"load {plugin.name} in both runs (same -p / PYTEST_PLUGINS / addopts)"

@@ -13,6 +13,7 @@ import json
 import urllib.parse
 from typing import Any
 
+from tox_broker_audit._sanitize import clean_lines
 from tox_broker_audit._version import __version__
 from tox_broker_audit.diagnosis.codes import meaning_of
 from tox_broker_audit.diagnosis.model import Finding, Report
@@ -43,6 +44,45 @@ def _location(at: _ci.Place, options: Any) -> dict[str, Any]:
     if at.line:
         physical["region"] = {"startLine": at.line}
     return {"physicalLocation": physical}
+
+
+def _artifact(path: str, options: Any) -> dict[str, Any]:
+    root = getattr(options, "root", None)
+    rel = _ci.relative(_ci.clean(path), root)
+    if rel is None:
+        return {"uri": _uri(path)}
+    artifact: dict[str, Any] = {"uri": _uri(rel)}
+    if root and not artifact["uri"].startswith("file:"):
+        artifact["uriBaseId"] = "%SRCROOT%"
+    return artifact
+
+
+def _without_last_newline(text: str) -> str:
+    for ending in ("\r\n", "\n", "\r"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
+def _fixes(finding: Finding, options: Any) -> list[dict[str, Any]]:
+    """A confirmed cause's config change as a SARIF fix (§3.55), cleaned: one ``artifactChange``
+    per file, each hunk a replacement of whole lines (a region without columns ends before the
+    last line's newline, §3.30.2, so the inserted text drops its final one)."""
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for edit in finding.edits:
+        by_path.setdefault(edit.path, []).append(
+            {
+                "deletedRegion": {"startLine": edit.line, "endLine": edit.end_line},
+                "insertedContent": {"text": clean_lines(_without_last_newline(edit.after))},
+            }
+        )
+    if not by_path:
+        return []
+    changes = [
+        {"artifactLocation": jsonable(_artifact(path, options)), "replacements": replacements}
+        for path, replacements in by_path.items()
+    ]
+    return [{"description": {"text": _ci.clean(finding.fix or finding.title)}, "artifactChanges": changes}]
 
 
 def _rule(finding: Finding) -> dict[str, Any]:
@@ -124,6 +164,11 @@ def sarif_log(report: Report, options: Any) -> dict[str, Any]:
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": _uri(root.rstrip("/") + "/")}}
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     cleaned: dict[str, Any] = jsonable(log)
+    # A fix's inserted text is cleaned line by line: its newlines are the change, not an attack.
+    for result, finding in zip(cleaned["runs"][0]["results"], findings):
+        fixes = _fixes(finding, options)
+        if fixes:
+            result["fixes"] = fixes
     return cleaned
 
 
