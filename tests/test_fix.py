@@ -20,6 +20,7 @@ from helpers import install, make_venv, run_tox, tox_shell
 from tox_broker_audit.cli import main
 from tox_broker_audit.diagnosis.model import Finding, Fix, Location, Report, Verification
 from tox_broker_audit.fix import plan, with_edits
+from tox_broker_audit.fix._nox import session_line, with_lines
 from tox_broker_audit.renderers import render
 from tox_broker_audit.renderers.json import report_to_dict
 
@@ -332,3 +333,24 @@ def test_an_override_in_toml_leaves_the_table_and_a_name_is_passed(tmp_path: Pat
         '[env_run_base]\ndeps = ["pytest"]\ncommands = [["pytest"]]\npass_env = ["PAYMENTS_BROKER_URL"]\n'
     )
     assert "amqp://x" not in edit.after
+
+
+def test_the_nox_lines_go_to_the_top_of_the_session_body() -> None:
+    text = (
+        "import nox\n\n\n"
+        "@nox.session\n"
+        "@nox.parametrize('x', [1])\n"
+        "def tests(session, x):\n"
+        '    """Docs."""\n'
+        "    session.install('.')\n"
+    )
+    lines = [session_line("set_env", "UNIT_TESTS", "1"), session_line("add_dep", "redis", "")]
+    assert lines == ['session.env["UNIT_TESTS"] = "1"', 'session.install("redis")']
+    after = with_lines(text, 4, [line for line in lines if line])
+    assert after == text.replace(
+        '"""Docs."""\n', '"""Docs."""\n    session.env["UNIT_TESTS"] = "1"\n    session.install("redis")\n'
+    )
+    # A secret's value is never written; an unknown function or broken noxfile gives nothing.
+    assert session_line("set_env", "API_TOKEN", "abc") is None
+    assert with_lines(text, 99, ['session.install("redis")']) is None
+    assert with_lines("def (:\n", 1, ['session.install("redis")']) is None

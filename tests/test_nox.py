@@ -118,6 +118,18 @@ NOXFILE = """
         tox_broker_audit.nox.audit(session, baseline=LOCAL, verify_budget="lots")
 
 
+    @nox.session(venv_backend="uv")
+    def fixdiff(session):
+        # The fix goes below this comment.
+        session.install("pytest", ".")
+        tox_broker_audit.nox.audit(session, baseline=LOCAL, fix="diff")
+
+
+    @nox.session(venv_backend="none")
+    def badfix(session):
+        tox_broker_audit.nox.audit(session, baseline=LOCAL, fix="apply")
+
+
     @nox.session(venv_backend="none")
     def passthrough(session):
         tox_broker_audit.nox.audit(session, baseline=BROKEN)
@@ -190,6 +202,21 @@ def test_the_session_is_explained_and_artefacts_are_written(project: Path) -> No
     assert target["interpreter"]["prefix"] == str(project / ".nox" / "tests")
     assert target["meta"]["cwd"] == str(project)
     assert "pytest-env" in out  # the report is printed in the session's output
+
+
+def test_fix_diff_shows_the_session_line_and_never_writes_the_noxfile(project: Path) -> None:
+    noxfile = project / "noxfile.py"
+    before = noxfile.read_bytes()
+    code, out = nox(project, "fixdiff")
+    assert code == 0, out
+    assert "--- a/noxfile.py\n+++ b/noxfile.py\n" in out
+    # At the top of the session's body, indented as the body is.
+    assert '     # The fix goes below this comment.\n+    session.install("pytest-env")\n' in out
+    assert noxfile.read_bytes() == before
+    code, out = nox(project, "badfix")
+    assert code != 0
+    assert "broker-audit: fix='apply' is not one of off, diff" in out
+    assert "Traceback" not in out
 
 
 def test_fail_on_ends_the_session_with_one_line(project: Path) -> None:

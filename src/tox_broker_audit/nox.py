@@ -51,6 +51,7 @@ def audit(
     verify: str = "auto",
     verify_budget: str = DEFAULT_BUDGET,
     oracle: str = "auto",
+    fix: str = "off",
 ) -> Report | None:
     """Audit this session's environment against the local one; return the report.
 
@@ -62,7 +63,9 @@ def audit(
     ``-n``, ``--cov`` dropped). ``invocation``, ``verify``, ``verify_budget``: see docs/nox.md.
     ``oracle``: ``tests`` re-runs the tests that failed in the session's last pytest run (its
     ``lastfailed``) with each difference undone; ``auto``/``collection``: the collection decides
-    (nox does not tell the audit whether the session's tests failed).
+    (nox does not tell the audit whether the session's tests failed). ``fix``: ``diff`` prints
+    what the confirmed causes' fix adds to the session function, as a diff of the noxfile (a
+    noxfile is code: it is never written; docs/nox.md).
 
     A snapshot that cannot be taken is a BA901 finding and one warning, never an exception;
     bad arguments end the session through ``session.error``. Returns ``None`` only when the
@@ -74,6 +77,7 @@ def audit(
     try:
         job = _job(session, environ, baseline, formats, fail_on, (invocation, verify, str(verify_budget)))
         job = dataclasses.replace(job, oracle=_checked_oracle(oracle))
+        _checked_fix(fix)
     except AuditError as exc:  # session.error raises: the session ends here
         session.error(f"broker-audit: {exc}")
     try:
@@ -83,9 +87,59 @@ def audit(
             f"broker-audit: {session.name}: internal error, audit skipped: {type(exc).__name__}: {exc}"
         )
         return None
+    if fix == "diff":
+        _show_fix(session, result.report)
     if result.failing:
         session.error(f"broker audit: {result.failing} finding(s) at or above fail_on={fail_on}")
     return result.report
+
+
+def _checked_fix(fix: str) -> str:
+    from tox_broker_audit._options import check_choice
+
+    return check_choice(fix, ("off", "diff"), "fix")
+
+
+def _session_function_line(session: nox.Session) -> int | None:
+    """Where the session's function starts (nox has no public accessor: read it defensively)."""
+    import inspect
+
+    func = getattr(getattr(getattr(session, "_runner", None), "func", None), "func", None)
+    try:
+        code = inspect.unwrap(func).__code__ if func is not None else None
+    except (AttributeError, ValueError):
+        return None
+    return code.co_firstlineno if code is not None else None
+
+
+def _show_fix(session: nox.Session, report: Report) -> None:
+    """``fix="diff"``: each confirmed cause's statement at the top of the session, as a diff."""
+    import difflib
+
+    from tox_broker_audit._files import printable
+    from tox_broker_audit.fix import confirmed_changes
+    from tox_broker_audit.fix._nox import session_line, with_lines
+
+    noxfile, first = _noxfile(session), _session_function_line(session)
+    lines: list[str] = []
+    other: list[str] = []
+    for finding, change in confirmed_changes(report):
+        line = session_line(*change) if change is not None else None
+        (lines if line else other).append(line or finding.fix)
+    text = Path(noxfile).read_text(encoding="utf-8") if noxfile and os.path.isfile(noxfile) else None
+    after = with_lines(text, first, lines) if text is not None and first and lines else None
+    if text is not None and after is not None:
+        shown = os.path.relpath(str(noxfile))
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{shown}", f"b/{shown}"
+        )
+        sys.stdout.write(printable("".join(diff)))
+    elif lines:
+        other.extend(lines)
+    for words in other:
+        session.log(printable(f"broker-audit: fix: {words}"))
+    if not lines and not other:
+        session.log("broker-audit: fix: no confirmed cause to show")
 
 
 def _job(  # noqa: PLR0917 - audit()'s keyword arguments, checked in one place

@@ -29,6 +29,7 @@ __all__ = [
     "CONFIG_FILES",
     "ConfigEdit",
     "FixPlan",
+    "confirmed_changes",
     "dirty",
     "hunks",
     "plan",
@@ -206,6 +207,27 @@ def _as_mapping(finding: Finding) -> dict[str, Any]:
 def plan_report(report: Report, read: Callable[[str], str] | None = None) -> FixPlan:
     """:func:`plan` of a report in the model (the front doors have it before report.json)."""
     return plan({"findings": [_as_mapping(f) for f in report.findings]}, read)
+
+
+def confirmed_changes(report: Report) -> list[tuple[Finding, tuple[str, str, str] | None]]:
+    """Each confirmed finding's structured change(s) — ``(action, subject, value)``, a BA701's
+    parts each; None for one that has none — for a front door that words them as code (nox)."""
+    found: list[tuple[Finding, tuple[str, str, str] | None]] = []
+    for finding in report.findings:
+        if finding.verification is None or finding.verification.status != "confirmed":
+            continue
+        parts = finding.evidence.get("changes")
+        if isinstance(parts, list) and parts:
+            found.extend(
+                (finding, (str(p.get("action")), str(p.get("subject")), str(p.get("value") or "")))
+                for p in parts
+                if isinstance(p, Mapping)
+            )
+        elif finding.change is not None:
+            found.append((finding, (finding.change.action, finding.change.subject, finding.change.value)))
+        else:
+            found.append((finding, None))
+    return found
 
 
 def with_edits(report: Report, read: Callable[[str], str] | None = None) -> Report:
