@@ -287,6 +287,12 @@ def _check_fix(
     if not edits:
         _expect(changed == [], f"no config change was confirmed, yet files changed: {changed}")
         _expect(proc.returncode != 0, f"nothing was fixed, tox must still fail:\n{output}")
+        confirmed = [f for f in report["findings"] if (f["verification"] or {}).get("status") == "confirmed"]
+        said = (
+            "fix: not a change of the tox config, not written: " if confirmed else "fix: no confirmed cause"
+        )
+        _expect(said in proc.stdout, f"one line says why nothing was written ({said!r}):\n{output}")
+        print("fix: none written (not a config change)")
         return
     _expect(
         changed == sorted(edits),
@@ -299,3 +305,4 @@ def _check_fix(
     _expect(proc.returncode == 0 and fixed, f"the fix was written, tox must pass with it:\n{output}")
     plain = run(plain_tox, cwd=project, env=dict(shell), check=False)
     _expect(plain.returncode == 0, f"a plain tox must pass with the fix:\n{plain.stdout[-3000:]}")
+    print(f"fix: written into {', '.join(sorted(edits))} and a plain tox passes")
