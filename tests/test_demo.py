@@ -34,8 +34,26 @@ def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
     marks = ("✖ ", "▲ ", "· ")
     first_printed = next(line.strip() for line in output.splitlines() if line.strip().startswith(marks))
     assert first_printed.startswith(f"{first_printed[:2]}{top['title']}   [{top['code']}]"), output
-    assert output.rstrip().splitlines()[-2].startswith("what to change: ")
-    assert "pass_env = UNIT_TESTS" in output.rstrip().splitlines()[-2]
+    # It ends with what to change, in one line, and how to see it written and tox pass.
+    last = output.rstrip().splitlines()
+    assert last[-3].startswith("what to change: ")
+    assert "pass_env = UNIT_TESTS" in last[-3]
+    assert last[-2] == "to see it written into tox.ini and tox pass: broker-audit demo --fix"
+
+
+def test_demo_fix_writes_the_change_and_tox_passes(tmp_path: Path) -> None:
+    """``demo --fix``: the confirmed change lands in tox.ini, only there, and tox passes."""
+    proc = run([*CLI, "demo", "--fix", "--keep", tmp_path], timeout=1200, check=False)
+    output = proc.stdout
+    assert proc.returncode == 0, output + proc.stderr
+    fixed = [line for line in output.splitlines() if "fixed: tox.ini:" in line]
+    assert len(fixed) == 1, output
+    assert "pass_env += UNIT_TESTS" in fixed[0]
+    assert "py now passes (2 passed)" in fixed[0]
+    assert output.rstrip().splitlines()[-2] == "the loop is closed: the cause, the change, and tox passing"
+    tox_ini = (tmp_path / "stubbroker-under-tox" / "tox.ini").read_text(encoding="utf-8")
+    assert "UNIT_TESTS" in tox_ini
+    assert f"tox.ini now reads:\n{tox_ini}" in output
 
 
 def test_demo_without_package_index_is_one_clear_line(tmp_path: Path) -> None:

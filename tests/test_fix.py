@@ -335,6 +335,54 @@ def test_an_override_in_toml_leaves_the_table_and_a_name_is_passed(tmp_path: Pat
     assert "amqp://x" not in edit.after
 
 
+LEGACY = """\
+[project]
+name = "reports"  # the rest of pyproject.toml stays byte for byte
+
+[tool.tox]
+legacy_tox_ini = {q}
+[tox]
+env_list = py
+
+[testenv]
+deps = pytest
+pass_env =
+    HOME
+commands = pytest {{posargs}}
+{q}
+"""
+
+
+@pytest.mark.parametrize("quote", ['"""', "'''"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_tox_ini_a_pyproject_embeds_is_edited_in_place(tmp_path: Path, quote: str, newline: str) -> None:
+    """``[tool.tox] legacy_tox_ini``: the embedded tox.ini is edited as one, inside its string;
+    the finding's line is pyproject.toml's."""
+    text = LEGACY.format(q=quote).replace("\n", newline)
+    toml = tmp_path / "pyproject.toml"
+    toml.write_bytes(text.encode())
+    dep, var = _finding(toml, 9, "add_dep", "pytest-env"), _finding(toml, 9, "pass_env", "UNIT_TESTS")
+    fixes = plan(_report(dep, var))
+    (edit,) = fixes.edits
+    assert edit.changes == ("[testenv] deps += pytest-env", "[testenv] pass_env += UNIT_TESTS")
+    nl = newline
+    expected = text.replace(f"deps = pytest{nl}", f"deps ={nl}    pytest{nl}    pytest-env{nl}")
+    expected = expected.replace(f"    HOME{newline}", f"    HOME{newline}    UNIT_TESTS{newline}")
+    assert edit.after == expected
+    import tomllib
+
+    assert "pytest-env" in tomllib.loads(edit.after)["tool"]["tox"]["legacy_tox_ini"]
+
+
+def test_an_embedded_tox_ini_written_with_escapes_is_not_edited(tmp_path: Path) -> None:
+    """A basic string with an escape does not stand in the file as tox reads it: no edit (the
+    finding's fix still says what to do), rather than a guess."""
+    text = LEGACY.format(q='"""').replace("env_list = py", "env_list = py  \\t")
+    toml = tmp_path / "pyproject.toml"
+    toml.write_text(text, encoding="utf-8")
+    assert plan(_report(_finding(toml, 9, "add_dep", "pytest-env"))).edits == ()
+
+
 def test_the_nox_lines_go_to_the_top_of_the_session_body() -> None:
     text = (
         "import nox\n\n\n"

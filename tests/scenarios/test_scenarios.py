@@ -280,8 +280,10 @@ def _check_fix(
     output = f"{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     edits: dict[str, list[Mapping[str, Any]]] = {}
     for finding in report["findings"]:
-        for edit in finding.get("edits") or ():
-            edits.setdefault(os.path.relpath(edit["path"], project), []).append(edit)
+        for edit in finding.get("edits") or ():  # two findings with one cause carry the same edit
+            same = edits.setdefault(os.path.relpath(edit["path"], project), [])
+            if edit not in same:
+                same.append(edit)
     after = _tree(project)
     changed = sorted(rel for rel in {*tree, *after} if tree.get(rel) != after.get(rel))
     if not edits:

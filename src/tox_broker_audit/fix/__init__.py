@@ -3,8 +3,9 @@
 Pure planning (:func:`plan`): from report.json's findings, each cause *confirmed* by an
 experiment whose fix is a change to the configuration tox read (``pass_env``, ``set_env``,
 ``deps``) becomes a :class:`ConfigEdit` of that file — the whole new text, made with the
-format-preserving library for its format (configupdater for ``tox.ini``/``setup.cfg``,
-tomlkit for ``tox.toml``/``pyproject.toml``), so only the lines that change change. A
+format-preserving library for its format (configupdater for ``tox.ini``/``setup.cfg`` and
+the ``legacy_tox_ini`` a ``pyproject.toml`` embeds, tomlkit for ``tox.toml``/``pyproject.toml``),
+so only the lines that change change. A
 variable is always *passed* (``pass_env``), never its value written: a secret never lands in
 the file. What is not a config change (code, a package the env should not have) is a
 suggestion, never applied. Applying (the CLI's ``--apply``, tox's ``--broker-audit-fix=apply``)
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tox_broker_audit.diagnosis.model import Edit, Finding, Report
-from tox_broker_audit.fix import _ini, _toml
+from tox_broker_audit.fix import _ini, _legacy, _toml
 
 __all__ = [
     "CONFIG_FILES",
@@ -128,7 +129,7 @@ def _edit(path: str, items: Sequence[tuple[str, str, int | None]], read: Any) ->
     finding's ``fix`` still says what to do)."""
     try:
         before = read(path)
-        kind = _toml if path.endswith(".toml") else _ini
+        kind = _kind(path, before)
         after, said = before, []
         for key, value, line in _unique(items):
             change = kind.remove if key.startswith("-") else kind.add
@@ -137,10 +138,19 @@ def _edit(path: str, items: Sequence[tuple[str, str, int | None]], read: Any) ->
                 said.append(words)
     except (OSError, ValueError, configparser.Error):  # tomlkit's ParseError is a ValueError
         return None
+    except Exception:  # noqa: BLE001 - a library that cannot make this edit: none, never a traceback
+        return None
     after = _line_endings(before, after)
     if after == before:
         return None
     return ConfigEdit(path, before, after, tuple(said))
+
+
+def _kind(path: str, text: str) -> Any:
+    """The editor of the file's format: TOML, INI, or the INI a pyproject.toml embeds."""
+    if not path.endswith(".toml"):
+        return _ini
+    return _legacy if os.path.basename(path) == "pyproject.toml" and _legacy.holds(text) else _toml
 
 
 def _line_endings(before: str, after: str) -> str:

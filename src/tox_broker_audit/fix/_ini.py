@@ -78,7 +78,7 @@ def add(text: str, line: int | None, key: str, value: str) -> tuple[str, str]:
     current = option.value or ""
     if (key == "pass_env" and _passed_already(current, value)) or value in _entries(current):
         return text, ""
-    if key == "pass_env" and "\n" not in current.strip("\n") and current.strip():
+    if key == "pass_env" and "\n" not in current and current.strip():  # all on the key's line
         option.value = f"{current.rstrip()}, {value}"
     else:
         option.append(value)
