@@ -110,6 +110,55 @@ def test_a_single_line_pass_env_gets_one_more_name_on_its_line(tmp_path: Path) -
     assert plan(_report(_finding(ini, 1, "pass_env", "UNIT_TESTS"))).edits == ()
 
 
+@pytest.mark.parametrize(
+    ("before", "action", "after"),
+    [
+        pytest.param(  # dramatiq's own tox.ini: no space before "=", two-space continuation lines
+            "[testenv]\npassenv=\n  TRAVIS\ncommands=\n  pytest\n",
+            "pass_env",
+            "[testenv]\npassenv=\n  TRAVIS\n  UNIT_TESTS\ncommands=\n  pytest\n",
+            id="tight-key-two-space-indent",
+        ),
+        pytest.param(  # tox strips the comment: the name goes before it
+            "[testenv]\npass_env = HOME, LANG  # for the locale\n",
+            "pass_env",
+            "[testenv]\npass_env = HOME, LANG, UNIT_TESTS  # for the locale\n",
+            id="inline-comment",
+        ),
+        pytest.param(  # a one-line deps gets a continuation line; its own line stays
+            "[testenv]\ndeps = pytest\ncommands = pytest\n",
+            "add_dep",
+            "[testenv]\ndeps = pytest\n    UNIT_TESTS\ncommands = pytest\n",
+            id="one-line-deps",
+        ),
+        pytest.param(  # a new key after the section's last key, not after its blank lines
+            "[testenv]\ncommands = pytest\n# end of testenv\n\n[testenv:lint]\ncommands = ruff\n",
+            "pass_env",
+            "[testenv]\ncommands = pytest\npass_env = UNIT_TESTS\n# end of testenv\n\n[testenv:lint]\n"
+            "commands = ruff\n",
+            id="new-key-before-trailing-comment",
+        ),
+        pytest.param(  # the last line of the file has no line end
+            "[testenv]\npass_env =\n\tHOME",
+            "pass_env",
+            "[testenv]\npass_env =\n\tHOME\n\tUNIT_TESTS\n",
+            id="no-final-newline-tab-indent",
+        ),
+        pytest.param(  # the entry on the key's own line goes, the key and the others stay
+            "[testenv]\nsetenv = UNIT_TESTS = 0\n    LANG = C\n",
+            "override_env",
+            "[testenv]\nsetenv =\n    LANG = C\npass_env = UNIT_TESTS\n",
+            id="set-env-first-line",
+        ),
+    ],
+)
+def test_only_the_lines_that_change_change(tmp_path: Path, before: str, action: str, after: str) -> None:
+    ini = tmp_path / "tox.ini"
+    ini.write_bytes(before.encode())
+    (edit,) = plan(_report(_finding(ini, 1, action, "UNIT_TESTS"))).edits
+    assert edit.after == after
+
+
 def test_toml_keeps_its_comments_and_appends_to_the_array(tmp_path: Path) -> None:
     text = (
         "# tox.toml\n"
@@ -366,7 +415,7 @@ def test_the_tox_ini_a_pyproject_embeds_is_edited_in_place(tmp_path: Path, quote
     (edit,) = fixes.edits
     assert edit.changes == ("[testenv] deps += pytest-env", "[testenv] pass_env += UNIT_TESTS")
     nl = newline
-    expected = text.replace(f"deps = pytest{nl}", f"deps ={nl}    pytest{nl}    pytest-env{nl}")
+    expected = text.replace(f"deps = pytest{nl}", f"deps = pytest{nl}    pytest-env{nl}")
     expected = expected.replace(f"    HOME{newline}", f"    HOME{newline}    UNIT_TESTS{newline}")
     assert edit.after == expected
     import tomllib
