@@ -166,7 +166,8 @@ def inner_loop(tmp: Path, env: dict[str, str], pairs: int, suite_pairs: int, dis
         project,
         env,
     )
-    results += _paired({"`tox -e py` (whole suite)": (tox, [*tox, *audit])}, suite_pairs, project, env)
+    if suite_pairs:
+        results += _paired({"`tox -e py` (whole suite)": (tox, [*tox, *audit])}, suite_pairs, project, env)
     end = os.getloadavg()
     report = json.loads(
         (project / ".tox" / "py" / "broker-audit" / "report.json").read_text(encoding="utf-8")

@@ -136,6 +136,22 @@ def test_values_learnt_from_the_environment_are_hidden_anywhere() -> None:
     assert C in redact_text(message)  # only by value: nothing else says it is a secret
 
 
+def test_the_output_cleaner_forgets_its_memo_when_what_is_hidden_changes() -> None:
+    """``clean`` remembers its results (the pipeline cleans the same text in every format):
+    a value learnt after a text was cleaned is hidden the next time, and shown again once
+    forgotten."""
+    from tox_broker_audit._sanitize import clean
+
+    message = f"connect failed with hunter{C}"
+    assert clean(message) == message
+    redact.learn({"MY_APP_PASSPHRASE": f"hunter{C}"})
+    try:
+        assert C not in clean(message)
+    finally:
+        redact.forget()
+    assert clean(message) == message
+
+
 # --- linear time --------------------------------------------------------------------------
 # These inputs are each 1 MB. The quadratic implementation this replaced (a scheme pattern
 # re-scanned from every letter, a JWT pattern from every "eyJ") needed ~1.5 s for 40 kB and

@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tox_broker_audit.probe import _tba_redact
 from tox_broker_audit.probe._tba_redact import redact_text
 
 __all__ = ["MULTILINE", "clean", "clean_lines", "clean_tree", "guard_lines", "neutralise"]
@@ -72,9 +73,28 @@ def neutralise(text: str) -> str:
     return _LINE_COMMAND.sub(r"\1\\", text)
 
 
+#: :func:`clean`'s results, valid while the redaction's own memo is (a new one means what is
+#: hidden changed: ``learn``/``forget``). The pipeline cleans the same paths and names in each
+#: artefact and format; a lookup is some twenty times cheaper than the passes.
+_MEMO: dict[str, str] = {}
+_MEMO_FOR: list[int] = [-1]
+_MEMO_MAX = 50_000
+
+
 def clean(text: object) -> str:
     """Redact, then neutralise: the one function every output field goes through."""
-    return neutralise(redact_text(str(text)))
+    key = text if isinstance(text, str) else str(text)
+    memo = _MEMO
+    if _MEMO_FOR[0] != _tba_redact.GENERATION:
+        memo.clear()
+        _MEMO_FOR[0] = _tba_redact.GENERATION
+    done = memo.get(key)
+    if done is None:
+        done = neutralise(redact_text(key))
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = done
+    return done
 
 
 #: The class attribute naming a dataclass's fields that hold whole lines of a file (an edit's

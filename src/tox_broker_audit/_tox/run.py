@@ -206,10 +206,9 @@ class AuditRun:
             return _audit.take_baseline(plan, self.tox_root, b"", env_name=env_name)
         if not selection or not isinstance(plan, LiveBaseline):
             return self.baseline()
-        configured = self._configured()
         with self._selected_lock:  # run-parallel envs with the same selection share one probe
             if selection not in self._selected:
-                self._selected[selection] = self._take_selected(plan, configured, selection, background)
+                self._selected[selection] = self._take_selected(plan, selection, background)
             return self._selected[selection]
 
     def _configured(self) -> Snapshot:
@@ -233,21 +232,28 @@ class AuditRun:
         with contextlib.suppress(Exception):  # the env's own call after its commands says why
             self.baseline_for(selection, env_name, background=True)
 
-    def _take_selected(
-        self, plan: BaselinePlan, configured: Snapshot, selection: tuple[str, ...], background: bool
-    ) -> Snapshot:
-        config = configured.pytest
+    def _take_selected(self, plan: BaselinePlan, selection: tuple[str, ...], background: bool) -> Snapshot:
+        """Taken at once, beside the configuration-only probe (not after it); only when the
+        selection moved pytest's rootdir or ini file (a test directory with its own ini file)
+        is it taken again, pinned to what plain ``pytest`` configures."""
+        root, key = self.tox_root, self.key
+        try:
+            chosen: Snapshot | None = _audit.take_baseline(plan, root, key, selection, background=background)
+        except AuditError:
+            chosen = None
+        config = self._configured().pytest
+        wanted = (config.rootdir, config.inifile)
+        if chosen is not None and (chosen.pytest.rootdir, chosen.pytest.inifile) == wanted:
+            return chosen
         pinned = (
             *(("--rootdir", config.rootdir) if config.rootdir else ()),
             *(("-c", config.inifile) if config.inifile else ()),
         )
         try:
-            chosen = _audit.take_baseline(
-                plan, self.tox_root, self.key, (*pinned, *selection), background=background
-            )
+            chosen = _audit.take_baseline(plan, root, key, (*pinned, *selection), background=background)
         except AuditError:
             return self.baseline()  # the plain baseline still compares; the selection note says the rest
-        same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == (config.rootdir, config.inifile)
+        same_config = (chosen.pytest.rootdir, chosen.pytest.inifile) == wanted
         return chosen if same_config else self.baseline()
 
     def save_baseline(self, baseline: Snapshot) -> str | None:

@@ -128,7 +128,8 @@ def _inventory(request: dict) -> tuple:
         is_stdlib = _tba_imports.stdlib_checker()
         interpreter = _tba_site.interpreter_section(request)
         try:
-            dists = _tba_dists.distributions(list(sys.path))
+            # A configuration-only probe is asked where pytest's rootdir and ini file are, nothing more.
+            dists = [] if request.get("config_only") else _tba_dists.distributions(list(sys.path))
         except Exception as exc:
             dists = []
             STATE.error(
@@ -141,7 +142,7 @@ def _inventory(request: dict) -> tuple:
 
 def _brokers_section(request: dict) -> dict:
     brokers: dict = {"captured": False}
-    if brokers_mod is not None and request.get("brokers", True):
+    if brokers_mod is not None and request.get("brokers", True) and not request.get("config_only"):
         try:
             brokers = brokers_mod.collect(STATE, dict(STATE.env_at_start), request)
         except Exception as exc:

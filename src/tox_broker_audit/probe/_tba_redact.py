@@ -92,8 +92,14 @@ def learn(environ: "dict[str, str]") -> None:
 
 
 def _new_memo() -> None:
-    global _MEMO
+    global _MEMO, GENERATION
     _MEMO = {}
+    GENERATION += 1
+
+
+#: Counts the changes of what is hidden (``learn``/``forget``): a caller's memo of redacted
+#: texts is valid while this stays the same.
+GENERATION = 0
 
 
 def _path_like(value: str) -> bool:

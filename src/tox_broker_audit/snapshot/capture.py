@@ -58,7 +58,8 @@ class ProbeRequest:
     #: snapshot then records the environment, packages and start-up only, never an invented
     #: collection. None: collect as the command would.
     no_collection: str | None = None
-    #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted.
+    #: Stop before collection: only pytest's configuration (rootdir, ini file) is wanted (the
+    #: snapshot then has no distributions and no broker section either: nothing compares it).
     config_only: bool = False
     #: Run tests, not only collect them (the test oracle, ``probe/_tba_tests.py``): ``nodeids``
     #: (``/abs/file.py::name``) to run from the command's selection, or none: the selection up
