@@ -232,6 +232,29 @@ def test_a_snapshot_file_is_clean_too(tmp_path: Path) -> None:
     assert load_snapshot(path).meta.source.description.startswith("tox -e py -- amqp://u:***@h2/vh")
 
 
+def test_a_snapshot_serialised_ahead_is_the_same_file_and_follows_what_is_hidden(tmp_path: Path) -> None:
+    """A background baseline is serialised while the env's commands run (``prepare``); the file
+    written later is byte for byte the one written directly, and a value learnt in between is
+    hidden in it all the same."""
+    from tox_broker_audit.probe import _tba_redact
+    from tox_broker_audit.snapshot.io import prepare, snapshot_json
+
+    secret = f"hunter{C}"
+    snapshot = make_snapshot(env={"HOME": "/home/u", "NOTE": f"login with {secret}"})
+    prepare(snapshot)
+    ahead = tmp_path / "ahead.json"
+    dump_snapshot(snapshot, ahead)
+    assert ahead.read_text(encoding="utf-8") == snapshot_json(snapshot)
+    _tba_redact.learn({"MY_APP_PASSPHRASE": secret})
+    try:
+        later = tmp_path / "later.json"
+        dump_snapshot(snapshot, later)
+        assert secret in ahead.read_text(encoding="utf-8")  # not yet known when it was prepared
+        assert secret not in later.read_text(encoding="utf-8")
+    finally:
+        _tba_redact.forget()
+
+
 @st.composite
 def snapshot_pairs(draw: Any) -> tuple[Any, Any]:
     """Two snapshots whose environments differ in hostile names and values, each variable

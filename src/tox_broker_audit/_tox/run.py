@@ -169,6 +169,8 @@ class AuditRun:
                 self._config = _audit.take_baseline(plan, root, self.key, config_only=True, background=True)
             return
         self._take_plain(started, background=True)
+        if self._baseline is not None:
+            _prepare(self._baseline)
 
     def _take_plain(self, started: float, *, background: bool = False) -> None:
         try:
@@ -230,7 +232,7 @@ class AuditRun:
 
     def _prefetch(self, selection: tuple[str, ...], env_name: str) -> None:
         with contextlib.suppress(Exception):  # the env's own call after its commands says why
-            self.baseline_for(selection, env_name, background=True)
+            _prepare(self.baseline_for(selection, env_name, background=True))
 
     def _take_selected(self, plan: BaselinePlan, selection: tuple[str, ...], background: bool) -> Snapshot:
         """Taken at once, beside the configuration-only probe (not after it); only when the
@@ -540,3 +542,12 @@ def _write(tox_env: ToxEnv, text: str) -> None:
     stream = getattr(handler, "stdout", None) or sys.stdout
     stream.write(printable(text) + "\n")
     stream.flush()
+
+
+def _prepare(snapshot: Snapshot) -> None:
+    """Serialise a baseline taken in the background for its artefact now, not after the env's
+    commands (``snapshot.io.prepare``); a failure here is the artefact writer's to say."""
+    from tox_broker_audit.snapshot.io import prepare
+
+    with contextlib.suppress(Exception):
+        prepare(snapshot)

@@ -13,6 +13,7 @@ model's field types at run time, also on Python 3.9.
 import dataclasses
 import json
 import sys
+import threading
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 from tox_broker_audit._errors import SnapshotError
 from tox_broker_audit._sanitize import clean
+from tox_broker_audit.probe import _tba_redact
 from tox_broker_audit.snapshot.model import SCHEMA, SCHEMA_VERSION, Snapshot
 
 __all__ = ["dump_snapshot", "load_snapshot", "snapshot_from_dict", "snapshot_to_dict"]
@@ -231,10 +233,32 @@ def snapshot_json(snapshot: Snapshot) -> str:
     return json.dumps(_to_jsonable(snapshot, clean), indent=1, sort_keys=False) + "\n"
 
 
+#: Snapshots serialised ahead (:func:`prepare`), each with the redaction generation its text
+#: was cleaned under: a few, for ``tox -p`` with several envs' baselines at once.
+_PREPARED: "list[tuple[Snapshot, int, str]]" = []
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepare(snapshot: Snapshot) -> None:
+    """Serialise ``snapshot`` now, for :func:`dump_snapshot` later: a background baseline has
+    the time while the env's commands run, the audit after them has not."""
+    text = snapshot_json(snapshot)
+    with _PREPARED_LOCK:
+        _PREPARED[:] = [*_PREPARED[-3:], (snapshot, _tba_redact.GENERATION, text)]
+
+
+def _json_of(snapshot: Snapshot) -> str:
+    with _PREPARED_LOCK:
+        for known, generation, text in _PREPARED:
+            if known is snapshot and generation == _tba_redact.GENERATION:
+                return text
+    return snapshot_json(snapshot)
+
+
 def dump_snapshot(snapshot: Snapshot, path: "Union[str, Path]") -> None:
     """Write ``snapshot`` as JSON, atomically and only onto a regular file or a new path (so a
     crash never leaves half a file, and a FIFO or device is never replaced); problems are a
     one-line :class:`AuditError`."""
     from tox_broker_audit._files import write_text
 
-    write_text(Path(path), snapshot_json(snapshot))
+    write_text(Path(path), _json_of(snapshot))
