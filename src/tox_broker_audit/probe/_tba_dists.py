@@ -92,10 +92,10 @@ class _Files:
             return None
         import os
 
-        try:
-            with open(os.path.join(self._dir, name), encoding="utf-8") as fh:
+        try:  # a stray non-UTF-8 byte (an author's name in Latin-1) costs that byte, not the dist
+            with open(os.path.join(self._dir, name), encoding="utf-8", errors="replace") as fh:
                 return fh.read()
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return None
 
 
