@@ -73,8 +73,8 @@ def neutralise(text: str) -> str:
     return _LINE_COMMAND.sub(r"\1\\", text)
 
 
-#: :func:`clean`'s results, valid while the redaction's own memo is (a new one means what is
-#: hidden changed: ``learn``/``forget``). The pipeline cleans the same paths and names in each
+#: :func:`clean`'s results, valid while the redaction's ``GENERATION`` stays the same (it
+#: changes with what is hidden: ``learn``/``forget``). The pipeline cleans the same paths and names in each
 #: artefact and format; a lookup is some twenty times cheaper than the passes.
 _MEMO: dict[str, str] = {}
 _MEMO_FOR: list[int] = [-1]

@@ -105,10 +105,9 @@ def _added(raw: str, key: str, value: str) -> str:
     lines = raw.splitlines(keepends=True)
     newline = _newline(raw)
     match = _KEY_LINE.match(lines[0])
-    first = match.group(2).strip() if match else ""
-    if key == "pass_env" and len(lines) == 1 and first:
+    if key == "pass_env" and len(lines) == 1 and match and match.group(2).strip():
         body = lines[0].rstrip("\r\n")
-        comment = _COMMENT.search(body, len(match.group(1)) if match else 0)
+        comment = _COMMENT.search(body, len(match.group(1)))
         cut = comment.start() if comment else len(body)
         return f"{body[:cut]}, {value}{body[cut:]}{lines[0][len(body) :]}"
     indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in lines[1:] if ln.strip()), "    ")

@@ -9,6 +9,7 @@ marked so. ``direct_url.json`` tells editable installs and their source tree.
 from __future__ import annotations
 
 import json
+import os
 
 import _tba_redact as redact
 
@@ -25,9 +26,9 @@ def canonical(name: str) -> str:
 def distributions(path: list[str]) -> list[dict]:
     """Every distribution on ``path``, in path order (a later one of the same name is shadowed).
 
-    Each one's ``METADATA`` is read once, its headers only (``HeaderParser``: the description
-    after them is never parsed), and of the other files only those its directory lists are
-    opened: a local venv of 1,000 distributions costs a tenth of a second, not half a second.
+    Each one's ``METADATA`` is read once, its header block only (:func:`_headers`: the
+    description after it is never parsed), and of the other files only those its directory
+    lists are opened: a local venv of 1,000 distributions costs a tenth of a second, not half.
     """
     from importlib import metadata
 
@@ -71,8 +72,6 @@ class _Files:
     (``read_text`` of a missing file costs an exception); other kinds through ``read_text``."""
 
     def __init__(self, dist) -> None:
-        import os
-
         self._dist = dist
         base = getattr(dist, "_path", None)
         self.location = str(base.parent) if base is not None else ""
@@ -90,8 +89,6 @@ class _Files:
             return self._dist.read_text(name)
         if name not in self._names:
             return None
-        import os
-
         try:  # a stray non-UTF-8 byte (an author's name in Latin-1) costs that byte, not the dist
             with open(os.path.join(self._dir, name), encoding="utf-8", errors="replace") as fh:
                 return fh.read()
