@@ -105,6 +105,30 @@ _TABLE = (
         per_run=True,
     ),
     Code(
+        "BA611",
+        "celery-task-broker",
+        "a Celery task call reaches a real broker or result backend under tox, not locally",
+        _BROKER,
+    ),
+    Code(
+        "BA612",
+        "celery-setting",
+        "a Celery app's broker, result backend or eagerness differs, and who set it",
+        _BROKER,
+    ),
+    Code(
+        "BA613",
+        "celery-eager-backend",
+        "an eager Celery task still contacts its result backend",
+        _BROKER,
+    ),
+    Code(
+        "BA614",
+        "celery-default-app",
+        "the project's Celery app is never created on one side: tasks use Celery's default app",
+        _BROKER,
+    ),
+    Code(
         "BA701",
         "experiment-cause",
         "re-running the target with these differences undone gives the baseline's result (no rule names it)",

@@ -17,6 +17,7 @@ from tox_broker_audit.diagnosis import hooks
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding
 from tox_broker_audit.diagnosis.rules import (
     brokers,
+    celery,
     environ,
     failures,
     files,
@@ -41,6 +42,7 @@ BUILTIN_RULES = (
     ("imports", imports),
     ("failures", failures),
     ("brokers", brokers),
+    ("celery", celery),
     ("reachability", reachability),
 )
 

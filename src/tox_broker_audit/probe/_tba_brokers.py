@@ -30,12 +30,14 @@ import sys
 _MYPY_PROBE = False
 
 try:  # inside the target the probe modules are top-level; the host imports them as a package
+    import _tba_celery as celery_hooks
     import _tba_dramatiq as hooks
     import _tba_reach as reach
     import _tba_redact as redact
     import _tba_urls as urls
 except ImportError:  # pragma: no cover - host side
     if not _MYPY_PROBE:
+        from . import _tba_celery as celery_hooks  # type: ignore[no-redef]
         from . import _tba_dramatiq as hooks  # type: ignore[no-redef]
         from . import _tba_reach as reach  # type: ignore[no-redef]
         from . import _tba_redact as redact  # type: ignore[no-redef]
@@ -47,8 +49,9 @@ _R = hooks.RECORDS
 
 
 def install(state) -> None:
-    """Start watching for dramatiq. Called once, before ``site`` runs."""
+    """Start watching for dramatiq and Celery. Called once, before ``site`` runs."""
     hooks.install(state)
+    celery_hooks.install(state)
 
 
 # --------------------------------------------------------------------------- broker objects
@@ -232,6 +235,16 @@ def _celery_urls() -> list[dict]:
     return out
 
 
+def _celery_backends(celery: dict) -> list[dict]:
+    """The apps' result backends as ``celery_urls``-like entries (reachability only)."""
+    out = []
+    for app in celery.get("apps") or ():
+        for setting in app.get("settings") or ():
+            if setting["name"] == "result_backend" and isinstance(setting["value"], str):
+                out.append({"setting": "result_backend", "url": setting["value"], "source": app["id"]})
+    return out
+
+
 # --------------------------------------------------------------------------- collect
 
 
@@ -375,12 +388,14 @@ def _collect(env_at_start: dict, request: dict) -> dict:
     global_info = brokers.info(global_broker)
     actors = _actor_entries(brokers, global_broker)
     env_urls = urls.env_broker_urls(env_at_start)
+    celery: dict = {"imported": False}
     celery_urls = []
     try:
+        celery = celery_hooks.collect()  # first: it loads the apps' configuration
         celery_urls = _celery_urls()
     except Exception as exc:
         _R.errors.append(f"celery introspection failed: {type(exc).__name__}: {exc}")
-    distinct = _distinct_targets(brokers, env_urls, celery_urls)
+    distinct = _distinct_targets(brokers, env_urls, [*celery_urls, *_celery_backends(celery)])
     reachability: list[dict] = []
     if request.get("broker_reachability", True):
         timeout = float(request.get("broker_reach_timeout", 1.0))
@@ -395,6 +410,7 @@ def _collect(env_at_start: dict, request: dict) -> dict:
             "set_calls": set_calls,
             "env_urls": env_urls,
             "celery_urls": celery_urls,
+            "celery": celery,
             "reachability": reachability,
         }
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["RECORDS", "DramatiqHook", "install"]
+__all__ = ["RECORDS", "DramatiqHook", "install", "watch_modules"]
 
 #: Frames of these top-level modules are "library": never the place that caused something.
 _LIBRARY_TOPS = frozenset(
@@ -263,6 +263,8 @@ def _patch_actor_module(module) -> None:
 
 
 _PATCHERS = {"dramatiq.broker": _patch_broker_module, "dramatiq.actor": _patch_actor_module}
+#: Where a patcher's failure is said: the dramatiq records', or the list ``watch_modules`` gave.
+_ERRORS: dict = {}
 
 
 def _apply(name: str, module) -> None:
@@ -270,9 +272,21 @@ def _apply(name: str, module) -> None:
     try:
         _PATCHERS[name](module)
     except Exception as exc:
-        RECORDS.errors.append(f"could not instrument {name}: {type(exc).__name__}: {exc}")
+        _ERRORS.get(name, RECORDS.errors).append(f"could not instrument {name}: {type(exc).__name__}: {exc}")
     finally:
         _guard(-1)
+
+
+def watch_modules(patchers: dict, errors: list) -> None:
+    """Instrument more modules the same way (``_tba_celery``): each ``patchers[name](module)``
+    runs right after the target's import executed ``name``, or now if it already did; a
+    patcher's failure is appended to ``errors``. Call after :func:`install`."""
+    for name, patcher in patchers.items():
+        _PATCHERS[name] = patcher
+        _ERRORS[name] = errors
+        module = sys.modules.get(name)
+        if module is not None:
+            _apply(name, module)
 
 
 class DramatiqHook:
@@ -325,7 +339,8 @@ class DramatiqHook:
 def install(state) -> None:
     """Start watching for dramatiq. Called once, before ``site`` runs."""
     RECORDS.state = state
-    for name in _PATCHERS:  # already imported (e.g. from inside a running pytest): late
+    # Already imported (e.g. from inside a running pytest): late.
+    for name in ("dramatiq.broker", "dramatiq.actor"):
         module = sys.modules.get(name)
         if module is not None:
             RECORDS.late = True

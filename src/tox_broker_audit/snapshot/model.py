@@ -10,7 +10,7 @@ the field types are evaluated at run time by the loader, also on Python 3.9.
 import dataclasses
 import sys
 from collections.abc import Mapping
-from typing import Literal, Optional, get_args
+from typing import Literal, Optional, Union, get_args
 
 from tox_broker_audit.probe._tba_schema import SCHEMA, SCHEMA_VERSION
 
@@ -23,6 +23,10 @@ __all__ = [
     "BrokerUrl",
     "BrokersSection",
     "CallSite",
+    "CeleryApp",
+    "CeleryCall",
+    "CelerySection",
+    "CelerySetting",
     "CeleryUrl",
     "CollectionError",
     "Connection",
@@ -451,6 +455,77 @@ class CeleryUrl:
     source: str
 
 
+#: Where a Celery app's effective setting came from (``probe/_tba_celery.py``): an environment
+#: variable Celery reads first, a ``Celery()`` argument, code that set ``app.conf``, the
+#: configuration object (``config_from_object``), defaults added with ``add_defaults`` (Celery's
+#: ``TestApp``), Celery's own default.
+CelerySource = Literal["env", "argument", "code", "config", "defaults", "default", "unknown"]
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CelerySetting:
+    name: str  # broker_url, result_backend, task_always_eager, ...
+    value: Union[bool, str, None]  # URLs redacted
+    source: CelerySource
+    #: The variable (``CELERY_BROKER_URL``), or ``"<config object> as <key>"``.
+    detail: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CeleryApp:
+    id: str  # the app's main name (``#n`` for a second app of that name)
+    main: Optional[str]
+    #: Celery's fallback ``default`` app, made because a task asked for ``current_app`` when no
+    #: app existed (the project's app module was never imported).
+    fallback: bool
+    is_default: bool
+    phase: Optional[Phase]
+    file: Optional[str]
+    line: Optional[int]
+    module: Optional[str] = None
+    config_source: Optional[str] = None
+    namespace: Optional[str] = None
+    fixups: tuple[str, ...] = ()
+    settings: tuple[CelerySetting, ...] = ()
+    #: Loading the configuration raised (a missing ``celeryconfig``, Django not configured).
+    config_error: Optional[str] = None
+    tasks: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CeleryCall:
+    """``delay()``/``apply_async()`` calls of one task from one line with one outcome."""
+
+    task: str
+    app_id: Optional[str]
+    outcome: Literal["eager", "sent", "error"]
+    eager: Optional[bool]
+    broker: Optional[str]
+    broker_target: Optional[str]  # host:port; None for memory:// and the like
+    backend: Optional[str]
+    backend_target: Optional[str]
+    error: Optional[str]
+    error_side: Optional[Literal["broker", "backend"]]
+    phase: Optional[Phase]
+    file: Optional[str]
+    line: Optional[int]
+    count: int = 1
+    connected: tuple[str, ...] = ()  # broker URIs kombu tried to connect to during the call
+    thread: Optional[str] = None
+
+
+@dataclasses.dataclass(**_FROZEN)
+class CelerySection:
+    imported: bool = False
+    version: Optional[str] = None
+    instrumented: tuple[str, ...] = ()
+    late: bool = False
+    default_app: Optional[str] = None
+    apps: tuple[CeleryApp, ...] = ()
+    calls: tuple[CeleryCall, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
 @dataclasses.dataclass(**_FROZEN)
 class Reachability:
     target: str
@@ -477,6 +552,8 @@ class BrokersSection:
     dramatiq_imported: bool = False
     instrumented: bool = False
     set_calls: tuple[BrokerSet, ...] = ()
+    #: What Celery did (``probe/_tba_celery.py``); absent in older snapshots.
+    celery: CelerySection = dataclasses.field(default_factory=CelerySection)
 
 
 @dataclasses.dataclass(**_FROZEN)

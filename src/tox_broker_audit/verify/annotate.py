@@ -114,7 +114,9 @@ def _not_needed(finding: Finding, cure: Sequence[Intervention]) -> Finding:
 
 
 #: The findings the symptom is made of: the experiment showed that they go away with the cause.
-_SYMPTOM_CODES = frozenset({"BA601", "BA602", "BA603", "BA604", "BA605", "BA902"})
+_SYMPTOM_CODES = frozenset(
+    {"BA601", "BA602", "BA603", "BA604", "BA605", "BA611", "BA612", "BA613", "BA614", "BA902"}
+)
 
 
 def _lead(confirmed: list[Finding], rest: list[Finding]) -> tuple[Finding, ...]:
