@@ -103,7 +103,8 @@ def test_each_setting_says_where_it_came_from(celery_python: Path, tmp_path: Pat
     project = write_tree(tmp_path / "proj", SHOP)
     snapshot = _snapshot(celery_python, project, SHOP_EAGER="1", CELERY_RESULT_BACKEND="cache+memory://")
     section = snapshot.brokers.celery
-    assert section.imported and {"apps", "calls", "connects"} <= set(section.instrumented)
+    assert section.imported
+    assert {"apps", "calls", "connects"} <= set(section.instrumented)
     app = _app(snapshot, "shop")
     assert (app.fallback, app.module, app.line, app.config_source) == (
         False,
@@ -243,7 +244,8 @@ def test_shared_task_without_the_app_binds_to_the_fallback_default_app(
     top_celery = [f for f in report.findings if f.code.startswith("BA61")]
     assert ("BA614", "orders") in [(f.code, f.subject) for f in top_celery]
     ba614 = next(f for f in top_celery if f.code == "BA614")
-    assert ba614.location is not None and ba614.location.line == 3
+    assert ba614.location is not None
+    assert ba614.location.line == 3
     assert "orders.celery_app" in ba614.fix
 
 

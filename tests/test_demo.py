@@ -56,6 +56,35 @@ def test_demo_fix_writes_the_change_and_tox_passes(tmp_path: Path) -> None:
     assert f"tox.ini now reads:\n{tox_ini}" in output
 
 
+def test_demo_celery_tells_celerys_story(tmp_path: Path) -> None:
+    """``demo --celery``: memory:// locally through CELERY_BROKER_URL, RabbitMQ's refusal under tox,
+    the variable as the confirmed cause and Celery's own findings as its chain."""
+    proc = run([*CLI, "demo", "--celery", "--keep", tmp_path], timeout=1200, check=False)
+    output = proc.stdout
+    assert proc.returncode == 0, output + proc.stderr
+    assert "the developer's shell exports: CELERY_BROKER_URL=memory://" in output
+    assert "(celery, kombu, pytest from the package index)" in output
+    assert "PASSED — 2 passed" in output
+    symptom = next(line for line in output.splitlines() if line.strip().startswith("symptom: "))
+    assert "kombu.exceptions.OperationalError" in symptom
+    report = json.loads(
+        (tmp_path / "celery-under-tox" / ".tox" / "py" / "broker-audit" / "report.json").read_text()
+    )
+    top = report["findings"][0]
+    assert (top["code"], top["subject"], top["verification"]["status"]) == (
+        "BA101",
+        "CELERY_BROKER_URL",
+        "confirmed",
+    )
+    chain = {f["id"]: (f["code"], f["subject"]) for f in report["findings"]}
+    explained = {chain[i] for i in top["explains"]}
+    assert {("BA612", "orders.broker_url"), ("BA611", "orders.send_receipt")} <= explained
+    assert "the broker is amqp://guest@localhost:5672// under tox (py), memory:// locally" in output
+    last = output.rstrip().splitlines()
+    assert "pass_env = CELERY_BROKER_URL" in last[-3]
+    assert last[-2] == "to see it written into tox.ini and tox pass: broker-audit demo --celery --fix"
+
+
 def test_demo_without_package_index_is_one_clear_line(tmp_path: Path) -> None:
     """No network to the package index: a one-line error, and nothing left behind."""
     env = {

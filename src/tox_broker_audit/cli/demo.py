@@ -1,9 +1,11 @@
 """``broker-audit demo``: the whole story on the shipped example, in one command.
 
-1. copy ``examples/stubbroker-under-tox`` (shipped inside the package) to a temporary dir;
+1. copy the shipped example to a temporary dir: ``stubbroker-under-tox`` (dramatiq), or with
+   ``--celery`` ``celery-under-tox``;
 2. build the "local" venv the way a developer would (``python -m venv`` + ``pip install -e``);
-3. run plain ``pytest`` there with the developer's shell (``UNIT_TESTS=1`` exported): passes;
-4. run ``tox --broker-audit`` with the same shell: fails inside ``actor.send()``;
+3. run plain ``pytest`` there with the developer's shell (``UNIT_TESTS=1``, or
+   ``CELERY_BROKER_URL=memory://``, exported): passes;
+4. run ``tox --broker-audit`` with the same shell: fails inside ``actor.send()`` / ``.delay()``;
 5. show the audit report, the change of ``tox.ini`` as a diff and, in one line, what to change;
    with ``--fix`` the change is written, the env re-run and shown passing (the loop closed).
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -26,16 +29,42 @@ from typing import Any, TextIO
 
 from tox_broker_audit._errors import AuditError
 
-__all__ = ["EXAMPLE", "register", "run_demo"]
+__all__ = ["CELERY", "DRAMATIQ", "EXAMPLE", "Example", "register", "run_demo"]
 
-EXAMPLE = Path(__file__).parent.parent / "_example" / "stubbroker-under-tox"
-#: What the example's developers export in their shell (dramatiq's testing guide).
-DEVELOPER_SHELL = {"UNIT_TESTS": "1"}
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One shipped example: its directory, what its developers export, how its failure reads."""
+
+    directory: Path
+    #: What the example's developers export in their shell.
+    shell: Mapping[str, str]
+    #: The exception line of pytest's output that is the symptom.
+    symptom: re.Pattern[str]
+    #: What ``pip install -e '.[test]'`` brings, for the step's line.
+    installs: str
+
+
+_EXAMPLES = Path(__file__).parent.parent / "_example"
+#: dramatiq's testing guide: ``UNIT_TESTS=1`` selects the StubBroker.
+DRAMATIQ = Example(
+    _EXAMPLES / "stubbroker-under-tox",
+    {"UNIT_TESTS": "1"},
+    re.compile(r"^E\s+((?:pika\.exceptions|dramatiq\.errors)\.\w+.*)$", re.MULTILINE),
+    "dramatiq, pika, pytest",
+)
+#: The team's ``.envrc``: Celery reads ``CELERY_BROKER_URL`` before any setting.
+CELERY = Example(
+    _EXAMPLES / "celery-under-tox",
+    {"CELERY_BROKER_URL": "memory://"},
+    re.compile(r"^E\s+(kombu\.exceptions\.\w+.*)$", re.MULTILINE),
+    "celery, kombu, pytest",
+)
+EXAMPLE = DRAMATIQ.directory
 _OFFLINE = re.compile(
     r"NewConnectionError|Temporary failure in name resolution|Name or service not known|"
     r"No matching distribution found|Could not find a version|Network is unreachable|ProxyError",
 )
-_SYMPTOM = re.compile(r"^E\s+((?:pika\.exceptions|dramatiq\.errors)\.\w+.*)$", re.MULTILINE)
 _NOISE = re.compile(r"^(ERROR|WARNING|INFO|DEBUG)\s+\S+:\S+\.py:\d+ ")
 
 
@@ -46,7 +75,8 @@ def register(sub: Any) -> None:
         description=(
             "Copy the shipped example project to a temporary directory, build a local venv as a "
             "developer would, run plain pytest (passes), run tox --broker-audit (fails) and show "
-            "the audit's explanation. Needs the package index (pip installs dramatiq, pika, pytest)."
+            "the audit's explanation. Needs the package index (pip installs dramatiq, pika, pytest; "
+            "with --celery: celery, kombu, pytest)."
         ),
     )
     parser.add_argument("--keep", metavar="DIR", type=Path, help="work in DIR and keep it afterwards")
@@ -55,7 +85,14 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also write the confirmed fix into the example's tox.ini and show tox passing",
     )
-    parser.set_defaults(run=lambda args: run_demo(keep=args.keep, fix=args.fix))
+    parser.add_argument(
+        "--celery",
+        action="store_true",
+        help="the Celery example: .delay() reaches RabbitMQ under tox, the in-memory transport locally",
+    )
+    parser.set_defaults(
+        run=lambda args: run_demo(keep=args.keep, fix=args.fix, example=CELERY if args.celery else DRAMATIQ)
+    )
 
 
 class _Steps:
@@ -101,11 +138,11 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _shell_env() -> dict[str, str]:
+def _shell_env(example: Example) -> dict[str, str]:
     """The developer's shell: this environment, outside any venv, with the team's exports."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "TOX_ENV_DIR")}
     env.pop("PYTHONPATH", None)
-    env.update(DEVELOPER_SHELL)
+    env.update(example.shell)
     return env
 
 
@@ -124,10 +161,12 @@ def _tox_section(output: str) -> list[str]:
     return [ln for ln in lines[start:] if not _NOISE.match(ln)]
 
 
-def run_demo(*, keep: Path | None = None, out: TextIO | None = None, fix: bool = False) -> int:
+def run_demo(
+    *, keep: Path | None = None, out: TextIO | None = None, fix: bool = False, example: Example = DRAMATIQ
+) -> int:
     stream = out or sys.stdout
-    if not EXAMPLE.is_dir():
-        msg = f"the shipped example is missing from this installation: {EXAMPLE}"
+    if not example.directory.is_dir():
+        msg = f"the shipped example is missing from this installation: {example.directory}"
         raise AuditError(msg)
     try:
         import tox  # noqa: F401
@@ -135,9 +174,9 @@ def run_demo(*, keep: Path | None = None, out: TextIO | None = None, fix: bool =
         msg = f"tox is not installed in {sys.executable}: pip install tox"
         raise AuditError(msg) from None
     workdir = keep.absolute() if keep is not None else Path(tempfile.mkdtemp(prefix="broker-audit-demo-"))
-    project = workdir / "stubbroker-under-tox"
+    project = workdir / example.directory.name
     try:
-        return _demo(project, stream, fix=fix)
+        return _demo(example, project, stream, fix=fix)
     finally:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -145,23 +184,26 @@ def run_demo(*, keep: Path | None = None, out: TextIO | None = None, fix: bool =
             stream.write(f"kept: {project}\n")
 
 
-def _demo(project: Path, out: TextIO, *, fix: bool = False) -> int:
+def _demo(example: Example, project: Path, out: TextIO, *, fix: bool = False) -> int:
     if project.exists():
         msg = f"{project} already exists: choose an empty --keep directory"
         raise AuditError(msg)
     shutil.copytree(
-        EXAMPLE, project, ignore=shutil.ignore_patterns(".venv", ".tox", "__pycache__", "*.egg-info")
+        example.directory,
+        project,
+        ignore=shutil.ignore_patterns(".venv", ".tox", "__pycache__", "*.egg-info"),
     )
-    env = _shell_env()
+    env = _shell_env(example)
     steps = _Steps(4, out)
-    out.write(f"example project: {project}\nthe developer's shell exports: UNIT_TESTS=1\n\n")
-    _local_venv(project, env, steps)
+    exports = " ".join(f"{k}={v}" for k, v in example.shell.items())
+    out.write(f"example project: {project}\nthe developer's shell exports: {exports}\n\n")
+    _local_venv(project, env, steps, example)
     _plain_pytest(project, env, steps)
-    proc = _tox(project, env, steps, out, fix=fix)
+    proc = _tox(project, env, steps, out, fix=fix, symptom=example.symptom)
     return _conclude(project, proc, out, fix=fix)
 
 
-def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
+def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps, example: Example) -> None:
     started = steps.start("creating the local venv the way a developer would: python -m venv .venv")
     proc = _run([sys.executable, "-m", "venv", ".venv"], cwd=project, env=env, timeout=300)
     if proc.returncode != 0:
@@ -169,7 +211,7 @@ def _local_venv(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
         raise AuditError(msg)
     steps.finish(started)
     started = steps.start(
-        "installing it: pip install -e '.[test]' (dramatiq, pika, pytest from the package index)"
+        f"installing it: pip install -e '.[test]' ({example.installs} from the package index)"
     )
     python = str(project / ".venv" / "bin" / "python")
     proc = _run([python, "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env, timeout=900)
@@ -198,7 +240,13 @@ def _plain_pytest(project: Path, env: Mapping[str, str], steps: _Steps) -> None:
 
 
 def _tox(
-    project: Path, env: Mapping[str, str], steps: _Steps, out: TextIO, *, fix: bool = False
+    project: Path,
+    env: Mapping[str, str],
+    steps: _Steps,
+    out: TextIO,
+    *,
+    fix: bool = False,
+    symptom: re.Pattern[str] = DRAMATIQ.symptom,
 ) -> subprocess.CompletedProcess[str]:
     if _port_open("127.0.0.1", 5672):
         out.write("note: something listens on 127.0.0.1:5672, so the tox run may reach a real broker\n")
@@ -213,9 +261,9 @@ def _tox(
         steps.finish(started, "FAILED, then fixed and passing" if fixed else f"exit {proc.returncode}")
     else:
         steps.finish(started, "FAILED, as the team sees it" if proc.returncode != 0 else "passed (!)")
-    symptom = _SYMPTOM.search(proc.stdout)
-    if symptom:
-        out.write(f"      symptom: {symptom.group(1).strip()}\n")
+    seen = symptom.search(proc.stdout)
+    if seen:
+        out.write(f"      symptom: {seen.group(1).strip()}\n")
     out.write("\n" + "\n".join(_tox_section(proc.stdout)) + "\n\n")
     return proc
 
@@ -241,7 +289,12 @@ def _conclude(
         msg = "tox failed but the audit found no difference; please report this"
         raise AuditError(msg)
     out.write(f"what to change: {findings[0]['fix']}\n")
-    out.write("to see it written into tox.ini and tox pass: broker-audit demo --fix\n")
+    again = (
+        "broker-audit demo --celery --fix"
+        if project.name == CELERY.directory.name
+        else "broker-audit demo --fix"
+    )
+    out.write(f"to see it written into tox.ini and tox pass: {again}\n")
     return 0
 
 

@@ -88,6 +88,12 @@ def _best_read(f: Facts, name: str, prefer_side: str) -> tuple[SideFacts, EnvRea
     return min(reads, key=lambda r: (order.index(r[2]), r[0].side != prefer_side))
 
 
+def _library_path(path: str) -> str:
+    """A library's file as its import path shows it (``celery/app/utils.py``), not the env's."""
+    head, sep, tail = path.replace("\\", "/").rpartition("-packages/")
+    return tail if sep and head else path
+
+
 def _read_words(
     ctx: DiagnosisContext, f: Facts, name: str, prefer_side: str
 ) -> tuple[str, list[str], dict[str, Any]]:
@@ -98,7 +104,7 @@ def _read_words(
     if best is None:
         return "no code read it during start-up or collection", crashed, {"read_by": None}
     side, read, use = best
-    where = rel(ctx, read.file) + (f":{read.line}" if read.line else "")
+    where = _library_path(rel(ctx, read.file)) + (f":{read.line}" if read.line else "")
     call = {"getenv": f'os.getenv("{name}")', "get": f'os.environ.get("{name}")'}.get(
         read.how, f'os.environ["{name}"]'
     )
