@@ -219,16 +219,31 @@ def _celery_settings(app, label: str) -> dict:
     return values
 
 
-def _celery_urls() -> list[dict]:
+def _effective(celery: dict) -> dict:
+    """``{app id: broker_url}`` as Celery uses it (``CELERY_BROKER_URL`` first), from the section."""
+    out = {}
+    for app in celery.get("apps") or ():
+        for setting in app.get("settings") or ():
+            if setting["name"] == "broker_url":
+                out[app["id"]] = (setting["value"], setting["source"], setting.get("detail"))
+    return out
+
+
+def _celery_urls(celery: dict) -> list[dict]:
     if "celery" not in sys.modules:
         return []
+    effective = _effective(celery)
     out, seen = [], set()
     for app in _celery_apps(sys.modules.get("celery._state")):
         if id(app) in seen:
             continue
         seen.add(id(app))
         label = "celery app " + str(getattr(app, "main", None) or "<unnamed>")
-        for setting, (value, source) in _celery_settings(app, label).items():
+        settings = _celery_settings(app, label)
+        known = effective.get(str(getattr(app, "main", None)))
+        if known is not None and known[1] == "env":  # the variable beats the setting
+            settings["broker_url"] = (known[0], f"{label} (from the environment variable {known[2]})")
+        for setting, (value, source) in settings.items():
             entry = urls.celery_url_entry(setting, value, source)
             if entry is not None:
                 out.append(entry)
@@ -392,7 +407,7 @@ def _collect(env_at_start: dict, request: dict) -> dict:
     celery_urls = []
     try:
         celery = celery_hooks.collect()  # first: it loads the apps' configuration
-        celery_urls = _celery_urls()
+        celery_urls = _celery_urls(celery)
     except Exception as exc:
         _R.errors.append(f"celery introspection failed: {type(exc).__name__}: {exc}")
     distinct = _distinct_targets(brokers, env_urls, [*celery_urls, *_celery_backends(celery)])

@@ -384,9 +384,23 @@ def _source_of(record: dict | None, conf, key: str) -> tuple[str, str | None]:
             if index == len(maps) - 1:
                 return "default", None
             if getattr(mapping, "obj", None) is not None or (record or {}).get("source"):
-                return "config", f"{(record or {}).get('source') or '?'} as {name}"
+                return "config", f"{_said_config(record)} as {name}"
             return "defaults", "add_defaults()"
     return "default", None
+
+
+def _said_config(record: dict | None) -> str:
+    """The configuration source; Django's with the settings module it resolved to."""
+    source = str((record or {}).get("source") or "?")
+    if source.startswith("django.conf"):
+        settings = getattr(sys.modules.get("django.conf"), "settings", None)
+        try:
+            module = settings.SETTINGS_MODULE if settings is not None and settings.configured else None
+        except Exception:
+            module = None
+        if module:
+            return f"{source} ({module})"
+    return source
 
 
 def _value(conf, key: str) -> object:
@@ -400,8 +414,10 @@ def _app_settings(app, record: dict | None) -> tuple[list[dict], str | None]:
     """The app's effective settings with their sources, loading its configuration if needed."""
     try:
         if not getattr(app, "configured", False):
-            app.conf  # noqa: B018 - the run is over: load it as the first .delay() would
+            app.conf.get("broker_url")  # the run is over: load it as the first .delay() would
         conf = app._conf
+        if not getattr(app, "configured", False) or not hasattr(conf, "maps"):
+            return [], "its configuration did not load"
     except Exception as exc:
         return [], redact.redact_text(f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
     out = []

@@ -107,6 +107,9 @@ def _source_tokens(snapshot: Snapshot, app: CeleryApp, setting: CelerySetting | 
     if setting is not None and setting.source == "config" and source:
         module = source.partition(":")[0]
         tokens.append(f"module:{module}")
+        detail = setting.detail or ""
+        if "(" in detail:  # django.conf:settings (config.settings_test) as CELERY_...
+            tokens.append(f"module:{detail.partition('(')[2].partition(')')[0]}")
         if module == "django.conf":  # the settings module Django picked
             tokens += [
                 "env:DJANGO_SETTINGS_MODULE",

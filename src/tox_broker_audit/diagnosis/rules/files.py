@@ -5,6 +5,12 @@ directory. tox runs commands in ``change_dir`` (default ``{toxinidir}``, often s
 ``tests``), so the same relative path points at another file, or at none, and a fallback
 branch quietly builds a real broker. The probe records relative opens by project code
 (``probe/_tba_files.py``); this rule compares where each resolved on the two sides.
+
+An *import* relative to the working directory is the same mistake: Celery's
+``config_from_object("celeryconfig")`` and its default loader import the module with the cwd
+put on ``sys.path`` for the import, Django's fixup does ``sys.path.insert(0, os.getcwd())``. A
+module the baseline imported from a file directly in its cwd, which the target, run from
+another directory, could not import at all, is a BA407 about that file.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from tox_broker_audit.diagnosis.hooks import hookimpl, rule
 from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location
-from tox_broker_audit.snapshot.model import FileOpen
+from tox_broker_audit.snapshot.model import FileOpen, Snapshot
 
 from ._common import finding, side_label
 
@@ -67,6 +73,59 @@ def relative_file_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
         )
 
 
+def _cwd_modules(snapshot: Snapshot) -> dict[str, str]:
+    """``{module: file}`` of the modules imported from a file directly in the run's cwd."""
+    cwd = os.path.normpath(snapshot.meta.cwd)
+    out = {}
+    for origin in snapshot.imports.origins:
+        file = os.path.normpath(origin.file) if origin.file else ""
+        if not file or "." in origin.module:
+            continue
+        inside = os.path.dirname(file)
+        if os.path.basename(file) == "__init__.py":
+            inside = os.path.dirname(inside)
+        if inside == cwd:
+            out[origin.module] = file
+    return out
+
+
+@rule()
+def relative_import_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
+    """BA407: a module imported from the baseline's cwd that the target, elsewhere, cannot import."""
+    if ctx.baseline is None or os.path.normpath(ctx.baseline.meta.cwd) == os.path.normpath(
+        ctx.target.meta.cwd
+    ):
+        return
+    failed = {f.module: f for f in ctx.target.imports.failed}
+    tox_side = side_label(ctx, "target")
+    for module, file in sorted(_cwd_modules(ctx.baseline).items()):
+        miss = failed.get(module)
+        if miss is None:
+            continue
+        path = os.path.relpath(file, ctx.baseline.meta.cwd)
+        importer = miss.importer or "the code"
+        yield finding(
+            "BA407",
+            "error",
+            f"{module} is imported from the working directory ({path}): found locally, but {tox_side} "
+            f"the cwd is {ctx.target.meta.cwd} and no {module} is importable there",
+            path,
+            f"{importer} imports {module!r} with the working directory on sys.path (Celery's "
+            f"config_from_object and default loader, Django's fixup do this). Locally the run starts in "
+            f"{ctx.baseline.meta.cwd}, which holds {path}; {tox_side} it starts in {ctx.target.meta.cwd} "
+            f"(tox's change_dir), and the import fails: No module named {module!r}.",
+            f"run the env's commands from the project root (remove change_dir), or make {module} a module "
+            "of your package and name it with its package (config_from_object('yourpkg.celeryconfig'))",
+            location=None,
+            about=[f"file:{file}", "pytest:cwd"],
+            effects_on=[f"module:{module}", *([f"module:{miss.importer}"] if miss.importer else [])],
+            group="cause",
+            score=100.0,
+            resolved_locally=file,
+            resolved_under_tox=os.path.normpath(os.path.join(ctx.target.meta.cwd, path)),
+        )
+
+
 @hookimpl
 def broker_audit_rules() -> list[Callable[[DiagnosisContext], Iterable[Finding]]]:
-    return [relative_file_rule]
+    return [relative_file_rule, relative_import_rule]
