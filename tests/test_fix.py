@@ -384,6 +384,32 @@ def test_an_override_in_toml_leaves_the_table_and_a_name_is_passed(tmp_path: Pat
     assert "amqp://x" not in edit.after
 
 
+def test_a_variable_set_only_under_tox_is_taken_out_of_set_env(tmp_path: Path) -> None:
+    """``unset_env`` (BA102: tox's set_env chose another settings module): the entry goes, its
+    comment and the rest stay; in TOML the key goes when nothing is left in it."""
+    text = (
+        "[testenv]\n"
+        "set_env =\n"
+        "    # the CI settings (sqlite, eager Celery)\n"
+        "    DJANGO_SETTINGS_MODULE = tests.settings\n"
+        "    LANG = C\n"
+        "commands = pytest\n"
+    )
+    ini = tmp_path / "tox.ini"
+    ini.write_text(text, encoding="utf-8")
+    (edit,) = plan(_report(_finding(ini, 1, "unset_env", "DJANGO_SETTINGS_MODULE"))).edits
+    assert edit.after == text.replace("    DJANGO_SETTINGS_MODULE = tests.settings\n", "")
+    assert edit.changes == ("[testenv] set_env -= DJANGO_SETTINGS_MODULE",)
+
+    toml = tmp_path / "tox.toml"
+    toml.write_text(
+        '[env_run_base]\nset_env = { DJANGO_SETTINGS_MODULE = "tests.settings" }\ncommands = [["pytest"]]\n',
+        encoding="utf-8",
+    )
+    (edit,) = plan(_report(_finding(toml, 1, "unset_env", "DJANGO_SETTINGS_MODULE"))).edits
+    assert edit.after == '[env_run_base]\ncommands = [["pytest"]]\n'
+
+
 LEGACY = """\
 [project]
 name = "reports"  # the rest of pyproject.toml stays byte for byte

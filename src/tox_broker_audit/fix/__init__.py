@@ -44,12 +44,14 @@ CONFIG_FILES = ("tox.ini", "setup.cfg", "tox.toml", "pyproject.toml")
 
 #: The fix actions that are a change to the env's configuration, and the keys each one edits
 #: (``-KEY``: the subject's entry is taken out of KEY). An override in ``set_env`` is removed,
-#: so that the variable is passed (tox's ``set_env`` wins over ``pass_env``); a value is never
-#: written, so a secret never lands in the file.
+#: so that the variable is passed (tox's ``set_env`` wins over ``pass_env``); a variable set
+#: only under tox (``unset_env``) is taken out of ``set_env``; a value is never written, so a
+#: secret never lands in the file.
 _KEYS_OF = {
     "pass_env": ("pass_env",),
     "set_env": ("pass_env",),
     "override_env": ("-set_env", "pass_env"),
+    "unset_env": ("-set_env",),
     "add_dep": ("deps",),
 }
 
