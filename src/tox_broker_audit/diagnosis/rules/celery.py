@@ -141,7 +141,23 @@ def celery_setting_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
             mine, theirs = _setting(app, name), _setting(other, name)
             if mine is None or theirs is None or _same(name, mine.value, theirs.value):
                 continue
-            yield _setting_finding(ctx, other, app, theirs, mine)
+            yield _setting_finding(ctx, other, app, theirs, mine, unused=not _matters(name, app, other))
+
+
+def _flag(app: CeleryApp, name: str) -> bool:
+    setting = _setting(app, name)
+    return bool(setting is not None and setting.value)
+
+
+def _matters(name: str, *apps: CeleryApp) -> bool:
+    """Whether a differing setting can change what a task call does: eager on both sides, the
+    broker is never used, nor the result backend unless eager results are stored."""
+    eager = all(_flag(a, "task_always_eager") for a in apps)
+    if name == "broker_url":
+        return not eager
+    if name == "result_backend":
+        return not eager or any(_flag(a, "task_store_eager_result") for a in apps)
+    return True
 
 
 def _same(name: str, a: object, b: object) -> bool:
@@ -154,7 +170,13 @@ def _same(name: str, a: object, b: object) -> bool:
 
 
 def _setting_finding(
-    ctx: DiagnosisContext, base_app: CeleryApp, app: CeleryApp, base: CelerySetting, mine: CelerySetting
+    ctx: DiagnosisContext,
+    base_app: CeleryApp,
+    app: CeleryApp,
+    base: CelerySetting,
+    mine: CelerySetting,
+    *,
+    unused: bool = False,
 ) -> Finding:
     assert ctx.baseline is not None
     local, tox = side_label(ctx, "baseline"), side_label(ctx, "target")
@@ -173,9 +195,11 @@ def _setting_finding(
             " variable wins over the configuration wherever it is set."
         )
     about = [*_source_tokens(ctx.baseline, base_app, base), *_source_tokens(ctx.target, app, mine)]
+    if unused:
+        detail += " Both sides run the tasks eagerly without storing results, so no task call uses it."
     return finding(
         "BA612",
-        "warning",
+        "info" if unused else "warning",
         title,
         f"{app.id}.{mine.name}",
         detail,
@@ -183,7 +207,7 @@ def _setting_finding(
         location=_location(ctx, app.file, app.line),
         about=about or [f"celery-app:{app.id}"],
         effects_on=[f"celery-app:{app.id}"],
-        group="cause",
+        group="other" if unused else "cause",
         score=60.0,
         app=app.id,
         setting=mine.name,
