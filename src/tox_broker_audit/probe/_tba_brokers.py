@@ -219,20 +219,21 @@ def _celery_settings(app, label: str) -> dict:
     return values
 
 
-def _effective(celery: dict) -> dict:
-    """``{app id: broker_url}`` as Celery uses it (``CELERY_BROKER_URL`` first), from the section."""
-    out = {}
-    for app in celery.get("apps") or ():
-        for setting in app.get("settings") or ():
-            if setting["name"] == "broker_url":
-                out[app["id"]] = (setting["value"], setting["source"], setting.get("detail"))
-    return out
+def _settings_named(celery: dict, name: str) -> dict:
+    """``{app id: setting}`` of one setting of every app in the ``celery`` section, as Celery
+    uses it (``CELERY_BROKER_URL`` / ``CELERY_RESULT_BACKEND`` first)."""
+    return {
+        app["id"]: setting
+        for app in celery.get("apps") or ()
+        for setting in app.get("settings") or ()
+        if setting["name"] == name
+    }
 
 
 def _celery_urls(celery: dict) -> list[dict]:
     if "celery" not in sys.modules:
         return []
-    effective = _effective(celery)
+    effective = _settings_named(celery, "broker_url")
     out, seen = [], set()
     for app in _celery_apps(sys.modules.get("celery._state")):
         if id(app) in seen:
@@ -241,8 +242,11 @@ def _celery_urls(celery: dict) -> list[dict]:
         label = "celery app " + str(getattr(app, "main", None) or "<unnamed>")
         settings = _celery_settings(app, label)
         known = effective.get(str(getattr(app, "main", None)))
-        if known is not None and known[1] == "env":  # the variable beats the setting
-            settings["broker_url"] = (known[0], f"{label} (from the environment variable {known[2]})")
+        if known is not None and known["source"] == "env":  # the variable beats the setting
+            settings["broker_url"] = (
+                known["value"],
+                f"{label} (from the environment variable {known['detail']})",
+            )
         for setting, (value, source) in settings.items():
             entry = urls.celery_url_entry(setting, value, source)
             if entry is not None:
@@ -252,12 +256,11 @@ def _celery_urls(celery: dict) -> list[dict]:
 
 def _celery_backends(celery: dict) -> list[dict]:
     """The apps' result backends as ``celery_urls``-like entries (reachability only)."""
-    out = []
-    for app in celery.get("apps") or ():
-        for setting in app.get("settings") or ():
-            if setting["name"] == "result_backend" and isinstance(setting["value"], str):
-                out.append({"setting": "result_backend", "url": setting["value"], "source": app["id"]})
-    return out
+    return [
+        {"setting": "result_backend", "url": setting["value"], "source": app_id}
+        for app_id, setting in _settings_named(celery, "result_backend").items()
+        if isinstance(setting["value"], str)
+    ]
 
 
 # --------------------------------------------------------------------------- collect

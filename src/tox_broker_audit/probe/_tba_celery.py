@@ -66,12 +66,10 @@ class Records:
         self.state = None
         self.apps: list[dict] = []
         self.calls: list[dict] = []
-        self.connects: list[dict] = []
         self.errors: list[str] = []
         self.instrumented: set = set()
         self.late = False
         self.fallback_code = None
-        self.stdlib_dir: str | None = None
 
 
 RECORDS = Records()
@@ -79,14 +77,6 @@ _R = RECORDS
 
 
 # --------------------------------------------------------------------------- frames
-
-
-def _stdlib_dir() -> str:
-    if _R.stdlib_dir is None:
-        import os
-
-        _R.stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + "/"
-    return _R.stdlib_dir
 
 
 def _user_frame(frame):
@@ -99,7 +89,7 @@ def _user_frame(frame):
             or filename.startswith("<")
             or top in _LIBRARY_TOPS
             or top in _PLUMBING_TOPS
-            or (filename.startswith(_stdlib_dir()) and "-packages" not in filename)
+            or (filename.startswith(watch._stdlib_dir()) and "-packages" not in filename)
         )
         if not library:
             return frame
@@ -273,19 +263,13 @@ def _error_side(exc) -> str | None:
 
 def _wrap_establish(original):
     def _establish_connection(self, *args, **kwargs):
-        record: dict | None = None
         stack = _stack()
         if stack and len(stack[-1]["connects"]) < 5:
-            record = {"uri": None, "ok": False}
             try:  # noqa: SIM105 - as cheap as it gets on kombu's connect path
-                record["uri"] = redact.redact_text(str(self.as_uri()))
+                stack[-1]["connects"].append(redact.redact_text(str(self.as_uri())))
             except Exception:
                 pass
-            stack[-1]["connects"].append(record)
-        result = original(self, *args, **kwargs)
-        if record is not None:
-            record["ok"] = True
-        return result
+        return original(self, *args, **kwargs)
 
     return _establish_connection
 
@@ -301,9 +285,28 @@ def _safe_url(value) -> str | None:
 # --------------------------------------------------------------------------- patchers
 
 
-def _mark(function):
-    function.__tba_wrapped__ = True
-    return function
+def _replace(cls, attr: str, make) -> bool:
+    """``cls.attr`` (its own, from its ``__dict__``) replaced by ``make(original)``, once; whether
+    it is wrapped now."""
+    original = getattr(cls, "__dict__", {}).get(attr) if cls is not None else None
+    if original is None:
+        return False
+    if not getattr(original, "__tba_wrapped__", False):
+        wrapper = make(original)
+        wrapper.__tba_wrapped__ = True
+        setattr(cls, attr, wrapper)
+    return True
+
+
+def _call_through(factory):
+    """``make`` for :func:`_replace`: ``factory(original)`` with the original's name and doc."""
+
+    def make(original):
+        import functools
+
+        return functools.wraps(original)(factory(original))
+
+    return make
 
 
 def _patch_base(module) -> None:
@@ -311,12 +314,8 @@ def _patch_base(module) -> None:
     if celery_cls is None:
         _R.errors.append("celery.app.base has no Celery class: not instrumented")
         return
-    init = celery_cls.__dict__.get("__init__")
-    if init is not None and not getattr(init, "__tba_wrapped__", False):
-        celery_cls.__init__ = watch._wrap(init, before=_note_app)
-    source = celery_cls.__dict__.get("config_from_object")
-    if source is not None and not getattr(source, "__tba_wrapped__", False):
-        celery_cls.config_from_object = watch._wrap(source, after=_note_config_source)
+    _replace(celery_cls, "__init__", lambda init: watch._wrap(init, before=_note_app))
+    _replace(celery_cls, "config_from_object", lambda f: watch._wrap(f, after=_note_config_source))
     state = sys.modules.get("celery._state")
     fallback = getattr(state, "_get_current_app", None)
     _R.fallback_code = getattr(fallback, "__code__", None)
@@ -324,25 +323,14 @@ def _patch_base(module) -> None:
 
 
 def _patch_task(module) -> None:
-    task_cls = getattr(module, "Task", None)
-    original = getattr(task_cls, "__dict__", {}).get("apply_async") if task_cls is not None else None
-    if original is None or getattr(original, "__tba_wrapped__", False):
-        return
-    import functools
-
-    task_cls.apply_async = _mark(functools.wraps(original)(_wrap_apply_async(original)))  # type: ignore[union-attr]
-    _R.instrumented.add("calls")
+    if _replace(getattr(module, "Task", None), "apply_async", _call_through(_wrap_apply_async)):
+        _R.instrumented.add("calls")
 
 
 def _patch_kombu(module) -> None:
-    conn_cls = getattr(module, "Connection", None)
-    original = getattr(conn_cls, "__dict__", {}).get("_establish_connection") if conn_cls else None
-    if original is None or getattr(original, "__tba_wrapped__", False):
-        return
-    import functools
-
-    conn_cls._establish_connection = _mark(functools.wraps(original)(_wrap_establish(original)))  # type: ignore[union-attr]
-    _R.instrumented.add("connects")
+    connection = getattr(module, "Connection", None)
+    if _replace(connection, "_establish_connection", _call_through(_wrap_establish)):
+        _R.instrumented.add("connects")
 
 
 _PATCHERS = {"celery.app.base": _patch_base, "celery.app.task": _patch_task, "kombu.connection": _patch_kombu}
@@ -511,7 +499,7 @@ def _call_entries(ids: dict) -> list[dict]:
             "backend_target": _target(backend),
             "error": call.get("error"),
             "error_side": call.get("error_side"),
-            "connected": [c["uri"] for c in connects if c.get("uri")],
+            "connected": list(connects),
             "thread": call.get("thread"),
             "phase": call.get("phase"),
             "file": site.get("file"),

@@ -29,7 +29,7 @@ from tox_broker_audit.diagnosis.model import DiagnosisContext, Finding, Location
 from tox_broker_audit.probe._tba_urls import parse_url_target
 from tox_broker_audit.snapshot.model import CeleryApp, CeleryCall, CelerySection, CelerySetting, Snapshot
 
-from ._common import finding, rel, side_label
+from ._common import facts, finding, rel, side_label
 
 __all__ = ["broker_audit_rules", "celery_call_rule", "celery_default_app_rule", "celery_setting_rule"]
 
@@ -77,21 +77,21 @@ def _shown(name: str, value: object) -> str:
     return str(value)
 
 
+#: Where a setting's value came from, in words (``{detail}``: the variable or the config key).
+_SOURCE_WORDS = {
+    "env": "from the environment variable {detail}",
+    "argument": "given to Celery()",
+    "code": "set on app.conf in code",
+    "config": "from {detail}",
+    "defaults": "from defaults added with app.add_defaults() (Celery's TestApp)",
+    "default": "Celery's default",
+}
+
+
 def said_source(setting: CelerySetting) -> str:
     """Where a setting's value came from, in words."""
-    if setting.source == "env":
-        return f"from the environment variable {setting.detail}"
-    if setting.source == "argument":
-        return "given to Celery()"
-    if setting.source == "code":
-        return "set on app.conf in code"
-    if setting.source == "config":
-        return f"from {setting.detail}"
-    if setting.source == "defaults":
-        return "from defaults added with app.add_defaults() (Celery's TestApp)"
-    if setting.source == "default":
-        return "Celery's default"
-    return "from an unknown source"
+    words = _SOURCE_WORDS.get(setting.source, "from an unknown source")
+    return words.format(detail=setting.detail)
 
 
 def _readers(snapshot: Snapshot, name: str) -> list[str]:
@@ -119,7 +119,7 @@ def _source_tokens(snapshot: Snapshot, app: CeleryApp, setting: CelerySetting | 
 
 
 def _location(ctx: DiagnosisContext, file: str | None, line: int | None) -> Location | None:
-    if not file or file.startswith("<") or "site-packages" in file:
+    if not facts(ctx).in_project(file):  # never a line in site-packages or a tox env
         return None
     return Location(rel(ctx, file), line)
 
@@ -340,9 +340,7 @@ def celery_default_app_rule(ctx: DiagnosisContext) -> Iterator[Finding]:
     mine = _apps(target)
     fallback_calls = [c for c in target.calls if mine.get(c.app_id or "") and mine[c.app_id or ""].fallback]
     for app in _celery(ctx.baseline).apps:
-        if app.fallback or app.id in mine or not app.tasks or not app.file:
-            continue
-        if "site-packages" in app.file:
+        if app.fallback or app.id in mine or not app.tasks or not facts(ctx).in_project(app.file):
             continue
         has_fallback = any(a.fallback for a in target.apps)
         if not (fallback_calls or has_fallback):
